@@ -1,0 +1,39 @@
+"""quests-lmp: QUESTS information entropy and per-atom uncertainty for LAMMPS and offline analysis.
+
+Descriptors (1/A), entropy H, differential entropy dH and diversity D (nats) as in
+Schwalbe-Koda et al., "Information theory unifies atomistic machine learning, uncertainty
+quantification, and materials thermodynamics".
+"""
+
+from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .information import (
+    DEFAULT_BANDWIDTH,
+    bandwidth_for_volume,
+    delta_entropy,
+    diversity,
+    entropy,
+    entropy_and_diversity,
+    novelty,
+    overlap,
+    self_delta_entropy,
+)
+from .reference import Reference, ReferenceFileError, read_structures
+
+__all__ = [
+    "DEFAULT_BANDWIDTH",
+    "DEFAULT_CUTOFF",
+    "DEFAULT_K",
+    "DESCRIPTOR_VERSION",
+    "Descriptor",
+    "Reference",
+    "ReferenceFileError",
+    "bandwidth_for_volume",
+    "delta_entropy",
+    "diversity",
+    "entropy",
+    "entropy_and_diversity",
+    "novelty",
+    "overlap",
+    "read_structures",
+    "self_delta_entropy",
+]

@@ -1,0 +1,306 @@
+"""QUESTS descriptor of atomic environments (paper Eqs. 1-3, SI Eqs. S1-S7).
+
+For a central atom i with neighbours sorted by distance r_i1 <= r_i2 <= ... (at most k of them,
+all within the cutoff rc):
+
+    X1_j = w(r_ij) / r_ij,                     j = 1..k             (Eq. 1)
+    w(r) = (1 - (r/rc)^2)^2 for r < rc, else 0                      (Eq. 2)
+    X2_n = (1/k) sum_j [n-th largest of {c_jl : l != j}],  n = 1..k-1   (Eq. 3, S5-S7)
+    c_jl = sqrt(w(r_ij) w(r_il)) / r_jl
+
+Missing neighbours (fewer than k within rc) count as zeros, exactly as neighbours beyond the
+cutoff would, since w vanishes there. X = [X1, X2] has 2k-1 features, in 1/A.
+
+Ties: neighbours are ordered by (distance, point index). At an exact distance tie at the k-th
+neighbour (a perfect lattice whose shell is split by k), the neighbour with the lower point index
+is kept: owned atoms in input order, then periodic images (or LAMMPS ghosts) in their order. Any
+thermal noise removes such ties; the descriptor is discontinuous there by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+
+from .periodic import periodic_images
+from .validation import as_positions, check_cutoff, check_k, is_atoms
+
+DEFAULT_K = 32
+DEFAULT_CUTOFF = 5.0  # A
+DESCRIPTOR_VERSION = 1  # bump when the numbers produced for the same input change
+
+# Two points closer than this (A) are treated as overlapping atoms: the descriptor would diverge.
+MIN_DISTANCE = 1e-8
+_CHUNK = 32
+
+
+class Descriptor:
+    """The QUESTS descriptor with k nearest neighbours and a cutoff in A.
+
+    >>> from ase.build import bulk
+    >>> X = Descriptor(k=32, cutoff=5.0).compute(bulk("Cu", cubic=True))
+    >>> X.shape
+    (4, 63)
+    """
+
+    def __init__(self, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF):
+        self.k = check_k(k)
+        self.cutoff = check_cutoff(cutoff)
+
+    @property
+    def n_features(self) -> int:
+        """Length of one descriptor vector: 2k - 1."""
+        return 2 * self.k - 1
+
+    def __repr__(self) -> str:
+        return f"Descriptor(k={self.k}, cutoff={self.cutoff})"
+
+    def compute(self, structures) -> np.ndarray:
+        """Descriptors of every atom of an ase.Atoms or of an iterable of them, stacked in order.
+
+        Periodic, mixed (slabs, wires) and open boundaries are honoured per direction; every periodic
+        image within the cutoff counts, so cells smaller than the cutoff are fine.
+
+        Returns an (n_atoms, 2k-1) float64 array (1/A).
+        """
+        frames = [structures] if is_atoms(structures) else list(_as_frames(structures))
+        if not frames:
+            raise ValueError("no structures given: pass an ase.Atoms or a non-empty list of them")
+        return np.concatenate([self._compute_atoms(atoms, index) for index, atoms in enumerate(frames)])
+
+    def compute_points(self, points, centers) -> np.ndarray:
+        """Descriptors of selected points, with neighbours searched among all points (no cell).
+
+        This is the form of a parallel domain: `points` holds the owned atoms followed by ghost
+        atoms (periodic images and atoms of other domains) out to at least the cutoff.
+
+        Parameters
+        ----------
+        points : (n, 3) array of positions, A
+        centers : int m (the first m points) or a 1-D array of point indices
+
+        Returns an (n_centers, 2k-1) float64 array (1/A).
+        """
+        points = as_positions(points, "points")
+        if np.ndim(centers) == 0:
+            count = int(centers)
+            if count < 0 or count > len(points):
+                raise ValueError(f"centers={count} must be between 0 and the number of points ({len(points)})")
+            centers = np.arange(count, dtype=np.int64)
+        else:
+            centers = np.ascontiguousarray(centers, dtype=np.int64)
+            if centers.ndim != 1 or (centers.size and (centers.min() < 0 or centers.max() >= len(points))):
+                raise ValueError(f"centers must be indices between 0 and {len(points) - 1}")
+        network = _sorting_network(self.k - 1)
+        x, overlap = _environment_descriptors(points, centers, self.k, self.cutoff, network)
+        if overlap.any():
+            atom = int(centers[np.flatnonzero(overlap)[0]])
+            raise ValueError(
+                f"overlapping atoms: point {atom} has two atoms in its environment closer than "
+                f"{MIN_DISTANCE} A; remove duplicated atoms from the structure"
+            )
+        return x
+
+    def _compute_atoms(self, atoms, index: int) -> np.ndarray:
+        if len(atoms) == 0:
+            raise ValueError(f"structure {index} is empty: it has no atoms")
+        positions = as_positions(atoms.positions, f"positions of structure {index}")
+        points = periodic_images(positions, atoms.cell.array, atoms.pbc, self.cutoff)
+        return self.compute_points(points, len(positions))
+
+
+def _as_frames(structures) -> Iterable:
+    if not isinstance(structures, Iterable):
+        raise ValueError(f"expected an ase.Atoms or a list of them, got {type(structures).__name__}")
+    for frame in structures:
+        if not is_atoms(frame):
+            raise ValueError(f"expected ase.Atoms in the list, got {type(frame).__name__}")
+        yield frame
+
+
+@nb.njit(cache=True)
+def _bin_points(points, width_floor):
+    """Counting sort of the points into a grid of bins at least `width_floor` wide.
+
+    Returns (lower corner, bin widths, bins per axis, first slot of each bin, point order).
+    The number of bins stays O(n) however sparse the points are.
+    """
+    n = points.shape[0]
+    lower = np.empty(3)
+    upper = np.empty(3)
+    for a in range(3):
+        lower[a] = points[0, a]
+        upper[a] = points[0, a]
+    for i in range(1, n):
+        for a in range(3):
+            lower[a] = min(lower[a], points[i, a])
+            upper[a] = max(upper[a], points[i, a])
+    counts = np.empty(3, dtype=np.int64)
+    for a in range(3):
+        counts[a] = max(1, int((upper[a] - lower[a]) / width_floor))
+    while counts[0] * counts[1] * counts[2] > 4 * n + 64:
+        largest = np.argmax(counts)
+        counts[largest] = max(1, counts[largest] // 2)
+    width = np.empty(3)
+    for a in range(3):
+        width[a] = max((upper[a] - lower[a]) / counts[a], width_floor)
+
+    n_bins = counts[0] * counts[1] * counts[2]
+    bin_of = np.empty(n, dtype=np.int64)
+    start = np.zeros(n_bins + 1, dtype=np.int64)
+    for i in range(n):
+        b = 0
+        for a in range(3):
+            cell = min(int((points[i, a] - lower[a]) / width[a]), counts[a] - 1)
+            b = b * counts[a] + cell
+        bin_of[i] = b
+        start[b + 1] += 1
+    for b in range(n_bins):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[fill[bin_of[i]]] = i
+        fill[bin_of[i]] += 1
+    return lower, width, counts, start, order
+
+
+@nb.njit(cache=True)
+def _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index):
+    """The (at most k) nearest points to point i within the cutoff, sorted by (distance, index).
+
+    Fills dist2/index (squared distances in A^2, point indices); returns how many were found.
+    """
+    cutoff2 = cutoff * cutoff
+    found = 0
+    cell = np.empty(3, dtype=np.int64)
+    for a in range(3):
+        cell[a] = min(int((points[i, a] - lower[a]) / width[a]), counts[a] - 1)
+    for bx in range(max(cell[0] - 1, 0), min(cell[0] + 2, counts[0])):
+        for by in range(max(cell[1] - 1, 0), min(cell[1] + 2, counts[1])):
+            for bz in range(max(cell[2] - 1, 0), min(cell[2] + 2, counts[2])):
+                b = (bx * counts[1] + by) * counts[2] + bz
+                for slot in range(start[b], start[b + 1]):
+                    j = order[slot]
+                    if j == i:
+                        continue
+                    dx = points[j, 0] - points[i, 0]
+                    dy = points[j, 1] - points[i, 1]
+                    dz = points[j, 2] - points[i, 2]
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 >= cutoff2:
+                        continue
+                    if found == k and (d2 > dist2[k - 1] or (d2 == dist2[k - 1] and j > index[k - 1])):
+                        continue
+                    pos = found if found < k else k - 1
+                    while pos > 0 and (dist2[pos - 1] > d2 or (dist2[pos - 1] == d2 and index[pos - 1] > j)):
+                        dist2[pos] = dist2[pos - 1]
+                        index[pos] = index[pos - 1]
+                        pos -= 1
+                    dist2[pos] = d2
+                    index[pos] = j
+                    if found < k:
+                        found += 1
+    return found
+
+
+@lru_cache(maxsize=None)
+def _sorting_network(length: int) -> np.ndarray:
+    """Comparators (p, q) of a bitonic sorting network over the next power of two >= length.
+
+    Applying "position p gets the larger, q the smaller value" for every row in turn sorts all
+    rows largest first, without data-dependent branches (so it vectorises across rows).
+    """
+    size = 1
+    while size < max(length, 1):
+        size *= 2
+    pairs = []
+    block = 2
+    while block <= size:
+        step = block // 2
+        while step > 0:
+            for i in range(size):
+                partner = i ^ step
+                if partner > i:
+                    pairs.append((i, partner) if i & block == 0 else (partner, i))
+            step //= 2
+        block *= 2
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+@nb.njit(cache=True, fastmath={"nnan", "ninf", "nsz"})
+def _sort_columns_descending(table, network, n_columns):
+    """Sorts table[:, a] largest first for a < n_columns by applying the comparator network."""
+    for t in range(network.shape[0]):
+        upper = table[network[t, 0]]
+        lower = table[network[t, 1]]
+        for a in range(n_columns):
+            larger = max(upper[a], lower[a])
+            lower[a] = min(upper[a], lower[a])
+            upper[a] = larger
+
+
+@nb.njit(cache=True, parallel=True)
+def _environment_descriptors(points, centers, k, cutoff, network):
+    """Descriptors X = [X1, X2] of points[centers]; returns (X, overlap flag per center).
+
+    `network` sorts the cross terms of every neighbour (see _sorting_network). They are stored
+    position-major, cross[n, a] = n-th cross term of neighbour a, so each comparator is a
+    max/min over contiguous rows.
+    """
+    n_centers = centers.shape[0]
+    x = np.zeros((n_centers, 2 * k - 1))
+    overlap = np.zeros(n_centers, dtype=np.bool_)
+    if n_centers == 0:
+        return x, overlap
+    lower, width, counts, start, order = _bin_points(points, cutoff)
+    width_sorted = 1
+    while width_sorted < max(k - 1, 1):
+        width_sorted *= 2
+    n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
+    for chunk in nb.prange(n_chunks):
+        dist2 = np.empty(k)
+        index = np.empty(k, dtype=np.int64)
+        shrink = np.empty(k)  # 1 - (r/rc)^2 = sqrt(w(r))
+        cross = np.empty((width_sorted, k))
+        filled = np.empty(k, dtype=np.int64)
+        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
+            i = centers[c]
+            m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
+            for a in range(m):
+                r = math.sqrt(dist2[a])
+                if r < MIN_DISTANCE:
+                    overlap[c] = True
+                z = r / cutoff
+                shrink[a] = 1.0 - z * z
+                x[c, a] = shrink[a] * shrink[a] / max(r, MIN_DISTANCE)
+                filled[a] = 0
+            for a in range(m):
+                pa = index[a]
+                for b in range(a + 1, m):
+                    pb = index[b]
+                    dx = points[pa, 0] - points[pb, 0]
+                    dy = points[pa, 1] - points[pb, 1]
+                    dz = points[pa, 2] - points[pb, 2]
+                    r = math.sqrt(dx * dx + dy * dy + dz * dz)
+                    if r < MIN_DISTANCE:
+                        overlap[c] = True
+                    value = shrink[a] * shrink[b] / max(r, MIN_DISTANCE)
+                    cross[filled[a], a] = value
+                    filled[a] += 1
+                    cross[filled[b], b] = value
+                    filled[b] += 1
+            for n in range(max(m - 1, 0), width_sorted):  # missing neighbours count as zeros
+                for a in range(m):
+                    cross[n, a] = 0.0
+            _sort_columns_descending(cross, network, m)
+            for n in range(m - 1):
+                total = 0.0
+                for a in range(m):
+                    total += cross[n, a]
+                x[c, k + n] = total / k
+    return x, overlap

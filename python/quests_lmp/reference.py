@@ -1,0 +1,242 @@
+"""Reference (training) sets of environments and their portable files.
+
+A `Reference` holds the descriptors of the environments a potential was trained on, with the
+descriptor parameters (k, cutoff in A) and a default bandwidth (1/A). It answers dH of new
+environments against itself, exactly (Eq. 6) or approximately (SI Eq. S19).
+
+File format (one file, any name; `.npz` suggested): an uncompressed NumPy zip archive with
+  - `descriptors`: float64 array (n_environments, 2k-1), 1/A;
+  - `header`: UTF-8 JSON with format, format_version, descriptor_version, k, cutoff, bandwidth,
+    n_environments, sources (file or structure names) and sha256 (of the descriptors' bytes and
+    the other header fields).
+Loading never unpickles, checks every field and the checksum, and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .approximate import DEFAULT_NEIGHBORS, ApproximateIndex
+from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
+from .kernel import log_kernel_sums
+from .validation import as_descriptors, check_bandwidths, check_cutoff, check_k, is_atoms
+
+FORMAT = "quests-lmp reference"
+FORMAT_VERSION = 1
+
+
+class ReferenceFileError(ValueError):
+    """A reference file that cannot be used: foreign, truncated, corrupted or mismatched."""
+
+
+class Reference:
+    """Descriptors of reference environments with their k, cutoff (A) and bandwidth (1/A)."""
+
+    def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
+                 bandwidth: float = DEFAULT_BANDWIDTH, sources=()):
+        self.k = check_k(k)
+        self.cutoff = check_cutoff(cutoff)
+        bandwidths, scalar = check_bandwidths(bandwidth)
+        if not scalar:
+            raise ValueError(f"the default bandwidth of a reference is one number (1/A), got {bandwidth!r}")
+        self.bandwidth = float(bandwidths[0])
+        self.descriptors = as_descriptors(descriptors, "reference descriptors", n_features=2 * self.k - 1)
+        self.sources = [str(source) for source in sources]
+        self._index = None
+
+    @classmethod
+    def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
+                        bandwidth: float = DEFAULT_BANDWIDTH, sources=()) -> Reference:
+        """Reference of every atomic environment in an ase.Atoms or a list of them."""
+        descriptors = Descriptor(k, cutoff).compute(structures)
+        return cls(descriptors, k, cutoff, bandwidth, sources)
+
+    @classmethod
+    def from_files(cls, paths, index=":", format: str | None = None, k: int = DEFAULT_K,
+                   cutoff: float = DEFAULT_CUTOFF, bandwidth: float = DEFAULT_BANDWIDTH) -> Reference:
+        """Reference from structure files ASE reads (extxyz, LAMMPS dump/data, POSCAR, ...).
+
+        `index` selects frames of each file as in ase.io.read (":" = all, "::10", "-1", ...);
+        `format` forces an ASE format name, e.g. "lammps-dump-text" or "lammps-data".
+        """
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        if not paths:
+            raise ValueError("no structure files given")
+        frames = []
+        for path in paths:
+            frames.extend(read_structures(path, index, format))
+        return cls.from_structures(frames, k, cutoff, bandwidth, sources=[str(p) for p in paths])
+
+    @property
+    def n_environments(self) -> int:
+        return self.descriptors.shape[0]
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """The Descriptor that test environments must be computed with."""
+        return Descriptor(self.k, self.cutoff)
+
+    def __repr__(self) -> str:
+        return (f"Reference({self.n_environments} environments, k={self.k}, cutoff={self.cutoff} A, "
+                f"bandwidth={self.bandwidth} 1/A)")
+
+    def delta_entropy(self, test, h=None, method: str = "exact", neighbors: int = DEFAULT_NEIGHBORS) -> np.ndarray:
+        """dH(test | reference) in nats per test environment.
+
+        test: descriptors (n, 2k-1), or ase.Atoms / a list of them (described with this k, cutoff).
+        h: bandwidth(s) in 1/A, default the reference's; a list gives an (n, n_h) array.
+        method: "exact" (Eq. 6) or "approx" (SI Eq. S19 over `neighbors` nearest references,
+        a conservative over-estimate; see quests_lmp.approximate).
+        """
+        y = self._test_descriptors(test)
+        bandwidths, scalar = check_bandwidths(self.bandwidth if h is None else h)
+        if method == "exact":
+            dh = -log_kernel_sums(y, self.descriptors, bandwidths)
+        elif method == "approx":
+            if isinstance(neighbors, bool) or not isinstance(neighbors, (int, np.integer)) or neighbors < 1:
+                raise ValueError(f"neighbors must be an integer >= 1, got {neighbors!r}")
+            dh = self.approximate_index().delta_entropy(y, bandwidths, neighbors)
+        else:
+            raise ValueError(f"method must be 'exact' or 'approx', got {method!r}")
+        return dh[:, 0] if scalar else dh
+
+    def approximate_index(self) -> ApproximateIndex:
+        """The nearest-neighbour search graph over the reference (built on first use, then kept)."""
+        if self._index is None:
+            self._index = ApproximateIndex(self.descriptors)
+        return self._index
+
+    def entropy_and_diversity(self, h=None):
+        """(H, D) of the reference set itself, in nats."""
+        return entropy_and_diversity(self.descriptors, self.bandwidth if h is None else h)
+
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Writes the reference file atomically; an existing file is kept unless overwrite=True."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; choose another name or pass overwrite=True")
+        header = self._header()
+        header["sha256"] = _checksum(self.descriptors, header)
+        encoded = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, descriptors=self.descriptors, header=encoded)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path, k: int | None = None, cutoff: float | None = None) -> Reference:
+        """Reads and validates a reference file; k/cutoff, if given, must match the file's."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"reference file not found: {path}")
+        descriptors, header = _read_archive(path)
+        if k is not None and check_k(k) != header["k"]:
+            raise ReferenceFileError(
+                f"{path} was built with k={header['k']} but k={k} was asked for; "
+                "rebuild the reference with that k or use the file's"
+            )
+        if cutoff is not None and not np.isclose(check_cutoff(cutoff), header["cutoff"], rtol=1e-12, atol=0):
+            raise ReferenceFileError(
+                f"{path} was built with cutoff={header['cutoff']} A but cutoff={cutoff} A was asked for; "
+                "rebuild the reference with that cutoff or use the file's"
+            )
+        return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"])
+
+    def _header(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "descriptor_version": DESCRIPTOR_VERSION,
+            "k": self.k,
+            "cutoff": self.cutoff,
+            "bandwidth": self.bandwidth,
+            "n_environments": self.n_environments,
+            "sources": self.sources,
+        }
+
+    def _test_descriptors(self, test) -> np.ndarray:
+        if is_atoms(test) or (isinstance(test, (list, tuple)) and test and is_atoms(test[0])):
+            return self.descriptor.compute(test)
+        return as_descriptors(test, "test descriptors", n_features=2 * self.k - 1)
+
+
+def read_structures(path, index=":", format: str | None = None) -> list:
+    """Frames of a structure file read with ASE, with a clear error for unreadable or empty files."""
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"structure file not found: {path}")
+    try:
+        frames = ase.io.read(path, index=index, format=format)
+    except Exception as error:  # ASE raises many types for unreadable files
+        raise ValueError(f"cannot read structures from {path}: {error}") from error
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        raise ValueError(f"{path} holds no structures for index {index!r}")
+    return frames
+
+
+def _checksum(descriptors: np.ndarray, header: dict) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(descriptors, dtype="<f8").tobytes())
+    fields = {key: value for key, value in header.items() if key != "sha256"}
+    digest.update(json.dumps(fields, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _read_archive(path: Path) -> tuple[np.ndarray, dict]:
+    """Descriptors and header of a reference file, checked; ReferenceFileError otherwise."""
+    foreign = f"{path} is not a quests-lmp reference file"
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if set(archive.files) != {"descriptors", "header"}:
+                raise ReferenceFileError(f"{foreign} (it holds {sorted(archive.files)})")
+            header_bytes = archive["header"]
+            descriptors = archive["descriptors"]
+    except ReferenceFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise ReferenceFileError(
+            f"{foreign}, or it is truncated or corrupted ({error}); rebuild it from its structures"
+        ) from error
+    try:
+        header = json.loads(header_bytes.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReferenceFileError(f"{path}: the header is corrupted ({error}); rebuild the file") from error
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ReferenceFileError(f"{foreign} (unknown format {header.get('format') if isinstance(header, dict) else header!r})")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ReferenceFileError(
+            f"{path} has format version {header.get('format_version')}; this quests-lmp reads "
+            f"version {FORMAT_VERSION}: rebuild it with this version"
+        )
+    required = {"descriptor_version", "k", "cutoff", "bandwidth", "n_environments", "sources", "sha256"}
+    if missing := sorted(required - header.keys()):
+        raise ReferenceFileError(f"{path}: the header lacks {', '.join(missing)}; the file is corrupted")
+    if header["descriptor_version"] != DESCRIPTOR_VERSION:
+        raise ReferenceFileError(
+            f"{path} holds descriptors of version {header['descriptor_version']}; this quests-lmp computes "
+            f"version {DESCRIPTOR_VERSION}: rebuild the reference from its structures"
+        )
+    expected_shape = (header["n_environments"], 2 * header["k"] - 1)
+    if descriptors.dtype != np.float64 or descriptors.shape != expected_shape:
+        raise ReferenceFileError(
+            f"{path}: descriptors have shape {descriptors.shape} ({descriptors.dtype}), the header says "
+            f"{expected_shape} (float64); the file is corrupted"
+        )
+    if _checksum(descriptors, header) != header["sha256"]:
+        raise ReferenceFileError(f"{path}: checksum mismatch, the file is corrupted; rebuild it")
+    return descriptors, header
