@@ -22,7 +22,7 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="numba threads for both packages")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case (best is kept)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (best is kept)")
     args = parser.parse_args()
     os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 from ase import Atoms
 from ase.build import bulk, fcc111, molecule
+
+
+# CI runs the same hypothesis examples every time (a red CI must be reproducible); local runs
+# draw new examples and keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def thermal(atoms: Atoms, sigma: float = 0.05, seed: int = 0) -> Atoms:

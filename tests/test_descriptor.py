@@ -185,3 +185,17 @@ def test_bad_points_raise_clear_errors():
         Descriptor().compute([1, 2])
     with pytest.raises(ValueError, match="no structures"):
         Descriptor().compute([])
+
+
+@pytest.mark.parametrize("length", list(range(1, 65)))
+def test_sorting_network_sorts_every_length(length):
+    """Random columns, columns with ties, and every 0-1 column for short lengths (0-1 principle)."""
+    from quests_lmp.descriptor import _sort_columns_descending, _sorting_network
+
+    rng = np.random.default_rng(length)
+    columns = [rng.uniform(size=length), rng.integers(0, 3, size=length).astype(float)]
+    if length <= 12:
+        columns += [np.array([(bits >> i) & 1 for i in range(length)], float) for bits in range(2**length)]
+    table = np.ascontiguousarray(np.array(columns).T)
+    _sort_columns_descending(table, _sorting_network(length), table.shape[1])
+    np.testing.assert_array_equal(table, -np.sort(-np.array(columns), axis=1).T)

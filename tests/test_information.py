@@ -133,3 +133,12 @@ def test_bad_descriptor_sets_raise():
         entropy(np.full((2, 63), np.nan))
     with pytest.raises(ValueError, match="2-D"):
         entropy(np.zeros(63))
+
+
+def test_members_of_a_set_count_themselves_exactly_once():
+    """dH(X_i|X) <= 0 exactly, also where |x|^2 + |x|^2 - 2 x.x rounds to a positive number."""
+    x = np.array([[0.14101969, 0.75, 0.14101969, 0.14101969, 0.14101969]] * 2)
+    x[1, 1] = 0.14101969
+    assert np.all(self_delta_entropy(x, 0.01) <= 0.0)
+    assert entropy(x[:1], 0.01) == 0.0
+    assert delta_entropy(x[:1], x[:1], 0.01)[0] == 0.0

@@ -11,9 +11,9 @@ inside a dense reference (dH << 0) thousands of them do, and any truncation over
 log of the mass left out; near the novelty threshold (dH ~ 0) a few neighbours dominate and the
 error is small. Measured on thermal FCC Cu (32,000 reference environments, h = 0.015 1/A, test
 frame at twice the noise; benchmarks/README.md): with the defaults (128 neighbours, a search graph
-of degree 30) recall is 0.998 and environments with exact dH > -1 are overestimated by 0.07 nats
+of degree 30) recall is 0.997 and environments with exact dH > -1 are overestimated by 0.07 nats
 on median (0.9 at the 99th percentile); no novel environment was reported as covered. The
-reference package's 3 neighbours overestimate the same environments by 1.3 nats on median.
+reference package's 3 neighbours overestimate the same environments by 1.4 nats on median.
 
 pynndescent compiles its graph code with numba on first use (minutes on a cold machine); this
 module switches numba's on-disk cache on for pynndescent's module-level functions, so later

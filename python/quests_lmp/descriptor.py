@@ -210,26 +210,40 @@ def _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, di
 
 @lru_cache(maxsize=None)
 def _sorting_network(length: int) -> np.ndarray:
-    """Comparators (p, q) of a bitonic sorting network over the next power of two >= length.
+    """Comparators (p, q), p < q, of Batcher's odd-even merge sort for `length` values.
 
-    Applying "position p gets the larger, q the smaller value" for every row in turn sorts all
-    rows largest first, without data-dependent branches (so it vectorises across rows).
+    Applying "position p gets the larger, q the smaller value" for each comparator in turn sorts
+    a column largest first, without data-dependent branches (so it vectorises across columns).
+    The network is built for the next power of two; since every comparator moves the larger value
+    to the lower position, imagined padding values at positions >= length never move, and the
+    comparators that touch them are dropped.
     """
     size = 1
-    while size < max(length, 1):
+    while size < length:
         size *= 2
-    pairs = []
-    block = 2
-    while block <= size:
-        step = block // 2
-        while step > 0:
-            for i in range(size):
-                partner = i ^ step
-                if partner > i:
-                    pairs.append((i, partner) if i & block == 0 else (partner, i))
-            step //= 2
-        block *= 2
+    pairs = [(p, q) for p, q in _merge_sort(0, size) if q < length]
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _merge_sort(start: int, count: int):
+    """Comparators sorting positions start .. start+count-1 (count a power of two)."""
+    if count < 2:
+        return
+    half = count // 2
+    yield from _merge_sort(start, half)
+    yield from _merge_sort(start + half, half)
+    yield from _merge(start, count, 1)
+
+
+def _merge(start: int, count: int, stride: int):
+    """Comparators merging the two sorted halves of the strided positions start, start+stride, ..."""
+    step = 2 * stride
+    if step < count:
+        yield from _merge(start, count, step)
+        yield from _merge(start + stride, count, step)
+        yield from ((i, i + stride) for i in range(start + stride, start + count - stride, step))
+    else:
+        yield start, start + stride
 
 
 @nb.njit(cache=True, fastmath={"nnan", "ninf", "nsz"})
@@ -258,9 +272,7 @@ def _environment_descriptors(points, centers, k, cutoff, network):
     if n_centers == 0:
         return x, overlap
     lower, width, counts, start, order = _bin_points(points, cutoff)
-    width_sorted = 1
-    while width_sorted < max(k - 1, 1):
-        width_sorted *= 2
+    width_sorted = max(k - 1, 1)
     n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
         dist2 = np.empty(k)

@@ -13,8 +13,7 @@ Work is split into tiles of at most TILE_ROWS test x TILE_COLS reference vectors
 bounded for any number of vectors. Each worker thread takes whole row tiles: y.x from BLAS
 (pinned to one thread, so the two thread pools never compete for cores), then
 |y - x|^2 = |y|^2 + |x|^2 - 2 y.x and the kernel sums in compiled code that releases the GIL.
-Terms smaller than exp(-SKIP) relative to the nearest one are below double precision for any
-realistic reference size and are not evaluated.
+The exponentials are evaluated in SIMD code (quests_lmp.fastexp).
 """
 
 from __future__ import annotations
@@ -26,9 +25,11 @@ import numba as nb
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .fastexp import exp_neg, total
+
 TILE_ROWS = 512
 TILE_COLS = 8192
-SKIP = 60.0  # exp(-60) = 9e-27: negligible next to the nearest term (>= 1)
+REFINE = 1e-6  # squared distances below this fraction of |y|^2 + |x|^2 are recomputed directly
 
 
 def log_kernel_sums(y: np.ndarray, x: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
@@ -50,9 +51,9 @@ def log_kernel_sums(y: np.ndarray, x: np.ndarray, bandwidths: np.ndarray) -> np.
         sums = np.zeros((rows.stop - rows.start, bandwidths.size))
         for cols in col_tiles:
             tile = y[rows] @ x[cols].T
-            _products_to_sq_distances(tile, y_norms[rows], x_norms[cols])
+            _products_to_sq_distances(tile, y[rows], x[cols], y_norms[rows], x_norms[cols])
             _accumulate(tile, scales, nearest, sums)
-        result[rows] = np.log(sums) - nearest[:, None] * scales[None, :]
+        result[rows] = _log_sums(nearest, sums, scales)
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(nb.get_num_threads()) as pool:
         list(pool.map(row_tile, range(0, y.shape[0], TILE_ROWS)))
@@ -65,15 +66,37 @@ def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray)
     nearest = np.full(sq_distances.shape[0], np.inf)
     sums = np.zeros((sq_distances.shape[0], bandwidths.size))
     _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums)
+    return _log_sums(nearest, sums, scales)
+
+
+def _log_sums(nearest: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """log S = log(sum rescaled to the nearest reference) - d2min / (2 h^2)."""
     return np.log(sums) - nearest[:, None] * scales[None, :]
 
 
 @nb.njit(cache=True, nogil=True)
-def _products_to_sq_distances(products, y_norms, x_norms):
-    """In place: y.x -> |y - x|^2 = |y|^2 + |x|^2 - 2 y.x, clipped at 0 against rounding."""
+def _products_to_sq_distances(products, y, x, y_norms, x_norms):
+    """In place: y.x -> |y - x|^2 = |y|^2 + |x|^2 - 2 y.x.
+
+    Where the result is small next to the norms (or negative), cancellation has eaten its digits:
+    such pairs (near-duplicates, rare) are recomputed directly, so identical vectors are exactly 0
+    apart and a set's own members contribute exactly 1 to their kernel sums.
+    """
     for i in range(products.shape[0]):
+        imprecise = False
         for j in range(products.shape[1]):
-            products[i, j] = max(y_norms[i] + x_norms[j] - 2.0 * products[i, j], 0.0)
+            scale = y_norms[i] + x_norms[j]
+            value = scale - 2.0 * products[i, j]
+            products[i, j] = value
+            imprecise |= value < REFINE * scale
+        if imprecise:
+            for j in range(products.shape[1]):
+                if products[i, j] < REFINE * (y_norms[i] + x_norms[j]):
+                    value = 0.0
+                    for f in range(y.shape[1]):
+                        diff = y[i, f] - x[j, f]
+                        value += diff * diff
+                    products[i, j] = value
 
 
 @nb.njit(cache=True, nogil=True)
@@ -85,6 +108,7 @@ def _accumulate(sq_distances, scales, nearest, sums):
     """
     n_rows, n_cols = sq_distances.shape
     n_h = scales.shape[0]
+    terms = np.empty(n_cols)
     for i in range(n_rows):
         tile_min = np.inf
         for j in range(n_cols):
@@ -95,10 +119,5 @@ def _accumulate(sq_distances, scales, nearest, sums):
                     sums[i, h] *= math.exp(-(nearest[i] - tile_min) * scales[h])
             nearest[i] = tile_min
         for h in range(n_h):
-            limit = SKIP / scales[h] + nearest[i]
-            total = 0.0
-            for j in range(n_cols):
-                d2 = sq_distances[i, j]
-                if d2 < limit:
-                    total += math.exp(-(d2 - nearest[i]) * scales[h])
-            sums[i, h] += total
+            exp_neg(sq_distances[i], nearest[i], scales[h], terms)
+            sums[i, h] += total(terms)
