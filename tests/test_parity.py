@@ -37,16 +37,32 @@ def test_descriptors_match_reference_for_open_structures(open_structure):
                                rtol=1e-10, atol=0)
 
 
-def test_slab_matches_reference_with_vacuum_instead_of_open_boundary():
+def slab_and_vacuum_twin(seed: int = 0):
     """The reference treats any partly periodic cell as open; a vacuum gap wider than the cutoff
     along z makes its fully periodic form equivalent to our [True, True, False]."""
-    open_slab = slab()
+    open_slab = thermal(slab(), 0.02, seed) if seed else slab()
     padded = open_slab.copy()
     padded.center(vacuum=6.0, axis=2)  # 12 A of vacuum between periodic copies along z
     padded.pbc = True
     padded = on_reference_grid(padded)
     open_slab.positions = padded.positions
+    return open_slab, padded
+
+
+def test_slab_matches_reference_with_vacuum_instead_of_open_boundary():
+    open_slab, padded = slab_and_vacuum_twin()
     np.testing.assert_allclose(Descriptor().compute(open_slab), get_descriptors([padded]), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("h", BANDWIDTHS)
+def test_slab_information_matches_reference(h):
+    open_slab, padded = slab_and_vacuum_twin()
+    hot_slab, hot_padded = slab_and_vacuum_twin(seed=21)
+    x, y = Descriptor().compute(open_slab), Descriptor().compute(hot_slab)
+    x_ref, y_ref = get_descriptors([padded]), get_descriptors([hot_padded])
+    assert entropy(x, h) == pytest.approx(reference_entropy(x_ref, h), rel=1e-10, abs=0)
+    assert diversity(x, h) == pytest.approx(reference_diversity(x_ref, h), rel=1e-10, abs=0)
+    assert_delta_entropy_close(delta_entropy(y, x, h), reference_delta_entropy(y_ref, x_ref, h))
 
 
 @pytest.mark.parametrize("h", BANDWIDTHS)
@@ -68,6 +84,15 @@ def test_delta_entropy_matches_reference(periodic_structure, h):
     """dH of a hotter copy of each structure against the structure's environments."""
     reference_x = Descriptor().compute(periodic_structure)
     test_x = Descriptor().compute(on_reference_grid(thermal(periodic_structure, 0.12, seed=11)))
+    expected = reference_delta_entropy(test_x, reference_x, h)
+    assert np.all(np.isfinite(expected)), "choose test data where the reference is finite"
+    assert_delta_entropy_close(delta_entropy(test_x, reference_x, h), expected)
+
+
+@pytest.mark.parametrize("h", BANDWIDTHS)
+def test_delta_entropy_matches_reference_for_open_structures(open_structure, h):
+    reference_x = Descriptor().compute(open_structure)
+    test_x = Descriptor().compute(thermal(open_structure, 0.05, seed=14))
     expected = reference_delta_entropy(test_x, reference_x, h)
     assert np.all(np.isfinite(expected)), "choose test data where the reference is finite"
     assert_delta_entropy_close(delta_entropy(test_x, reference_x, h), expected)

@@ -1,0 +1,156 @@
+#include "fix_quests.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "memory.h"
+#include "neighbor.h"
+#include "update.h"
+#include "utils.h"
+
+#include <mpi.h>
+
+#include <cstring>
+#include <string>
+
+using namespace LAMMPS_NS;
+using namespace FixConst;
+
+FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), threshold(0.0), dh(nullptr)
+{
+  if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
+  nevery = utils::inumeric(FLERR, arg[3], false, lmp);
+  if (nevery <= 0) error->all(FLERR, "Fix quests: N must be > 0 (evaluate every N steps), got {}", arg[3]);
+  options.reference_file = arg[4];
+
+  for (int iarg = 5; iarg < narg; iarg += 2) {
+    const std::string keyword = arg[iarg];
+    if (iarg + 1 >= narg) error->all(FLERR, "Fix quests: keyword '{}' needs a value", keyword);
+    const char *value = arg[iarg + 1];
+    if (keyword == "bandwidth") {
+      options.bandwidth = utils::numeric(FLERR, value, false, lmp);
+      if (options.bandwidth <= 0.0) error->all(FLERR, "Fix quests: bandwidth must be > 0 (1/A), got {}", value);
+    } else if (keyword == "method") {
+      options.method = value;
+      if (options.method != "exact" && options.method != "approx")
+        error->all(FLERR, "Fix quests: method must be exact or approx, got '{}'", value);
+    } else if (keyword == "neighbors") {
+      options.neighbors = utils::inumeric(FLERR, value, false, lmp);
+      if (options.neighbors < 1) error->all(FLERR, "Fix quests: neighbors must be an integer >= 1, got {}", value);
+    } else if (keyword == "threshold") {
+      threshold = utils::numeric(FLERR, value, false, lmp);
+    } else {
+      error->all(FLERR, "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors or threshold)",
+                 keyword);
+    }
+  }
+
+  peratom_flag = 1;
+  size_peratom_cols = 0;
+  peratom_freq = nevery;
+  vector_flag = 1;
+  size_vector = 5;
+  global_freq = nevery;
+  extvector = 0;
+  std::memset(stats, 0, sizeof(stats));
+
+  FixQuests::grow_arrays(atom->nmax);
+  atom->add_callback(Atom::GROW);
+  for (int i = 0; i < atom->nlocal; i++) dh[i] = 0.0;
+
+  const std::string failure = engine.create(options);
+  if (!failure.empty())
+    error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
+}
+
+FixQuests::~FixQuests()
+{
+  if (copymode) return;
+  atom->delete_callback(id, Atom::GROW);
+  memory->destroy(dh);
+}
+
+int FixQuests::setmask()
+{
+  return END_OF_STEP;
+}
+
+void FixQuests::setup(int)
+{
+  // Every neighbour within the descriptor cutoff of an owned atom must be an owned or ghost atom,
+  // also after atoms moved up to half the skin since the last neighbour list build. Checked here,
+  // not in init(): the communication cutoff is known only once neighbor lists are set up.
+  const double needed = engine.cutoff() + neighbor->skin;
+  const double ghosts = comm->get_comm_cutoff();
+  if (ghosts < needed)
+    error->all(FLERR,
+               "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A (cutoff {:.6g} + skin "
+               "{:.6g}); add 'comm_modify cutoff {:.6g}' to the input before the run",
+               ghosts, needed, engine.cutoff(), neighbor->skin, needed);
+  evaluate();
+}
+
+void FixQuests::end_of_step()
+{
+  evaluate();
+}
+
+void FixQuests::evaluate()
+{
+  const int nlocal = atom->nlocal;
+  const std::string failure = engine.evaluate(nlocal + atom->nghost ? atom->x[0] : nullptr, nlocal + atom->nghost,
+                                              nlocal, atom->mask, groupbit, dh);
+  if (!failure.empty())
+    error->one(FLERR, "Fix quests: dH evaluation failed at step {}: {}", update->ntimestep, failure);
+
+  double local_max = -1.0e300, local_sums[3] = {0.0, 0.0, 0.0};    // sum dH, novel, evaluated
+  for (int i = 0; i < nlocal; i++) {
+    if (!(atom->mask[i] & groupbit)) continue;
+    local_max = dh[i] > local_max ? dh[i] : local_max;
+    local_sums[0] += dh[i];
+    local_sums[1] += dh[i] > threshold ? 1.0 : 0.0;
+    local_sums[2] += 1.0;
+  }
+  double sums[3];
+  MPI_Allreduce(&local_max, &stats[0], 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(local_sums, sums, 3, MPI_DOUBLE, MPI_SUM, world);
+  const double evaluated = sums[2];
+  if (evaluated == 0.0) stats[0] = 0.0;
+  stats[1] = evaluated > 0.0 ? sums[0] / evaluated : 0.0;
+  stats[2] = evaluated > 0.0 ? sums[1] / evaluated : 0.0;
+  stats[3] = sums[1];
+  stats[4] = evaluated;
+}
+
+double FixQuests::compute_vector(int n)
+{
+  return stats[n];
+}
+
+double FixQuests::memory_usage()
+{
+  return double(atom->nmax) * sizeof(double);
+}
+
+void FixQuests::grow_arrays(int nmax)
+{
+  memory->grow(dh, nmax, "quests:dh");
+  vector_atom = dh;
+}
+
+void FixQuests::copy_arrays(int i, int j, int)
+{
+  dh[j] = dh[i];
+}
+
+int FixQuests::pack_exchange(int i, double *buf)
+{
+  buf[0] = dh[i];
+  return 1;
+}
+
+int FixQuests::unpack_exchange(int nlocal, double *buf)
+{
+  dh[nlocal] = buf[0];
+  return 1;
+}

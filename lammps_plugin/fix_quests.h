@@ -1,0 +1,44 @@
+/* fix quests: per-atom QUESTS differential entropy dH against a reference (training) set.
+ *
+ *   fix ID group-ID quests N reference-file [bandwidth h] [method exact|approx] [neighbors m]
+ *                                           [threshold t]
+ *
+ * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 5:
+ * [1] max dH, [2] mean dH, [3] fraction of group atoms with dH > threshold, [4] their number,
+ * [5] number of atoms evaluated. See doc/fix_quests.md. */
+
+#ifndef QUESTS_LMP_FIX_QUESTS_H
+#define QUESTS_LMP_FIX_QUESTS_H
+
+#include "fix.h"
+#include "python_engine.h"
+
+namespace LAMMPS_NS {
+
+class FixQuests : public Fix {
+ public:
+  FixQuests(class LAMMPS *, int, char **);
+  ~FixQuests() override;
+  int setmask() override;
+  void setup(int) override;
+  void end_of_step() override;
+  double compute_vector(int) override;
+  double memory_usage() override;
+  void grow_arrays(int) override;
+  void copy_arrays(int, int, int) override;
+  int pack_exchange(int, double *) override;
+  int unpack_exchange(int, double *) override;
+
+ private:
+  QuestsLmp::EngineOptions options;
+  QuestsLmp::PythonEngine engine;
+  double threshold;    // nats: atoms with dH above it count as novel
+  double *dh;          // per-atom output
+  double stats[5];     // global vector, see above
+
+  void evaluate();
+};
+
+}    // namespace LAMMPS_NS
+
+#endif

@@ -1,0 +1,42 @@
+/* Embedded-Python bridge of fix quests: owns one quests_lmp.lammps_fix.FixEngine per rank.
+ *
+ * No numerics here: positions, mask and output are handed to Python as zero-copy memoryviews.
+ * Every method returns an empty string on success and the Python error message otherwise, so
+ * that the fix can turn it into a LAMMPS error. */
+
+#ifndef QUESTS_LMP_PYTHON_ENGINE_H
+#define QUESTS_LMP_PYTHON_ENGINE_H
+
+#include <string>
+
+namespace QuestsLmp {
+
+struct EngineOptions {
+  std::string reference_file;
+  double bandwidth = -1.0;    // 1/A; <= 0: the reference file's default
+  std::string method = "exact";
+  int neighbors = -1;         // approx only; <= 0: the engine's default
+};
+
+class PythonEngine {
+ public:
+  PythonEngine() = default;
+  ~PythonEngine();
+  PythonEngine(const PythonEngine &) = delete;
+  PythonEngine &operator=(const PythonEngine &) = delete;
+
+  // Starts Python if needed, imports quests_lmp and loads the reference file.
+  std::string create(const EngineOptions &options);
+  // Descriptor cutoff of the loaded reference, A.
+  double cutoff() const { return cutoff_; }
+  // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
+  std::string evaluate(double *positions, int n_points, int nlocal, int *mask, int groupbit, double *out);
+
+ private:
+  void *engine_ = nullptr;    // PyObject *
+  double cutoff_ = 0.0;
+};
+
+}    // namespace QuestsLmp
+
+#endif

