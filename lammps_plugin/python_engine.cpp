@@ -75,8 +75,8 @@ namespace {
       return std::string("cannot start the embedded Python: ") + (status.err_msg ? status.err_msg : "unknown");
     }
     // The plugin's own site-packages go first in any case (a Python without that venv).
-    const std::string code = "import sys, site\nif " + std::string("r'") + packages +
-        "' not in sys.path:\n    site.addsitedir(r'" + packages + "')\n    sys.path.insert(0, sys.path.pop())\n";
+    const std::string code = "import sys, site\nfolder = r'" + packages + "'\nif folder not in sys.path:\n" +
+        "    site.addsitedir(folder)\n    sys.path.remove(folder)\n    sys.path.insert(0, folder)\n";
     const int failed = PyRun_SimpleString(code.c_str());
     PyEval_SaveThread();    // release the GIL; every call below takes it
     return failed ? "cannot add " + packages + " to the embedded Python's path" : "";

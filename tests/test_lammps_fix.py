@@ -138,13 +138,13 @@ def test_python_module_driver_gives_the_same_numbers(tmp_path):
     assert maximum == pytest.approx(values.max(), rel=1e-12) and evaluated == len(values)
 
 
-ERROR_DECK = f"""units metal
+ERROR_DECK = """units metal
 atom_style atomic
 read_data data.lmp
-pair_style {{pair}}
-pair_coeff * * {{coeff}}
-{{extra}}
-fix q all quests {{fix}}
+pair_style {pair}
+pair_coeff * * {coeff}
+{extra}
+fix q all quests {fix}
 run 0
 """
 
