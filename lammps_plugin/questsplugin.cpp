@@ -7,6 +7,7 @@
 
 extern "C" {
 typedef void *(lammpsplugin_factory1)(void *);
+typedef void *(lammpsplugin_factory2)(void *, int, char **);
 typedef struct {
   const char *version;
   const char *style;
@@ -15,6 +16,7 @@ typedef struct {
   const char *author;
   union {
     lammpsplugin_factory1 *v1;
+    lammpsplugin_factory2 *v2;    // styles whose constructor takes arguments, like fixes
   } creator;
   void *handle;
 } lammpsplugin_t;
@@ -23,9 +25,9 @@ typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
 
 using namespace LAMMPS_NS;
 
-static Fix *fix_quests_creator(LAMMPS *lmp, int argc, char **argv)
+static void *fix_quests_creator(void *lmp, int argc, char **argv)
 {
-  return new FixQuests(lmp, argc, argv);
+  return new FixQuests(static_cast<LAMMPS *>(lmp), argc, argv);
 }
 
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
@@ -36,7 +38,7 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.name = "quests";
   plugin.info = "QUESTS per-atom differential entropy (quests-lmp)";
   plugin.author = "quests-lmp developers";
-  plugin.creator.v1 = (lammpsplugin_factory1 *) &fix_quests_creator;
+  plugin.creator.v2 = &fix_quests_creator;
   plugin.handle = handle;
   (*(lammpsplugin_regfunc) regfunc)(&plugin, lmp);
 }
