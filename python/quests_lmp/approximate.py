@@ -30,7 +30,7 @@ import warnings
 import numba as nb
 import numpy as np
 
-from .kernel import log_sums_from_sq_distances
+from .kernel import log_sums_from_sq_distances, sq_distance
 
 DEFAULT_NEIGHBORS = 128  # reference vectors kept per test vector
 DEFAULT_GRAPH_NEIGHBORS = 30  # degree of the search graph built over the reference
@@ -76,12 +76,7 @@ def _sq_distances_to(y, x, indices):
     out = np.empty(indices.shape)
     for i in nb.prange(indices.shape[0]):
         for j in range(indices.shape[1]):
-            row = indices[i, j]
-            total = 0.0
-            for f in range(y.shape[1]):
-                diff = y[i, f] - x[row, f]
-                total += diff * diff
-            out[i, j] = total
+            out[i, j] = sq_distance(y[i], x[indices[i, j]])
     return out
 
 

@@ -92,11 +92,17 @@ def _products_to_sq_distances(products, y, x, y_norms, x_norms):
         if imprecise:
             for j in range(products.shape[1]):
                 if products[i, j] < REFINE * (y_norms[i] + x_norms[j]):
-                    value = 0.0
-                    for f in range(y.shape[1]):
-                        diff = y[i, f] - x[j, f]
-                        value += diff * diff
-                    products[i, j] = value
+                    products[i, j] = sq_distance(y[i], x[j])
+
+
+@nb.njit(cache=True, nogil=True)
+def sq_distance(a, b):
+    """|a - b|^2 of two 1-D vectors, summed directly (no cancellation)."""
+    total = 0.0
+    for f in range(a.shape[0]):
+        diff = a[f] - b[f]
+        total += diff * diff
+    return total
 
 
 @nb.njit(cache=True, nogil=True)

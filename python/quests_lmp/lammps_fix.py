@@ -1,6 +1,6 @@
 """Python side of the LAMMPS `fix quests` plugin (lammps_plugin/): one engine object per rank.
 
-The C++ fix calls `create(...)` once at init and `FixEngine.evaluate(...)` every N steps, handing
+The C++ fix creates a `FixEngine` once per rank and calls its `evaluate(...)` every N steps, handing
 over zero-copy memoryviews of LAMMPS memory (owned + ghost positions, the atom mask and the fix's
 per-atom output). Nothing here keeps those arrays past the call: LAMMPS reallocates them.
 """
@@ -13,25 +13,17 @@ import numpy as np
 
 from .approximate import DEFAULT_NEIGHBORS
 from .reference import Reference
-from .validation import check_bandwidths
-
-METHODS = ("exact", "approx")
-
+from .validation import check_bandwidths, check_method
 
 class FixEngine:
     """A reference loaded once, and how to compare the group's environments with it."""
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None):
-        if method not in METHODS:
-            raise ValueError(f"method must be exact or approx, got {method}")
-        neighbors = DEFAULT_NEIGHBORS if neighbors is None else neighbors
-        if neighbors < 1:
-            raise ValueError(f"neighbors must be an integer >= 1, got {neighbors}")
+        self.neighbors = check_method(method, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
+        self.method = method
         self.reference = Reference.load(reference_file)
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
-        self.method = method
-        self.neighbors = int(neighbors)
         self.descriptor = self.reference.descriptor
         if method == "approx":
             self.reference.approximate_index()  # build the search graph now, not at the first step

@@ -27,7 +27,7 @@ from .approximate import DEFAULT_NEIGHBORS, ApproximateIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import log_kernel_sums
-from .validation import as_descriptors, check_bandwidths, check_cutoff, check_k, is_atoms
+from .validation import as_descriptors, check_bandwidths, check_cutoff, check_k, check_method, is_atoms
 
 FORMAT = "quests-lmp reference"
 FORMAT_VERSION = 1
@@ -96,16 +96,13 @@ class Reference:
         method: "exact" (Eq. 6) or "approx" (SI Eq. S19 over `neighbors` nearest references,
         a conservative over-estimate; see quests_lmp.approximate).
         """
+        neighbors = check_method(method, neighbors)
         y = self._test_descriptors(test)
         bandwidths, scalar = check_bandwidths(self.bandwidth if h is None else h)
         if method == "exact":
             dh = -log_kernel_sums(y, self.descriptors, bandwidths)
-        elif method == "approx":
-            if isinstance(neighbors, bool) or not isinstance(neighbors, (int, np.integer)) or neighbors < 1:
-                raise ValueError(f"neighbors must be an integer >= 1, got {neighbors!r}")
-            dh = self.approximate_index().delta_entropy(y, bandwidths, neighbors)
         else:
-            raise ValueError(f"method must be 'exact' or 'approx', got {method!r}")
+            dh = self.approximate_index().delta_entropy(y, bandwidths, neighbors)
         return dh[:, 0] if scalar else dh
 
     def approximate_index(self) -> ApproximateIndex:

@@ -63,6 +63,15 @@ def as_positions(positions, name: str = "positions") -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def check_method(method, neighbors) -> int:
+    """dH method ("exact" or "approx") and its number of neighbours (an integer >= 1), returned."""
+    if method not in ("exact", "approx"):
+        raise ValueError(f"method must be 'exact' or 'approx', got {method!r}")
+    if isinstance(neighbors, bool) or not isinstance(neighbors, numbers.Integral) or neighbors < 1:
+        raise ValueError(f"neighbors must be an integer >= 1, got {neighbors!r}")
+    return int(neighbors)
+
+
 def is_atoms(obj) -> bool:
     """True for an ase.Atoms (or anything with positions, cell and pbc)."""
     return hasattr(obj, "positions") and hasattr(obj, "cell") and hasattr(obj, "pbc")
