@@ -98,8 +98,9 @@ void FixQuests::end_of_step()
 void FixQuests::evaluate()
 {
   const int nlocal = atom->nlocal;
-  const std::string failure = engine.evaluate(nlocal + atom->nghost ? atom->x[0] : nullptr, nlocal + atom->nghost,
-                                              nlocal, atom->mask, groupbit, dh);
+  const int n_points = nlocal + atom->nghost;    // owned atoms, then ghosts
+  const std::string failure =
+      engine.evaluate(n_points ? atom->x[0] : nullptr, n_points, nlocal, atom->mask, groupbit, dh);
   if (!failure.empty())
     error->one(FLERR, "Fix quests: dH evaluation failed at step {}: {}", update->ntimestep, failure);
 
