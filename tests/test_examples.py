@@ -10,21 +10,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lammps_runner import BIN, dump_columns, thermo_rows
+from lammps_runner import BIN, DEBIAN_PYTHONPATH, debian_lammps_missing, dump_columns, thermo_rows
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.mark.parametrize("ranks", [1, 2])
 def test_cu_melting_alarm_fires_once_melting_starts_and_not_before(tmp_path, ranks):
-    folder = tmp_path / "cu_melting"
-    shutil.copytree(EXAMPLES / "cu_melting", folder)
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(PATH=f"{BIN}:{os.environ['PATH']}")
+    folder = run_example(tmp_path, "cu_melting", ranks, env)
+    assert_alarm_after_melting(folder, "f_quests")
+
+
+@pytest.mark.skipif(debian_lammps_missing() is not None, reason=str(debian_lammps_missing()))
+def test_python_invoke_melting_alarm_in_debian_lammps(tmp_path):
+    folder = run_example(tmp_path, "python_invoke", 1, dict(QUESTS_LMP_DEBIAN_ENV=DEBIAN_PYTHONPATH))
+    assert_alarm_after_melting(folder, "d_quests_dH")
+
+
+def run_example(tmp_path, name, ranks, env):
+    """Copies the examples (python_invoke uses cu_melting's files) and runs `name`/run.sh."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    folder = tmp_path / "examples" / name
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
     result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Fix halt condition for fix-id stop met" in result.stdout
+    return folder
 
+
+def assert_alarm_after_melting(folder, column):
+    """What the melting examples promise: no novel atom while solid, the halt once melting started."""
     # step temp pe vol max_dH mean_dH novel_fraction novel_count, every 250 steps until the halt
     rows = thermo_rows(folder / "melt.log", 8)
     atoms = 864
@@ -38,5 +55,5 @@ def test_cu_melting_alarm_fires_once_melting_starts_and_not_before(tmp_path, ran
     excess = pe - (slope * temperature + intercept)
     assert excess[-1] > 0.05, f"halted before melting: {excess[-1]:.3f} eV/atom above the solid"
     assert np.all(rows[:-1, 6] <= 0.02), "the alarm must fire at the first evaluation above 2% novel"
-    novel = dump_columns(folder / "novel.dump")[-1]["f_quests"]
+    novel = dump_columns(folder / "novel.dump")[-1][column]
     assert len(novel) > 0 and np.all(novel > 0.0)  # dump_modify thresh keeps only novel atoms

