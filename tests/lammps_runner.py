@@ -23,6 +23,21 @@ DEBIAN_POTENTIALS = Path("/usr/share/lammps/potentials")
 DEBIAN_ENV = Path(os.environ.get("QUESTS_LMP_DEBIAN_ENV", REPOSITORY / ".venv-debian"))
 DEBIAN_PYTHONPATH = f"{REPOSITORY / 'python'}:{DEBIAN_ENV}"  # this checkout's engine, then its dependencies
 
+# MD with `fix quests` in the pip wheel from data.lmp and ref.npz: md.dump holds 5 frames (steps 0-20)
+# with full-precision positions and the fix's dH (f_q).
+FIX_QUESTS_MD = f"""units metal
+atom_style atomic
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
+velocity all create 900 4 loop geom
+fix nve all nve
+fix q all quests 5 ref.npz
+dump d all custom 5 md.dump id type x y z f_q
+dump_modify d format float %.17g
+run 20
+"""
+
 
 def run_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300, env: dict | None = None,
                command: list[str] | None = None) -> subprocess.CompletedProcess:

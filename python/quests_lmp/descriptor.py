@@ -70,7 +70,7 @@ class Descriptor:
         frames = [structures] if is_atoms(structures) else list(_as_frames(structures))
         if not frames:
             raise ValueError("no structures given: pass an ase.Atoms or a non-empty list of them")
-        return np.concatenate([self._compute_atoms(atoms, index) for index, atoms in enumerate(frames)])
+        return np.concatenate([self.compute_atoms(atoms, index=index) for index, atoms in enumerate(frames)])
 
     def compute_points(self, points, centers) -> np.ndarray:
         """Descriptors of selected points, with neighbours searched among all points (no cell).
@@ -105,12 +105,17 @@ class Descriptor:
             )
         return x
 
-    def _compute_atoms(self, atoms, index: int) -> np.ndarray:
+    def compute_atoms(self, atoms, atom_indices=None, index: int = 0) -> np.ndarray:
+        """Descriptors of the atoms `atom_indices` (default all) of one ase.Atoms, in that order.
+
+        The part of a structure one MPI rank of the command line evaluates; `index` names the
+        structure in error messages. Returns an (n, 2k-1) float64 array (1/A).
+        """
         if len(atoms) == 0:
             raise ValueError(f"structure {index} is empty: it has no atoms")
         positions = as_positions(atoms.positions, f"positions of structure {index}")
         points = periodic_images(positions, atoms.cell.array, atoms.pbc, self.cutoff)
-        return self.compute_points(points, len(positions))
+        return self.compute_points(points, len(positions) if atom_indices is None else atom_indices)
 
 
 def _as_frames(structures) -> Iterable:

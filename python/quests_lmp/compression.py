@@ -1,0 +1,49 @@
+"""Dataset compression (paper Sec. II.D, Fig. 3c-e): keep the structures that hold the most information.
+
+`random`: a uniformly random subset, as in the paper. `greedy`: start from the structure of highest
+entropy, then repeatedly add the structure whose environments are, on average, the most novel with
+respect to those already kept (largest mean dH(x | subset)), a greedy ascent of the subset entropy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .information import entropy
+from .kernel import log_kernel_sums
+from .progress import Progress
+
+METHODS = ("random", "greedy")
+
+
+def select_structures(blocks: list[np.ndarray], h: float, size: int, method: str, rng: np.random.Generator,
+                      quiet: bool = True) -> np.ndarray:
+    """Indices (in selection order) of `size` structures, from their descriptor blocks (1/A)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not 1 <= size <= len(blocks):
+        raise ValueError(f"the subset size must be between 1 and the number of structures ({len(blocks)}), got {size}")
+    if method == "random":
+        return np.sort(rng.choice(len(blocks), size, replace=False))
+    return _greedy(blocks, h, size, quiet)
+
+
+def _greedy(blocks, h, size, quiet):
+    x = np.concatenate(blocks)
+    owner = np.repeat(np.arange(len(blocks)), [len(block) for block in blocks])
+    counts = np.bincount(owner, minlength=len(blocks))
+    bandwidth = np.array([h])
+    log_sums = np.full(len(x), -np.inf)  # log sum of kernels to the kept environments
+    kept = np.zeros(len(blocks), dtype=bool)
+    order = [int(np.argmax([entropy(block, h) for block in blocks]))]
+    with Progress("greedy selection", size, enabled=not quiet) as bar:
+        while True:
+            new = order[-1]
+            kept[new] = True
+            bar.advance()
+            if len(order) == size:
+                return np.array(order)
+            log_sums = np.logaddexp(log_sums, log_kernel_sums(x, blocks[new], bandwidth)[:, 0])
+            mean_dh = np.bincount(owner, weights=-log_sums, minlength=len(blocks)) / counts
+            mean_dh[kept] = -np.inf
+            order.append(int(np.argmax(mean_dh)))

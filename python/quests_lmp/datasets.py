@@ -1,0 +1,149 @@
+"""Datasets for the command line: structure files in, descriptors, references and result files out.
+
+A dataset is named by a file ASE reads, optionally with a frame selection after '@' as in ASE's own
+tools: `train.extxyz`, `md.dump@-1`, `md.dump@::10`, `md.dump@100:200`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
+from .information import DEFAULT_BANDWIDTH, bandwidth_for_volume
+from .progress import Progress
+from .reference import Reference, read_structures
+
+
+@dataclass
+class Dataset:
+    """Frames of one file selection, and their descriptors once computed (1/A)."""
+
+    name: str
+    frames: list
+    descriptors: np.ndarray | None = None
+
+    @property
+    def n_environments(self) -> int:
+        return sum(len(atoms) for atoms in self.frames)
+
+
+def read_dataset(spec: str, format: str | None = None) -> Dataset:
+    """The frames of `file[@index]`; FileNotFoundError or ValueError name the problem."""
+    path, index = split_spec(spec)
+    if path.endswith(".npz"):
+        raise ValueError(f"{path} is a reference file (descriptors only); give the structure files instead")
+    return Dataset(spec, read_structures(path, index, format))
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """('file', 'index') from 'file@index'; a file whose own name holds '@' is taken whole."""
+    if "@" in spec and not os.path.exists(spec):
+        path, index = spec.rsplit("@", 1)
+        return path, index or ":"
+    return spec, ":"
+
+
+def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = False) -> None:
+    """Fills each dataset's descriptors, frame by frame, with a progress bar over environments."""
+    with Progress("descriptors", sum(d.n_environments for d in datasets), enabled=not quiet) as bar:
+        for dataset in datasets:
+            blocks = []
+            for index, atoms in enumerate(dataset.frames):
+                blocks.append(descriptor.compute_atoms(atoms, index=index))
+                bar.advance(len(atoms))
+            dataset.descriptors = np.concatenate(blocks)
+
+
+def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float = DEFAULT_BANDWIDTH) -> float:
+    """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
+    of the datasets' periodic frames (SI Eq. S20), or `default` when not given."""
+    if value is None:
+        return default
+    if value != "auto":
+        return float(value)
+    volumes = [atoms.get_volume() / len(atoms) for d in datasets for atoms in d.frames if all(atoms.pbc)]
+    if not volumes:
+        raise ValueError("--bandwidth auto needs fully periodic frames (the atomic volume of h(V)); "
+                         "give a number in 1/A instead")
+    return bandwidth_for_volume(float(np.mean(volumes)))
+
+
+def load_reference(spec: str, k: int | None, cutoff: float | None, bandwidth: str | None, format: str | None,
+                   quiet: bool = False) -> Reference:
+    """A reference file (.npz from `reference build`) or reference structures, described here."""
+    if spec.endswith(".npz"):
+        reference = Reference.load(spec, k=k, cutoff=cutoff)
+        if bandwidth is not None:
+            reference.bandwidth = resolve_bandwidth(bandwidth, [])
+        return reference
+    dataset = read_dataset(spec, format)
+    descriptor = Descriptor(DEFAULT_K if k is None else k, DEFAULT_CUTOFF if cutoff is None else cutoff)
+    describe([dataset], descriptor, quiet)
+    return Reference(dataset.descriptors, descriptor.k, descriptor.cutoff, resolve_bandwidth(bandwidth, [dataset]),
+                     sources=[spec])
+
+
+def check_outputs(paths, overwrite: bool) -> None:
+    """Refuses, before any work, to replace existing files without --overwrite."""
+    for path in paths:
+        if path is not None and os.path.exists(path) and not overwrite:
+            raise FileExistsError(f"{path} exists; pass --overwrite or choose another name")
+
+
+def write_atomically(path, writer) -> None:
+    """Calls writer(temporary path) and moves the result onto `path` only once it is complete."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
+    try:
+        writer(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_json(path, data: dict) -> None:
+    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def write_csv(path, header: list[str], rows) -> None:
+    buffer = io.StringIO()
+    table = csv.writer(buffer, lineterminator="\n")
+    table.writerow(header)
+    table.writerows(rows)
+    write_atomically(path, lambda temporary: Path(temporary).write_text(buffer.getvalue()))
+
+
+def write_per_atom(path, frames: list, values: np.ndarray, name: str = "dH") -> None:
+    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom, value)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        frame_of = np.repeat(np.arange(len(frames)), [len(atoms) for atoms in frames])
+        atom_of = np.concatenate([np.arange(len(atoms)) for atoms in frames])
+        write_csv(path, ["frame", "atom", name], zip(frame_of.tolist(), atom_of.tolist(), values.tolist()))
+        return
+    import ase.io
+
+    copies, start = [], 0
+    for atoms in frames:
+        copy = atoms.copy()
+        copy.calc = None
+        copy.arrays[name] = values[start:start + len(atoms)].copy()
+        copies.append(copy)
+        start += len(atoms)
+    write_atomically(path, lambda temporary: ase.io.write(temporary, copies, format="extxyz"))
+
+
+def per_atom_format_check(path) -> None:
+    """Per-atom output goes to .extxyz/.xyz (ASE) or .csv; anything else is refused up front."""
+    if path is not None and Path(path).suffix.lower() not in (".extxyz", ".xyz", ".csv"):
+        raise ValueError(f"{path}: per-atom output must end in .extxyz, .xyz or .csv")

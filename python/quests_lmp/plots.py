@@ -1,0 +1,89 @@
+"""PNG figures of the command line (matplotlib, no display needed): 800 x 500 pixels each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .datasets import write_atomically
+
+SIZE_INCHES, DPI = (8.0, 5.0), 100
+
+
+def _figure(rows: int = 1, columns: int = 1):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(rows, columns, figsize=SIZE_INCHES, dpi=DPI, squeeze=False)
+    return figure, axes.ravel()
+
+
+def _save(figure, path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
+    plt.close(figure)
+
+
+def trajectory_plot(path, frames, table: dict, against: str) -> None:
+    """H of each frame, and mean/max dH and the novel fraction against the reference."""
+    figure, (top, bottom) = _figure(2, 1)
+    top.plot(frames, table["entropy"], color="black")
+    top.set_ylabel("H of the frame (nats)")
+    bottom.plot(frames, table["mean_dH"], label="mean dH")
+    bottom.plot(frames, table["max_dH"], label="max dH")
+    bottom.axhline(0.0, color="gray", lw=0.8, ls="--")
+    bottom.set_ylabel(f"dH vs {against} (nats)")
+    bottom.set_xlabel("frame")
+    novel = bottom.twinx()
+    novel.plot(frames, table["novel_fraction"], color="tab:red", lw=0.8)
+    novel.set_ylabel("novel fraction", color="tab:red")
+    bottom.legend(loc="upper left")
+    _save(figure, path)
+
+
+def clusters_plot(path, frames, largest, all_sizes) -> None:
+    """Largest cluster per frame, and the distribution of cluster sizes over all frames (log-log)."""
+    figure, (left, right) = _figure(1, 2)
+    left.plot(frames, largest, color="black")
+    left.set_xlabel("frame")
+    left.set_ylabel("largest cluster (atoms)")
+    if len(all_sizes):
+        sizes, counts = np.unique(all_sizes, return_counts=True)
+        right.loglog(sizes, counts, "o", color="tab:blue")
+    right.set_xlabel("cluster size (atoms)")
+    right.set_ylabel("number of clusters")
+    _save(figure, path)
+
+
+def learning_curve_plot(path, sizes, mean, std, fit: tuple[float, float, float] | None) -> None:
+    """H against dataset size with its spread, the Eq. 9 fit and its asymptote."""
+    from .learning import learning_model
+
+    figure, (axis,) = _figure()
+    axis.errorbar(sizes, mean, yerr=std, fmt="o", color="black", label="H of random subsets")
+    if fit is not None:
+        grid = np.geomspace(min(sizes), max(sizes), 200)
+        axis.plot(grid, learning_model(grid, *fit), color="tab:blue", label="a - b exp(-c (log N)^2)")
+        axis.axhline(fit[0], color="tab:blue", ls="--", lw=0.8, label=f"asymptote {fit[0]:.3f} nats")
+    axis.set_xscale("log")
+    axis.set_xlabel("environments N")
+    axis.set_ylabel("H (nats)")
+    axis.legend()
+    _save(figure, path)
+
+
+def overlap_plot(path, names: list[str], matrix: np.ndarray) -> None:
+    """Heat map of overlap[i, j]: fraction of dataset i covered by dataset j (dH <= 0)."""
+    figure, (axis,) = _figure()
+    image = axis.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis")
+    axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axis.set_yticks(range(len(names)), names)
+    axis.set_xlabel("reference dataset")
+    axis.set_ylabel("test dataset")
+    for (i, j), value in np.ndenumerate(matrix):
+        axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.5 else "black")
+    figure.colorbar(image, ax=axis, label="overlap")
+    _save(figure, path)

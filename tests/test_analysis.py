@@ -1,0 +1,90 @@
+"""Known answers for the analyses behind the command line: clusters, the learning-curve fit,
+greedy compression, the split of work over MPI ranks and the progress bar."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from quests_lmp.clusters import cluster_sizes
+from quests_lmp.compression import select_structures
+from quests_lmp.learning import asymptote, learning_model, subset_sizes
+from quests_lmp.parallel import World
+from quests_lmp.progress import Progress
+
+
+def simple_cubic(n=4, spacing=2.5, pbc=True):
+    grid = np.array([(i, j, k) for i in range(n) for j in range(n) for k in range(n)], dtype=float)
+    return Atoms("Cu" * n**3, positions=grid * spacing, cell=[n * spacing] * 3, pbc=pbc)
+
+
+@pytest.mark.parametrize("planes, pbc, expected", [
+    ((0, 3), True, [32]),          # planes x=0 and x=3 touch through the periodic boundary (2.5 A)
+    ((0, 3), False, [16, 16]),     # ... but not in an open box (7.5 A apart)
+    ((0, 2), True, [16, 16]),      # 5 A apart either way
+    ((1,), True, [16]),
+    ((), True, []),
+])
+def test_cluster_sizes_known_answers(planes, pbc, expected):
+    atoms = simple_cubic(pbc=pbc)
+    nodes = np.isin(np.round(atoms.positions[:, 0] / 2.5).astype(int), planes)
+    assert cluster_sizes(atoms, nodes, 3.0).tolist() == expected
+
+
+def test_cluster_distance_joins_diagonal_neighbours_only_when_long_enough():
+    atoms = simple_cubic()
+    nodes = np.zeros(len(atoms), dtype=bool)
+    nodes[[0, 21]] = True  # (0,0,0) and (1,1,1): 4.33 A apart
+    assert cluster_sizes(atoms, nodes, 3.0).tolist() == [1, 1]
+    assert cluster_sizes(atoms, nodes, 4.5).tolist() == [2]
+
+
+def test_learning_fit_recovers_its_parameters():
+    sizes = subset_sizes(100000, 12)
+    values = learning_model(sizes.astype(float), 9.0, 7.5, 0.05)
+    np.testing.assert_allclose(asymptote(sizes, values), (9.0, 7.5, 0.05), rtol=1e-6)
+    assert sizes[0] == 10 and sizes[-1] == 100000 and np.all(np.diff(sizes) > 0)
+
+
+def test_greedy_compression_skips_duplicates():
+    rng = np.random.default_rng(0)
+    blocks = [rng.normal(size=(20, 5)) * scale for scale in (1.0, 1.0, 2.0)]
+    blocks.insert(1, blocks[0].copy())  # structure 1 repeats structure 0
+    chosen = select_structures(blocks, 0.5, 3, "greedy", rng)
+    assert sorted(chosen) in ([0, 2, 3], [1, 2, 3])
+    random = select_structures(blocks, 0.5, 3, "random", np.random.default_rng(1))
+    assert len(set(random.tolist())) == 3 and np.all(np.diff(random) > 0)
+    with pytest.raises(ValueError, match="between 1 and the number of structures"):
+        select_structures(blocks, 0.5, 5, "greedy", rng)
+
+
+@pytest.mark.parametrize("n, size", [(10, 3), (2, 4), (0, 2), (7, 1)])
+def test_rank_blocks_partition_the_work(n, size):
+    world = World()
+    blocks = []
+    for rank in range(size):
+        world.rank, world.size = rank, size
+        blocks.append(world.block(n))
+    assert blocks[0][0] == 0 and blocks[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+    lengths = [stop - start for start, stop in blocks]
+    assert max(lengths) - min(lengths) <= 1
+
+
+def test_progress_is_silent_off_a_terminal():
+    stream = io.StringIO()
+    with Progress("work", 10, stream=stream) as bar:
+        bar.advance(10)
+    assert stream.getvalue() == ""
+
+
+def test_progress_draws_on_a_terminal_unless_quiet():
+    for enabled, drawn in ((True, True), (False, False)):
+        stream = io.StringIO()
+        stream.isatty = lambda: True
+        with Progress("work", 10, enabled=enabled, stream=stream) as bar:
+            bar.advance(10)
+        assert ("work: [" in stream.getvalue() and "10/10" in stream.getvalue()) == drawn

@@ -1,0 +1,263 @@
+"""`quests-lmp` subcommands end to end (the installed entry point): numbers against the Python API
+and the reference package, a `fix quests` dump reproduced, 2 MPI ranks = serial, real PNGs, and
+one-line errors for user mistakes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import ase.io
+import matplotlib.image
+import numpy as np
+import pytest
+from ase.build import bulk
+from quests.descriptor import get_descriptors
+from quests.entropy import delta_entropy as reference_delta_entropy
+from quests.entropy import diversity as reference_diversity
+from quests.entropy import entropy as reference_entropy
+
+from conftest import on_reference_grid, thermal
+from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, run_lammps, write_data
+from quests_lmp import Descriptor, Reference, bandwidth_for_volume, entropy, entropy_and_diversity
+from quests_lmp.clusters import cluster_sizes
+
+CLI = str(BIN / "quests-lmp")
+
+
+def run(*args, folder, ranks=1, check=True):
+    command = [CLI, *map(str, args)]
+    if ranks > 1:
+        command = [str(BIN / "mpiexec"), "-n", str(ranks)] + command + ["--threads", "1"]
+    env = dict(os.environ, NUMBA_NUM_THREADS="2", OMP_NUM_THREADS="1")
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result
+
+
+def cu(noise, seed, repeat=3, lattice="fcc", a=3.615):
+    return on_reference_grid(thermal(bulk("Cu", lattice, a=a, cubic=True).repeat(repeat), noise, seed))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Small datasets in exact (ASE .traj) files: reference-like FCC, hotter FCC, BCC."""
+    folder = tmp_path_factory.mktemp("cli")
+    sets = {"ref": [cu(0.05, s) for s in range(3)], "test": [cu(0.15, 10 + s) for s in range(4)],
+            "bcc": [cu(0.05, 20 + s, 4, "bcc", 2.87) for s in range(2)]}
+    for name, frames in sets.items():
+        ase.io.write(folder / f"{name}.traj", frames)
+    return folder, sets
+
+
+def read_json(path):
+    return json.loads(path.read_text())
+
+
+def per_atom_csv(path):
+    with open(path) as stream:
+        return np.array([float(row["dH"]) for row in csv.DictReader(stream)])
+
+
+def test_reference_build(data, tmp_path):
+    folder, sets = data
+    run("reference", "build", folder / "ref.traj", folder / "bcc.traj@0", "-o", tmp_path / "r.npz",
+        "--bandwidth", "0.03", "--json", tmp_path / "r.json", folder=tmp_path)
+    reference, result = Reference.load(tmp_path / "r.npz"), read_json(tmp_path / "r.json")
+    frames = sets["ref"] + sets["bcc"][:1]
+    np.testing.assert_array_equal(reference.descriptors, Descriptor().compute(frames))
+    assert reference.bandwidth == 0.03 and result["environments"] == 3 * 108 + 128
+    h_value, d_value = entropy_and_diversity(reference.descriptors, 0.03)
+    assert result["entropy"] == pytest.approx(h_value, rel=1e-12)
+    assert result["diversity"] == pytest.approx(d_value, rel=1e-12)
+
+
+def test_entropy_matches_the_reference_package(data, tmp_path):
+    folder, sets = data
+    run("entropy", folder / "ref.traj", folder / "bcc.traj", "--bandwidth", "0.057", "--json", tmp_path / "e.json",
+        folder=tmp_path)
+    rows = read_json(tmp_path / "e.json")["datasets"]
+    for row, frames in zip(rows, (sets["ref"], sets["bcc"])):
+        x = get_descriptors(frames)
+        assert row["entropy"] == pytest.approx(reference_entropy(x, 0.057), rel=1e-10)
+        assert row["diversity"] == pytest.approx(reference_diversity(x, 0.057), rel=1e-10)
+        assert row["log_n"] == pytest.approx(np.log(len(x)), rel=1e-14) and row["bandwidth"] == 0.057
+
+
+def test_bandwidth_auto_is_the_papers_h_of_v(data, tmp_path):
+    folder, sets = data
+    run("entropy", folder / "bcc.traj", "--bandwidth", "auto", "--json", tmp_path / "a.json", folder=tmp_path)
+    (row,) = read_json(tmp_path / "a.json")["datasets"]
+    volume = np.mean([atoms.get_volume() / len(atoms) for atoms in sets["bcc"]])
+    assert row["bandwidth"] == pytest.approx(bandwidth_for_volume(volume), rel=1e-14)
+    assert row["entropy"] == pytest.approx(entropy(Descriptor().compute(sets["bcc"]), row["bandwidth"]), rel=1e-12)
+
+
+def test_entropy_sampling_averages_random_subsets(data, tmp_path):
+    folder, sets = data
+    run("entropy", folder / "test.traj", "--sample", 100, "--repeats", 4, "--seed", 3, "--json", tmp_path / "s.json",
+        folder=tmp_path)
+    (row,) = read_json(tmp_path / "s.json")["datasets"]
+    x = Descriptor().compute(sets["test"])
+    rng = np.random.default_rng(3)
+    values = [entropy(x[rng.choice(len(x), 100, replace=False)], 0.015) for _ in range(4)]
+    assert row["sampled"] == 100 and row["entropy"] == pytest.approx(np.mean(values), rel=1e-12)
+    assert row["entropy_std"] == pytest.approx(np.std(values), rel=1e-9) and row["entropy_std"] > 0
+
+
+def test_dh_matches_the_reference_package_and_writes_extxyz(data, tmp_path):
+    folder, sets = data
+    run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", folder=tmp_path)
+    run("dh", folder / "test.traj", "--reference", tmp_path / "r.npz", "-o", tmp_path / "dh.csv",
+        "--json", tmp_path / "dh.json", folder=tmp_path)
+    run("dh", folder / "test.traj", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.extxyz", folder=tmp_path)
+    ours = per_atom_csv(tmp_path / "dh.csv")
+    theirs = reference_delta_entropy(get_descriptors(sets["test"]), get_descriptors(sets["ref"]), h=0.015)
+    np.testing.assert_array_less(np.abs(ours - theirs), 1e-10 * np.maximum(np.abs(theirs), 1.0))
+    summary = read_json(tmp_path / "dh.json")
+    assert summary["max_dH"] == ours.max() and summary["novel_count"] == np.sum(ours > 0)
+    assert summary["mean_dH"] == pytest.approx(ours.mean(), rel=1e-12) and 0 < summary["novel_fraction"] < 1
+    copies = ase.io.read(tmp_path / "dh.extxyz", ":")
+    assert len(copies) == 4 and np.allclose(copies[0].positions, sets["test"][0].positions, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate([c.arrays["dH"] for c in copies]), ours, rtol=1e-7, atol=1e-7)
+
+
+def test_overlap_matrix_matches_the_reference_package(data, tmp_path):
+    folder, sets = data
+    specs = [folder / "ref.traj", folder / "test.traj", f"{folder / 'test.traj'}@:2", folder / "bcc.traj"]
+    run("overlap", *specs, "--csv", tmp_path / "o.csv", "--json", tmp_path / "o.json", folder=tmp_path)
+    matrix = np.array(read_json(tmp_path / "o.json")["overlap"])
+    frames = [sets["ref"], sets["test"], sets["test"][:2], sets["bcc"]]
+    x = [get_descriptors(f) for f in frames]
+    expected = np.array([[np.mean(reference_delta_entropy(a, b, h=0.015) <= 0) for b in x] for a in x])
+    np.testing.assert_array_equal(matrix, expected)
+    assert matrix[2, 1] == 1.0 and np.all(np.diag(matrix) == 1.0)  # a subset lies inside its superset
+    with open(tmp_path / "o.csv") as stream:
+        assert len(list(csv.reader(stream))) == 5
+
+
+def test_trajectory_reproduces_a_fix_quests_dump(tmp_path):
+    Reference.from_structures([cu(0.08, s) for s in (1, 2)]).save(tmp_path / "ref.npz")
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 11), tmp_path / "data.lmp")
+    assert_ran(run_lammps(FIX_QUESTS_MD, tmp_path))
+    run("trajectory", tmp_path / "md.dump", "--reference", tmp_path / "ref.npz", "-o", tmp_path / "t.csv",
+        "--json", tmp_path / "t.json", folder=tmp_path)
+    dumped = np.concatenate([frame["f_q"] for frame in dump_columns(tmp_path / "md.dump")])
+    np.testing.assert_allclose(per_atom_csv(tmp_path / "t.csv"), dumped, rtol=1e-10, atol=1e-12)
+    table = read_json(tmp_path / "t.json")
+    frames = dump_columns(tmp_path / "md.dump")
+    assert table["max_dH"] == pytest.approx([f["f_q"].max() for f in frames], rel=1e-10)
+    assert table["mean_dH"] == pytest.approx([f["f_q"].mean() for f in frames], rel=1e-10)
+
+
+def test_trajectory_against_its_first_frame(data, tmp_path):
+    folder, sets = data
+    run("trajectory", folder / "test.traj", "--json", tmp_path / "t.json", folder=tmp_path)
+    table = read_json(tmp_path / "t.json")
+    first = Reference.from_structures(sets["test"][0])
+    for index, frames in enumerate(sets["test"]):
+        dh = first.delta_entropy(frames)
+        assert table["mean_dH"][index] == pytest.approx(dh.mean(), rel=1e-12)
+        assert table["entropy"][index] == pytest.approx(entropy(Descriptor().compute(frames), 0.015), rel=1e-12)
+    assert table["max_dH"][0] <= 0.0 and table["novel_fraction"][0] == 0.0  # a frame covers itself
+
+
+@pytest.mark.parametrize("command", ["dh", "trajectory"])
+def test_two_ranks_equal_serial(data, tmp_path, command):
+    folder, _ = data
+    target = ["--reference", folder / "ref.traj"]
+    for ranks in (1, 2):
+        run(command, folder / "test.traj", *target, "-o", tmp_path / f"{ranks}.csv", "--json", tmp_path / f"{ranks}.json",
+            folder=tmp_path, ranks=ranks)
+    np.testing.assert_allclose(per_atom_csv(tmp_path / "2.csv"), per_atom_csv(tmp_path / "1.csv"), rtol=1e-12,
+                               atol=1e-13)
+    serial, parallel = read_json(tmp_path / "1.json"), read_json(tmp_path / "2.json")
+    assert serial.keys() == parallel.keys()
+    for key, value in serial.items():
+        assert parallel[key] == (value if isinstance(value, str) else pytest.approx(value, rel=1e-12, abs=1e-13))
+
+
+def test_clusters_per_frame(data, tmp_path):
+    folder, sets = data
+    run("clusters", folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5.0,
+        "--json", tmp_path / "c.json", folder=tmp_path)
+    table = read_json(tmp_path / "c.json")
+    reference = Reference.from_structures(sets["ref"])
+    for index, atoms in enumerate(sets["test"]):
+        nodes = reference.delta_entropy(atoms) <= 5.0
+        sizes = cluster_sizes(atoms, nodes, 3.0)
+        assert table["solid_like"][index] == nodes.sum() > 0
+        assert table["sizes"][index] == sizes.tolist() and table["largest"][index] == sizes[0]
+        assert sum(table["sizes"][index]) == nodes.sum()
+
+
+def test_learning_curve(data, tmp_path):
+    folder, sets = data
+    run("learning-curve", folder / "test.traj", "--points", 6, "--repeats", 2, "--json", tmp_path / "l.json",
+        folder=tmp_path)
+    curve = read_json(tmp_path / "l.json")
+    x = Descriptor().compute(sets["test"])
+    assert curve["sizes"][0] == 10 and curve["sizes"][-1] == len(x) and len(curve["sizes"]) == 6
+    assert curve["entropy"][-1] == pytest.approx(entropy(x, 0.015), rel=1e-12)
+    assert np.all(np.diff(curve["entropy"]) > 0)  # more distinct environments, more information
+    gaps = np.array(curve["asymptote"]) - np.array(curve["entropy"])
+    np.testing.assert_allclose(curve["information_gap"], gaps, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["greedy", "random"])
+def test_compress(data, tmp_path, method):
+    folder, sets = data
+    frames = sets["test"] + [sets["test"][0].copy(), sets["test"][0].copy()]  # duplicates add nothing
+    ase.io.write(tmp_path / "dup.traj", frames)
+    run("compress", tmp_path / "dup.traj", "--size", 4, "--method", method, "-o", tmp_path / "sub.extxyz",
+        "--json", tmp_path / "c.json", folder=tmp_path)
+    report = read_json(tmp_path / "c.json")
+    subset = ase.io.read(tmp_path / "sub.extxyz", ":")
+    assert len(subset) == report["kept"] == 4 and len(set(report["indices"])) == 4
+    x_full, x_sub = Descriptor().compute(frames), Descriptor().compute([frames[i] for i in report["indices"]])
+    assert report["entropy"] == pytest.approx(entropy(x_full, 0.015), rel=1e-12)
+    assert report["subset_entropy"] == pytest.approx(entropy(x_sub, 0.015), rel=1e-12)
+    assert report["information_gap"] == pytest.approx(report["entropy"] - report["subset_entropy"], rel=1e-12)
+    if method == "greedy":  # four distinct structures, no duplicate: nothing of the full set is lost
+        assert sorted(i if i < 4 else 0 for i in report["indices"]) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("command", ["overlap", "trajectory", "clusters", "learning-curve"])
+def test_plots_are_real_pngs(data, tmp_path, command):
+    folder, _ = data
+    arguments = {"overlap": [folder / "ref.traj", folder / "bcc.traj"], "trajectory": [folder / "test.traj"],
+                 "clusters": [folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5],
+                 "learning-curve": [folder / "test.traj", "--points", 5]}[command]
+    run(command, *arguments, "--plot", tmp_path / "p.png", folder=tmp_path)
+    image = matplotlib.image.imread(tmp_path / "p.png")
+    assert image.shape[:2] == (500, 800) and image[..., :3].std() > 0.01  # drawn, not blank
+    assert (tmp_path / "p.json").exists()  # machine-readable data next to the plot
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["dh", "missing.traj", "--reference", "ref.traj"], "structure file not found: missing.traj"),
+    (["entropy", "ref.traj@10:"], "holds no structures for index '10:'"),
+    (["entropy", "garbage.txt"], "cannot read structures from garbage.txt"),
+    (["entropy", "r.npz"], "r.npz is a reference file"),
+    (["dh", "test.traj", "--reference", "r.npz", "-k", "8"], "was built with k=32 but k=8"),
+    (["dh", "test.traj", "--reference", "r.npz", "-o", "out.pdb"], "must end in .extxyz, .xyz or .csv"),
+    (["dh", "test.traj", "--reference", "r.npz", "-o", "keep.csv"], "keep.csv exists; pass --overwrite"),
+    (["compress", "test.traj", "--fraction", "2", "-o", "s.extxyz"], "--fraction must be in (0, 1]"),
+    (["compress", "test.traj", "--size", "9", "-o", "s.extxyz"], "between 1 and the number of structures (4)"),
+    (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number > 0 (1/A) or 'auto'"),
+    (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),
+])
+def test_user_mistakes_give_one_line_and_keep_files(data, tmp_path, arguments, message):
+    folder, _ = data
+    for name in ("ref.traj", "test.traj"):
+        (tmp_path / name).symlink_to(folder / name)
+    Reference.from_structures(cu(0.05, 1)).save(tmp_path / "r.npz")
+    (tmp_path / "garbage.txt").write_text("not a structure\n")
+    (tmp_path / "keep.csv").write_text("precious\n")
+    result = run(*arguments, folder=tmp_path, check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].startswith("quests-lmp")
+    assert (tmp_path / "keep.csv").read_text() == "precious\n" and not (tmp_path / "s.extxyz").exists()
