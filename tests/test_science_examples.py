@@ -1,0 +1,82 @@
+"""The science examples (issue #6) in their --quick form, with the qualitative result each promises."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lammps_runner import BIN
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_quick(tmp_path, name, command):
+    folder = tmp_path / name
+    shutil.copytree(EXAMPLES / name, folder)
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", OMP_NUM_THREADS="1")
+    result = subprocess.run(command + ["--quick"], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return folder
+
+
+def test_lindemann_entropy_rises_with_noise_and_orders_the_lattices(tmp_path):
+    folder = run_quick(tmp_path, "lindemann", [sys.executable, "run.py"])
+    results = json.loads((folder / "lindemann.json").read_text())
+    entropy = {name: np.array([row["entropy"] for row in lattice["rows"]])
+               for name, lattice in results["lattices"].items()}
+    for values in entropy.values():
+        assert values[0] < 1e-2 and np.all(np.diff(values) > 0)
+    at_005 = {name: values[2] for name, values in entropy.items()}  # RMSD / d_nn = 0.05
+    assert at_005["BCC"] > at_005["HCP"] > at_005["FCC"], at_005  # as in the full run (README)
+    assert results["definitions"]["3D RMSD / (d_nn / 2)"]["paper_statement_holds"]
+    assert not results["definitions"]["3D RMSD / d_nn"]["paper_statement_holds"]
+    assert (folder / "lindemann.png").stat().st_size > 10_000
+
+
+def test_melting_entropy_liquid_above_solid(tmp_path):
+    folder = run_quick(tmp_path, "melting_entropy", [sys.executable, "run.py"])
+    entry = json.loads((folder / "melting_entropy.json").read_text())["temperatures"]["915"]
+    assert entry["entropy_at_0.057"]["liquid"] > entry["entropy_at_0.057"]["solid"] + 0.3
+    assert 0.3 < entry["difference_at_0.057"] < 1.0 and 0.05 < entry["h(V)"] < 0.065
+
+
+def test_ta_snap_alarm_only_out_of_the_domain(tmp_path):
+    folder = run_quick(tmp_path, "ta_snap_alarm", ["./run.sh"])
+    summary = json.loads((folder / "alarm.json").read_text())
+    assert not summary["stay"]["halted"] and summary["stay"]["novel_fraction"] == 0.0
+    for mode in ("melt", "compress"):
+        assert summary[mode]["halted"] and summary[mode]["novel_fraction"] > 0.02, summary[mode]
+        assert summary[mode]["largest_novel_fraction_before"] <= 0.02
+    assert (folder / "slice.png").stat().st_size > 10_000
+
+
+def test_dataset_overlap_recovers_the_construction(tmp_path):
+    folder = run_quick(tmp_path, "dataset_overlap", ["./run.sh"])
+    result = json.loads((folder / "overlap.json").read_text())
+    index = {name: i for i, name in enumerate(result["datasets"])}
+    overlap = np.array(result["overlap"])
+    fcc300 = next(name for name in index if name.startswith("fcc.dump@:"))
+    assert overlap[index[fcc300], index["fcc.dump"]] > 0.9  # a known subset inside its superset
+    assert overlap[index["vacancy.dump"], index[fcc300]] > 0.9  # one vacancy in 256 sites: mostly bulk
+    assert overlap[index["liquid.dump"], index["fcc.dump"]] < 0.05  # the melt is not in the crystal
+    assert overlap[index["slab.dump"], index[fcc300]] < overlap[index["vacancy.dump"], index[fcc300]]  # surfaces
+    assert (folder / "overlap.png").exists() and (folder / "entropy.png").exists()
+
+
+def test_solidification_largest_cluster_grows_after_nucleation(tmp_path):
+    folder = run_quick(tmp_path, "solidification", ["./run.sh"])
+    summary = json.loads((folder / "solidification.json").read_text())
+    low, high = summary["cnt_critical_size"]
+    assert 10 < low < high < 200
+    nucleation = summary["nucleation_frame"]
+    assert nucleation is not None and nucleation >= 5, summary["largest"]  # the melt first, then a nucleus
+    assert summary["largest_before"] <= high and summary["largest_final"] > 4 * high  # growth after nucleation
+    entropy = summary["entropy"]
+    assert entropy[-1] < entropy[0] - 0.5  # the crystal holds less information than the melt
+    assert (folder / "solidification.png").exists() and (folder / "clusters.png").exists()
