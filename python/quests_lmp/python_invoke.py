@@ -29,6 +29,7 @@ import numpy as np
 
 from .approximate import DEFAULT_NEIGHBORS
 from .lammps_fix import FixEngine
+from .validation import failure_message
 
 PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "threshold")
 PROPERTY = "quests_dH"
@@ -36,7 +37,7 @@ STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
 
 
-class QuestsHookError(Exception):
+class QuestsHookError(ValueError):
     """A user mistake found by the hook: reported as one LAMMPS ERROR line."""
 
 
@@ -132,7 +133,7 @@ def quests_setup(lmpptr) -> None:
         _check_ghost_cutoff(lmp, comm, hook.engine.cutoff)
         failure = None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
-        failure = _describe(error)
+        failure = failure_message(error)
     _agree_or_quit(lmp, comm, failure, "setup")
     _hook = hook
 
@@ -162,7 +163,7 @@ def quests_end_of_step(lmpptr) -> None:
     try:
         local, failure = hook.evaluate(lmp), None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
-        local, failure = (-math.inf, 0.0, 0, 0), _describe(error)
+        local, failure = (-math.inf, 0.0, 0, 0), failure_message(error)
     gathered = hook.comm.allgather((failure, local))
     failures = [message for message, _ in gathered if message]
     if failures:  # no LAMMPS command may run now: every rank raises, LAMMPS stops the run cleanly
@@ -237,12 +238,6 @@ def _quit(lmp, message: str) -> None:
     text = message.replace('"', "'").replace("$", "(dollar)")
     lmp.command(f'print """ERROR: QUESTS: {text}"""')
     lmp.command("quit 1")
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, (QuestsHookError, ValueError, OSError)):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 def _integer(values: dict[str, str], name: str) -> int:

@@ -72,6 +72,14 @@ def check_method(method, neighbors) -> int:
     return int(neighbors)
 
 
+def failure_message(error: Exception) -> str:
+    """One line for an error to show a user: the message of a user mistake (ValueError, OSError),
+    else the exception's type and message (a fault of ours, not theirs)."""
+    if isinstance(error, (ValueError, OSError)):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
 def is_atoms(obj) -> bool:
     """True for an ase.Atoms (or anything with positions, cell and pbc)."""
     return hasattr(obj, "positions") and hasattr(obj, "cell") and hasattr(obj, "pbc")
