@@ -19,6 +19,9 @@ using namespace FixConst;
 FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), threshold(0.0), dh(nullptr)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
+  const std::string units = update->unit_style;
+  if (units != "metal" && units != "real")
+    error->all(FLERR, "Fix quests: descriptors need positions in Angstrom; use units metal or real, not {}", units);
   nevery = utils::inumeric(FLERR, arg[3], false, lmp);
   if (nevery <= 0) error->all(FLERR, "Fix quests: N must be > 0 (evaluate every N steps), got {}", arg[3]);
   options.reference_file = arg[4];

@@ -129,7 +129,7 @@ def test_python_module_driver_gives_the_same_numbers(tmp_path):
     assert maximum == pytest.approx(values.max(), rel=1e-12) and evaluated == len(values)
 
 
-ERROR_DECK = """units metal
+ERROR_DECK = """units {units}
 atom_style atomic
 read_data data.lmp
 pair_style {pair}
@@ -140,10 +140,10 @@ run 0
 """
 
 
-def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="", ranks=1, command=None):
+def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="", ranks=1, command=None, units="metal"):
     cu_reference(folder)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9), folder / "data.lmp")
-    deck = ERROR_DECK.format(pair=pair, coeff=coeff, extra=extra, fix=fix)
+    deck = ERROR_DECK.format(units=units, pair=pair, coeff=coeff, extra=extra, fix=fix)
     result = run_lammps(deck, folder, ranks=ranks, timeout=120, command=command)
     return result.returncode, result.stdout + result.stderr
 
@@ -163,6 +163,11 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
 def test_bad_fix_commands(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix)
     assert code != 0 and message in output, output[-2000:]
+
+
+def test_units_other_than_angstrom_are_refused(tmp_path):
+    code, output = run_error_case(tmp_path, units="lj")
+    assert code != 0 and "Fix quests: descriptors need positions in Angstrom; use units metal or real, not lj" in output
 
 
 def test_short_ghost_cutoff_tells_the_comm_modify_to_add(tmp_path):
