@@ -27,9 +27,9 @@ import numpy as np
 from .clusters import DEFAULT_DISTANCE, cluster_sizes
 from .compression import METHODS, select_structures
 from .datasets import (Dataset, check_outputs, describe, load_reference, per_atom_format_check, read_dataset,
-                       resolve_bandwidth, write_atomically, write_csv, write_json, write_per_atom)
+                       resolve_bandwidth, write_csv, write_json, write_per_atom, write_structures)
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
-from .information import entropy, entropy_and_diversity
+from .information import entropy, entropy_and_diversity, overlap
 from .lammps_fix import plugin_dir
 from .learning import asymptote, sampled_entropy, subset_sizes
 from .parallel import RankFailure, World
@@ -132,9 +132,8 @@ def overlap_command(args, world) -> None:
     matrix = np.empty((len(datasets), len(datasets)))
     with Progress("overlap", len(datasets) ** 2, enabled=not args.quiet) as bar:
         for j, covering in enumerate(datasets):
-            reference = Reference(covering.descriptors, _k(args), _cutoff(args), h)
             for i, covered in enumerate(datasets):
-                matrix[i, j] = np.mean(reference.delta_entropy(covered.descriptors) <= args.threshold)
+                matrix[i, j] = overlap(covered.descriptors, covering.descriptors, h, args.threshold)
                 bar.advance()
     entropies = [entropy(dataset.descriptors, h) for dataset in datasets]
     print(f"overlap[i, j] = fraction of dataset i with dH(x | dataset j) <= {args.threshold:g} (h = {h:.6g} 1/A)")
@@ -204,9 +203,10 @@ def clusters_command(args, world) -> None:
     with Progress("frames", len(trajectory.frames), enabled=not args.quiet) as bar:
         for index, atoms in enumerate(trajectory.frames):
             dh = reference.delta_entropy(reference.descriptor.compute_atoms(atoms, index=index))
-            sizes = cluster_sizes(atoms, dh <= args.threshold, args.distance)
+            solid_like = dh <= args.threshold
+            sizes = cluster_sizes(atoms, solid_like, args.distance)
             all_sizes.append(sizes)
-            rows.append([index, len(atoms), int((dh <= args.threshold).sum()), len(sizes),
+            rows.append([index, len(atoms), int(solid_like.sum()), len(sizes),
                          int(sizes[0]) if len(sizes) else 0])
             bar.advance()
     header = ["frame", "atoms", "solid_like", "clusters", "largest"]
@@ -272,10 +272,7 @@ def compress_command(args, world) -> None:
     print(f"kept {len(chosen)} of {n} structures ({len(subset)} of {len(dataset.descriptors)} environments, "
           f"{args.method}): H = {sub_h:.6f} vs {full_h:.6f} nats (gap {full_h - sub_h:.6f}), "
           f"D = {sub_d:.6f} vs {full_d:.6f} nats")
-    import ase.io
-
-    write_atomically(args.output, lambda path: ase.io.write(path, [dataset.frames[i] for i in chosen],
-                                                            format="extxyz"))
+    write_structures(args.output, [dataset.frames[i] for i in chosen])
     _write_json(args, result)
 
 

@@ -131,8 +131,6 @@ def write_per_atom(path, frames: list, values: np.ndarray, name: str = "dH") -> 
         atom_of = np.concatenate([np.arange(len(atoms)) for atoms in frames])
         write_csv(path, ["frame", "atom", name], zip(frame_of.tolist(), atom_of.tolist(), values.tolist()))
         return
-    import ase.io
-
     copies, start = [], 0
     for atoms in frames:
         copy = atoms.copy()
@@ -140,7 +138,14 @@ def write_per_atom(path, frames: list, values: np.ndarray, name: str = "dH") -> 
         copy.arrays[name] = values[start:start + len(atoms)].copy()
         copies.append(copy)
         start += len(atoms)
-    write_atomically(path, lambda temporary: ase.io.write(temporary, copies, format="extxyz"))
+    write_structures(path, copies)
+
+
+def write_structures(path, frames: list) -> None:
+    """Frames (ase.Atoms) as extxyz, put in place only once complete."""
+    import ase.io
+
+    write_atomically(path, lambda temporary: ase.io.write(temporary, frames, format="extxyz"))
 
 
 def per_atom_format_check(path) -> None:
