@@ -118,7 +118,7 @@ std::string PythonEngine::create(const EngineOptions &options)
   }
   PyGILState_STATE gil = PyGILState_Ensure();
   std::string error;
-  PyObject *module = PyImport_ImportModule("quests_lmp.lammps_fix");
+  PyObject *module = PyImport_ImportModule("quests_lmp.lammps.fix");
   if (!module) {
     const std::string reason = python_error();
     error = "cannot import the quests_lmp engine in the embedded " + interpreter_description() + ": " + reason +

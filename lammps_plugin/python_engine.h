@@ -1,4 +1,4 @@
-/* Embedded-Python bridge of fix quests: owns one quests_lmp.lammps_fix.FixEngine per rank.
+/* Embedded-Python bridge of fix quests: owns one quests_lmp.lammps.fix.FixEngine per rank.
  *
  * No numerics here: positions, mask and output are handed to Python as zero-copy memoryviews.
  * Every method returns an empty string on success and the Python error message otherwise, so

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from quests_lmp.clusters import cluster_sizes
-from quests_lmp.compression import select_structures
-from quests_lmp.learning import asymptote, learning_model, subset_sizes
+from quests_lmp.analysis.clusters import cluster_sizes
+from quests_lmp.analysis.compression import select_structures
+from quests_lmp.analysis.learning import asymptote, learning_model, subset_sizes
 from quests_lmp.parallel import World
-from quests_lmp.progress import Progress
+from quests_lmp.cli.progress import Progress
 
 
 def simple_cubic(n=4, spacing=2.5, pbc=True):
@@ -87,4 +87,4 @@ def test_progress_draws_on_a_terminal_unless_quiet():
         stream.isatty = lambda: True
         with Progress("work", 10, enabled=enabled, stream=stream) as bar:
             bar.advance(10)
-        assert ("work: [" in stream.getvalue() and "10/10" in stream.getvalue()) == drawn
+        assert ("work: 100%" in stream.getvalue() and "10/10" in stream.getvalue()) == drawn

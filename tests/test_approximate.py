@@ -14,7 +14,7 @@ from ase.build import bulk
 
 from conftest import thermal
 from quests_lmp import Descriptor, Reference, delta_entropy
-from quests_lmp.approximate import DEFAULT_NEIGHBORS
+from quests_lmp.engine.approximate import DEFAULT_NEIGHBORS
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from quests.entropy import entropy as reference_entropy
 from conftest import on_reference_grid, thermal
 from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, run_lammps, write_data
 from quests_lmp import Descriptor, Reference, bandwidth_for_volume, entropy, entropy_and_diversity
-from quests_lmp.clusters import cluster_sizes
+from quests_lmp.analysis.clusters import cluster_sizes
 
 CLI = str(BIN / "quests-lmp")
 
@@ -151,6 +151,9 @@ def test_trajectory_reproduces_a_fix_quests_dump(tmp_path):
     frames = dump_columns(tmp_path / "md.dump")
     assert table["max_dH"] == pytest.approx([f["f_q"].max() for f in frames], rel=1e-10)
     assert table["mean_dH"] == pytest.approx([f["f_q"].mean() for f in frames], rel=1e-10)
+    lines = (tmp_path / "md.dump").read_text().splitlines()
+    steps = [int(lines[i + 1]) for i, line in enumerate(lines) if line == "ITEM: TIMESTEP"]
+    assert table["step"] == steps and table["frame"] == list(range(len(steps))) and steps[1] > 1
 
 
 def test_trajectory_against_its_first_frame(data, tmp_path):
@@ -235,6 +238,52 @@ def test_plots_are_real_pngs(data, tmp_path, command):
     image = matplotlib.image.imread(tmp_path / "p.png")
     assert image.shape[:2] == (500, 800) and image[..., :3].std() > 0.01  # drawn, not blank
     assert (tmp_path / "p.json").exists()  # machine-readable data next to the plot
+
+
+def write_dump(path, frames, steps):
+    """A LAMMPS `dump custom` text file of orthorhombic frames at the given MD steps."""
+    with open(path, "w") as stream:
+        for atoms, step in zip(frames, steps):
+            stream.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
+                         "ITEM: BOX BOUNDS pp pp pp\n" + "".join(f"0 {length}\n" for length in atoms.cell.lengths())
+                         + "ITEM: ATOMS id type x y z\n")
+            stream.writelines(f"{i + 1} 1 {x} {y} {z}\n" for i, (x, y, z) in enumerate(atoms.positions))
+
+
+def test_plots_show_file_names_and_md_steps(data, tmp_path, monkeypatch):
+    """Labels name files, not paths; per-frame x-axes are the dump's TIMESTEPs, else frame numbers."""
+    from quests_lmp.cli import plots
+    from quests_lmp.cli.main import main
+
+    folder, sets = data
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: figures.append(figure))
+    write_dump(tmp_path / "md.dump", sets["test"], [0, 250, 500, 750])
+    Reference.from_structures(sets["ref"]).save(tmp_path / "ref.npz")
+    reference, dump = tmp_path / "ref.npz", tmp_path / "md.dump"
+
+    def axes(*arguments):
+        assert main([*map(str, arguments), "--plot", str(tmp_path / "p.png"), "--overwrite", "-q"]) == 0
+        return figures[-1].axes
+
+    top, bottom, _ = axes("trajectory", dump, "--format", "lammps-dump-text", "--reference", reference)
+    assert top.get_title() == "md.dump" and bottom.get_ylabel() == "dH vs ref.npz (nats)"
+    assert bottom.get_xlabel() == "MD step (TIMESTEP)" and list(bottom.lines[0].get_xdata()) == [0, 250, 500, 750]
+    _, bottom, _ = axes("trajectory", folder / "test.traj")
+    assert bottom.get_xlabel() == "frame" and list(bottom.lines[0].get_xdata()) == [0, 1, 2, 3]
+    left, _ = axes("clusters", dump, "--format", "lammps-dump-text", "--reference", reference)
+    assert left.get_xlabel() == "MD step (TIMESTEP)" and figures[-1]._suptitle.get_text() == "md.dump against ref.npz"
+    (heat_map, _) = axes("overlap", folder / "ref.traj", f"{folder / 'bcc.traj'}@:1")
+    assert [label.get_text() for label in heat_map.get_yticklabels()] == ["ref.traj", "bcc.traj@:1"]
+    (curve,) = axes("learning-curve", folder / "test.traj", "--points", 5)
+    assert curve.get_title() == "test.traj"
+
+
+def test_plot_labels_keep_folders_only_where_names_clash():
+    from quests_lmp.cli.datasets import short_names
+
+    assert short_names(["/data/a/train.xyz@::2", "/data/b/test.xyz"]) == ["train.xyz@::2", "test.xyz"]
+    assert short_names(["/data/a/train.xyz", "/data/b/train.xyz"]) == ["a/train.xyz", "b/train.xyz"]
 
 
 @pytest.mark.parametrize("arguments, message", [

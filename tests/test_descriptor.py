@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from conftest import PERIODIC, slab, thermal
 from quests_lmp import Descriptor
-from quests_lmp.periodic import periodic_images
+from quests_lmp.engine.periodic import periodic_images
 
 
 def w(r, cutoff=5.0):
@@ -190,7 +190,7 @@ def test_bad_points_raise_clear_errors():
 @pytest.mark.parametrize("length", list(range(1, 65)))
 def test_sorting_network_sorts_every_length(length):
     """Random columns, columns with ties, and every 0-1 column for short lengths (0-1 principle)."""
-    from quests_lmp.descriptor import _sort_columns_descending, _sorting_network
+    from quests_lmp.engine.descriptor import _sort_columns_descending, _sorting_network
 
     rng = np.random.default_rng(length)
     columns = [rng.uniform(size=length), rng.integers(0, 3, size=length).astype(float)]

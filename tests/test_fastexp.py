@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from quests_lmp.fastexp import CLAMP, exp_neg, total
+from quests_lmp.engine.fastexp import CLAMP, exp_neg, total
 
 
 def test_exp_neg_within_one_ulp_of_math_exp():

@@ -21,7 +21,7 @@ from quests_lmp import (
     overlap,
     self_delta_entropy,
 )
-from quests_lmp import kernel
+from quests_lmp.engine import kernel
 
 descriptor_sets = arrays(np.float64, st.tuples(st.integers(1, 60), st.just(5)), elements=st.floats(-1.0, 1.0))
 bandwidths = st.floats(0.01, 2.0)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PERIODIC, thermal
 from quests_lmp import Descriptor, Reference, ReferenceFileError, delta_entropy, entropy_and_diversity
-from quests_lmp.reference import _checksum
+from quests_lmp.engine.reference import _checksum
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ fi
 /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade --no-deps --only-binary=:all: \
     --target "$target" -r "$here/requirements-debian.txt"
 rm -rf "$target/quests_lmp"
-mkdir -p "$target/quests_lmp"
-cp "$repo"/python/quests_lmp/*.py "$target/quests_lmp/"
+cp -r "$repo/python/quests_lmp" "$target/quests_lmp"
+find "$target/quests_lmp" -name __pycache__ -prune -exec rm -rf {} +
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$target'); import quests_lmp.python_invoke" \
     || { echo "install-debian.sh: quests_lmp does not import in /usr/bin/python3 from $target" >&2; exit 1; }
 echo "quests_lmp for Debian's LAMMPS is in $target: run LAMMPS with PYTHONPATH=$target"

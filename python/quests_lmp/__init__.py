@@ -5,8 +5,8 @@ Schwalbe-Koda et al., "Information theory unifies atomistic machine learning, un
 quantification, and materials thermodynamics".
 """
 
-from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
-from .information import (
+from .engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .engine.information import (
     DEFAULT_BANDWIDTH,
     bandwidth_for_volume,
     delta_entropy,
@@ -17,7 +17,7 @@ from .information import (
     overlap,
     self_delta_entropy,
 )
-from .reference import Reference, ReferenceFileError, read_structures
+from .engine.reference import Reference, ReferenceFileError, read_structures
 
 __all__ = [
     "DEFAULT_BANDWIDTH",

@@ -1,5 +1,6 @@
-"""MPI for the command line: `mpiexec -n P quests-lmp dh|trajectory ...` splits the work over ranks.
+"""MPI helpers for the front-ends (mpi4py): ranks, a balanced split of the work, shared failures.
 
+`mpiexec -n P quests-lmp dh|trajectory ...` splits its environments or frames over the ranks.
 Without an MPI launcher (no PMI/Open MPI variables in the environment) nothing is imported and
 there is one rank. A failure on any rank is shared, so every rank stops with the same message.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .validation import failure_message
+from .engine.validation import failure_message
 
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 

@@ -19,6 +19,13 @@ def _figure(rows: int = 1, columns: int = 1):
     return figure, axes.ravel()
 
 
+def _frame_axis(steps: list[int] | None, n_frames: int) -> tuple[np.ndarray, str]:
+    """x values and label of a per-frame plot: the MD steps where the input has them, else frame numbers."""
+    if steps is None:
+        return np.arange(n_frames), "frame"
+    return np.asarray(steps), "MD step (TIMESTEP)"
+
+
 def _save(figure, path) -> None:
     import matplotlib.pyplot as plt
 
@@ -27,40 +34,44 @@ def _save(figure, path) -> None:
     plt.close(figure)
 
 
-def trajectory_plot(path, frames, table: dict, against: str) -> None:
-    """H of each frame, and mean/max dH and the novel fraction against the reference."""
+def trajectory_plot(path, title: str, steps: list[int] | None, table: dict, against: str) -> None:
+    """H of each frame, and mean/max dH and the novel fraction against the reference, over steps or frames."""
+    x, x_label = _frame_axis(steps, len(table["entropy"]))
     figure, (top, bottom) = _figure(2, 1)
-    top.plot(frames, table["entropy"], color="black")
+    top.plot(x, table["entropy"], color="black")
     top.set_ylabel("H of the frame (nats)")
-    bottom.plot(frames, table["mean_dH"], label="mean dH")
-    bottom.plot(frames, table["max_dH"], label="max dH")
+    top.set_title(title)
+    bottom.plot(x, table["mean_dH"], label="mean dH")
+    bottom.plot(x, table["max_dH"], label="max dH")
     bottom.axhline(0.0, color="gray", lw=0.8, ls="--")
     bottom.set_ylabel(f"dH vs {against} (nats)")
-    bottom.set_xlabel("frame")
+    bottom.set_xlabel(x_label)
     novel = bottom.twinx()
-    novel.plot(frames, table["novel_fraction"], color="tab:red", lw=0.8)
+    novel.plot(x, table["novel_fraction"], color="tab:red", lw=0.8)
     novel.set_ylabel("novel fraction", color="tab:red")
     bottom.legend(loc="upper left")
     _save(figure, path)
 
 
-def clusters_plot(path, frames, largest, all_sizes) -> None:
-    """Largest cluster per frame, and the distribution of cluster sizes over all frames (log-log)."""
+def clusters_plot(path, title: str, steps: list[int] | None, largest, all_sizes) -> None:
+    """Largest cluster over steps or frames, and the distribution of cluster sizes over all frames (log-log)."""
+    x, x_label = _frame_axis(steps, len(largest))
     figure, (left, right) = _figure(1, 2)
-    left.plot(frames, largest, color="black")
-    left.set_xlabel("frame")
+    left.plot(x, largest, color="black")
+    left.set_xlabel(x_label)
     left.set_ylabel("largest cluster (atoms)")
     if len(all_sizes):
         sizes, counts = np.unique(all_sizes, return_counts=True)
         right.loglog(sizes, counts, "o", color="tab:blue")
     right.set_xlabel("cluster size (atoms)")
     right.set_ylabel("number of clusters")
+    figure.suptitle(title)
     _save(figure, path)
 
 
-def learning_curve_plot(path, sizes, mean, std, fit: tuple[float, float, float] | None) -> None:
+def learning_curve_plot(path, title: str, sizes, mean, std, fit: tuple[float, float, float] | None) -> None:
     """H against dataset size with its spread, the Eq. 9 fit and its asymptote."""
-    from .learning import learning_model
+    from ..analysis.learning import learning_model
 
     figure, (axis,) = _figure()
     axis.errorbar(sizes, mean, yerr=std, fmt="o", color="black", label="H of random subsets")
@@ -71,12 +82,13 @@ def learning_curve_plot(path, sizes, mean, std, fit: tuple[float, float, float] 
     axis.set_xscale("log")
     axis.set_xlabel("environments N")
     axis.set_ylabel("H (nats)")
+    axis.set_title(title)
     axis.legend()
     _save(figure, path)
 
 
 def overlap_plot(path, names: list[str], matrix: np.ndarray) -> None:
-    """Heat map of overlap[i, j]: fraction of dataset i covered by dataset j (dH <= 0)."""
+    """Heat map of overlap[i, j]: fraction of dataset i covered by dataset j (dH <= 0); names label the axes."""
     figure, (axis,) = _figure()
     image = axis.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis")
     axis.set_xticks(range(len(names)), names, rotation=30, ha="right")

@@ -29,9 +29,9 @@ import numpy as np
 from .periodic import periodic_images
 from .validation import as_positions, check_cutoff, check_k, is_atoms
 
-DEFAULT_K = 32
-DEFAULT_CUTOFF = 5.0  # A
-DESCRIPTOR_VERSION = 1  # bump when the numbers produced for the same input change
+DEFAULT_K = 32  # nearest neighbours per environment, the paper's default
+DEFAULT_CUTOFF = 5.0  # A, the paper's default
+DESCRIPTOR_VERSION = 1  # stored in reference files; bumped when the numbers for the same input change
 
 # Two points closer than this (A) are treated as overlapping atoms: the descriptor would diverge.
 MIN_DISTANCE = 1e-8
@@ -39,7 +39,19 @@ _CHUNK = 32
 
 
 class Descriptor:
-    """The QUESTS descriptor with k nearest neighbours and a cutoff in A.
+    """The QUESTS descriptor of atomic environments: k nearest neighbours within a cutoff.
+
+    Parameters
+    ----------
+    k : int
+        Nearest neighbours per environment (the paper's 32); 2k-1 features.
+    cutoff : float, A
+        Neighbours farther than this are ignored (the paper's 5.0).
+
+    Raises
+    ------
+    ValueError
+        k not an integer >= 1, or cutoff not a finite number > 0.
 
     >>> from ase.build import bulk
     >>> X = Descriptor(k=32, cutoff=5.0).compute(bulk("Cu", cubic=True))
@@ -65,7 +77,20 @@ class Descriptor:
         Periodic, mixed (slabs, wires) and open boundaries are honoured per direction; every periodic
         image within the cutoff counts, so cells smaller than the cutoff are fine.
 
-        Returns an (n_atoms, 2k-1) float64 array (1/A).
+        Parameters
+        ----------
+        structures : ase.Atoms or iterable of ase.Atoms
+            Positions in A.
+
+        Returns
+        -------
+        (n_atoms, 2k-1) float64 array, 1/A.
+
+        Raises
+        ------
+        ValueError
+            No structures, an empty structure, NaN or infinite positions, a zero-volume periodic
+            cell, or overlapping atoms (closer than 1e-8 A).
         """
         frames = [structures] if is_atoms(structures) else list(_as_frames(structures))
         if not frames:
@@ -80,10 +105,19 @@ class Descriptor:
 
         Parameters
         ----------
-        points : (n, 3) array of positions, A
-        centers : int m (the first m points) or a 1-D array of point indices
+        points : (n, 3) array, A
+            Positions: owned atoms, then ghosts.
+        centers : int or 1-D array of int
+            m (the first m points) or the indices of the points to describe.
 
-        Returns an (n_centers, 2k-1) float64 array (1/A).
+        Returns
+        -------
+        (n_centers, 2k-1) float64 array, 1/A.
+
+        Raises
+        ------
+        ValueError
+            Points not of shape (n, 3), empty or non-finite; centers out of range; overlapping atoms.
         """
         points = as_positions(points, "points")
         if np.ndim(centers) == 0:
@@ -106,10 +140,27 @@ class Descriptor:
         return x
 
     def compute_atoms(self, atoms, atom_indices=None, index: int = 0) -> np.ndarray:
-        """Descriptors of the atoms `atom_indices` (default all) of one ase.Atoms, in that order.
+        """Descriptors of some atoms of one structure, in the order asked for.
 
-        The part of a structure one MPI rank of the command line evaluates; `index` names the
-        structure in error messages. Returns an (n, 2k-1) float64 array (1/A).
+        The part of a structure one MPI rank of the command line evaluates.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The structure (positions in A, its cell and pbc).
+        atom_indices : 1-D array of int, optional
+            The atoms to describe; all of them by default.
+        index : int
+            The structure's number, named in error messages.
+
+        Returns
+        -------
+        (n, 2k-1) float64 array, 1/A.
+
+        Raises
+        ------
+        ValueError
+            As compute.
         """
         if len(atoms) == 0:
             raise ValueError(f"structure {index} is empty: it has no atoms")

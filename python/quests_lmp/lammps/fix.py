@@ -7,13 +7,12 @@ per-atom output). Nothing here keeps those arrays past the call: LAMMPS realloca
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from .approximate import DEFAULT_NEIGHBORS
-from .reference import Reference
-from .validation import check_bandwidths, check_method
+from ..engine.approximate import DEFAULT_NEIGHBORS
+from ..engine.reference import Reference
+from ..engine.validation import check_bandwidths, check_method
+
 
 class FixEngine:
     """A reference loaded once, and how to compare the group's environments with it."""
@@ -49,9 +48,4 @@ class FixEngine:
             return
         x = self.descriptor.compute_points(points, centers)
         result[centers] = self.reference.delta_entropy(x, self.bandwidth, self.method, self.neighbors)
-
-
-def plugin_dir() -> str:
-    """Folder of the LAMMPS plugin (questsplugin.so); the `lammps.plugins` entry point."""
-    return os.path.dirname(os.path.abspath(__file__))
 

@@ -34,11 +34,31 @@ FORMAT_VERSION = 1
 
 
 class ReferenceFileError(ValueError):
-    """A reference file that cannot be used: foreign, truncated, corrupted or mismatched."""
+    """A reference file that cannot be used: foreign, truncated, corrupted, of another version, or
+    built with another k or cutoff than asked for. A ValueError; its message says how to fix it."""
 
 
 class Reference:
-    """Descriptors of reference environments with their k, cutoff (A) and bandwidth (1/A)."""
+    """Descriptors of reference (training) environments with their k, cutoff and bandwidth.
+
+    Parameters
+    ----------
+    descriptors : (n, 2k-1) array, 1/A
+        One row per reference environment.
+    k : int
+        Neighbours of the descriptor the rows were computed with.
+    cutoff : float, A
+        Cutoff of that descriptor.
+    bandwidth : float, 1/A
+        Default kernel bandwidth of dH against this reference.
+    sources : iterable of str
+        Names of the files or structures the environments come from (kept in the file).
+
+    Raises
+    ------
+    ValueError
+        Invalid k, cutoff or bandwidth, or descriptors that are empty, non-finite or not 2k-1 wide.
+    """
 
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
                  bandwidth: float = DEFAULT_BANDWIDTH, sources=()):
@@ -55,7 +75,24 @@ class Reference:
     @classmethod
     def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
                         bandwidth: float = DEFAULT_BANDWIDTH, sources=()) -> Reference:
-        """Reference of every atomic environment in an ase.Atoms or a list of them."""
+        """Reference of every atomic environment in an ase.Atoms or a list of them.
+
+        Parameters
+        ----------
+        structures : ase.Atoms or list of ase.Atoms
+            The training structures (positions in A).
+        k, cutoff, bandwidth, sources
+            As for Reference (cutoff in A, bandwidth in 1/A).
+
+        Returns
+        -------
+        Reference
+
+        Raises
+        ------
+        ValueError
+            As Descriptor.compute and Reference.
+        """
         descriptors = Descriptor(k, cutoff).compute(structures)
         return cls(descriptors, k, cutoff, bandwidth, sources)
 
@@ -64,8 +101,27 @@ class Reference:
                    cutoff: float = DEFAULT_CUTOFF, bandwidth: float = DEFAULT_BANDWIDTH) -> Reference:
         """Reference from structure files ASE reads (extxyz, LAMMPS dump/data, POSCAR, ...).
 
-        `index` selects frames of each file as in ase.io.read (":" = all, "::10", "-1", ...);
-        `format` forces an ASE format name, e.g. "lammps-dump-text" or "lammps-data".
+        Parameters
+        ----------
+        paths : str, path or list of them
+            Structure files.
+        index : str
+            Frames of each file, as in ase.io.read: ":" all, "::10", "-1", ...
+        format : str, optional
+            An ASE format name, e.g. "lammps-dump-text" or "lammps-data"; guessed if not given.
+        k, cutoff, bandwidth
+            As for Reference (cutoff in A, bandwidth in 1/A).
+
+        Returns
+        -------
+        Reference, with the file names as its sources.
+
+        Raises
+        ------
+        FileNotFoundError
+            A file that does not exist.
+        ValueError
+            No files, an unreadable or empty file, or as Descriptor.compute.
         """
         paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         if not paths:
@@ -77,11 +133,12 @@ class Reference:
 
     @property
     def n_environments(self) -> int:
+        """Number of reference environments."""
         return self.descriptors.shape[0]
 
     @property
     def descriptor(self) -> Descriptor:
-        """The Descriptor that test environments must be computed with."""
+        """The Descriptor (this k and cutoff) that test environments must be computed with."""
         return Descriptor(self.k, self.cutoff)
 
     def __repr__(self) -> str:
@@ -89,12 +146,29 @@ class Reference:
                 f"bandwidth={self.bandwidth} 1/A)")
 
     def delta_entropy(self, test, h=None, method: str = "exact", neighbors: int = DEFAULT_NEIGHBORS) -> np.ndarray:
-        """dH(test | reference) in nats per test environment.
+        """dH(test | reference) of each test environment (Eq. 6, or SI Eq. S19 approximately).
 
-        test: descriptors (n, 2k-1), or ase.Atoms / a list of them (described with this k, cutoff).
-        h: bandwidth(s) in 1/A, default the reference's; a list gives an (n, n_h) array.
-        method: "exact" (Eq. 6) or "approx" (SI Eq. S19 over `neighbors` nearest references,
-        a conservative over-estimate; see quests_lmp.approximate).
+        Parameters
+        ----------
+        test : (n, 2k-1) array in 1/A, or ase.Atoms or a list of them
+            Test descriptors, or structures (described here with this reference's k and cutoff).
+        h : float or list of floats, 1/A, optional
+            Bandwidth(s); the reference's own by default.
+        method : str
+            "exact" (Eq. 6) or "approx": the kernel sum over the `neighbors` nearest reference
+            vectors (SI Eq. S19), a conservative over-estimate (see quests_lmp.engine.approximate).
+        neighbors : int
+            Reference vectors kept per test vector by "approx".
+
+        Returns
+        -------
+        (n,) float64 array in nats for one h, (n, n_h) for a list.
+
+        Raises
+        ------
+        ValueError
+            An unknown method, neighbors < 1, an invalid bandwidth, or test descriptors that are
+            empty, non-finite or of another width.
         """
         neighbors = check_method(method, neighbors)
         y = self._test_descriptors(test)
@@ -106,17 +180,56 @@ class Reference:
         return dh[:, 0] if scalar else dh
 
     def approximate_index(self) -> ApproximateIndex:
-        """The nearest-neighbour search graph over the reference (built on first use, then kept)."""
+        """The nearest-neighbour search graph over the reference, built on first use, then kept.
+
+        Returns
+        -------
+        ApproximateIndex (quests_lmp.engine.approximate), used by delta_entropy(method="approx").
+        """
         if self._index is None:
             self._index = ApproximateIndex(self.descriptors)
         return self._index
 
     def entropy_and_diversity(self, h=None):
-        """(H, D) of the reference set itself, in nats."""
+        """H and D of the reference set itself (Eqs. 5 and 8).
+
+        Parameters
+        ----------
+        h : float or list of floats, 1/A, optional
+            Bandwidth(s); the reference's own by default.
+
+        Returns
+        -------
+        (H, D) in nats: floats for one h, arrays for a list.
+
+        Raises
+        ------
+        ValueError
+            An invalid bandwidth.
+        """
         return entropy_and_diversity(self.descriptors, self.bandwidth if h is None else h)
 
     def save(self, path, overwrite: bool = False) -> Path:
-        """Writes the reference file atomically; an existing file is kept unless overwrite=True."""
+        """Writes the reference file: complete or not at all (written aside, then moved into place).
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (`.npz` suggested).
+        overwrite : bool
+            Replace an existing file; otherwise it is kept and FileExistsError raised.
+
+        Returns
+        -------
+        The path written, a pathlib.Path.
+
+        Raises
+        ------
+        FileExistsError
+            The file exists and overwrite is False.
+        OSError
+            The folder does not exist or cannot be written.
+        """
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; choose another name or pass overwrite=True")
@@ -135,7 +248,29 @@ class Reference:
 
     @classmethod
     def load(cls, path, k: int | None = None, cutoff: float | None = None) -> Reference:
-        """Reads and validates a reference file; k/cutoff, if given, must match the file's."""
+        """Reads a reference file, checking every field and the checksum (nothing is unpickled).
+
+        Parameters
+        ----------
+        path : str or path
+            A file written by Reference.save or `quests-lmp reference build`.
+        k : int, optional
+            If given, the k the file must have been built with.
+        cutoff : float, A, optional
+            If given, the cutoff the file must have been built with.
+
+        Returns
+        -------
+        Reference
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ReferenceFileError
+            Not a reference file, truncated or corrupted, of another format or descriptor version,
+            or built with another k or cutoff than asked for.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"reference file not found: {path}")
@@ -171,7 +306,28 @@ class Reference:
 
 
 def read_structures(path, index=":", format: str | None = None) -> list:
-    """Frames of a structure file read with ASE, with a clear error for unreadable or empty files."""
+    """Frames of a structure file, read with ASE.
+
+    Parameters
+    ----------
+    path : str or path
+        A file in any format ASE reads.
+    index : str or int
+        Frames, as in ase.io.read: ":" all, "::10", "-1", ...
+    format : str, optional
+        An ASE format name (e.g. "lammps-dump-text"); guessed if not given.
+
+    Returns
+    -------
+    list of ase.Atoms
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        ASE cannot read it, or the selection holds no frames.
+    """
     import ase.io
 
     path = Path(path)

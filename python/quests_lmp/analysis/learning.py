@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .information import entropy
+from ..engine.information import entropy
 
 
 def subset_sizes(n: int, points: int, smallest: int = 10) -> np.ndarray:

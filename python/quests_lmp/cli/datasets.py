@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
-from .information import DEFAULT_BANDWIDTH, bandwidth_for_volume
+from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
+from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
+from ..engine.reference import Reference, read_structures
 from .progress import Progress
-from .reference import Reference, read_structures
 
 
 @dataclass
@@ -49,6 +49,23 @@ def split_spec(spec: str) -> tuple[str, str]:
         path, index = spec.rsplit("@", 1)
         return path, index or ":"
     return spec, ":"
+
+
+def short_names(specs: list[str]) -> list[str]:
+    """Labels for plots: each file's name with its @selection, with folders only where names would clash."""
+    paths = [split_spec(spec)[0] for spec in specs]
+    selections = [spec[len(path):] for spec, path in zip(specs, paths)]
+    names = [os.path.basename(path) for path in paths]
+    if len(set(zip(names, selections))) < len(specs):
+        common = os.path.commonpath([os.path.abspath(path) for path in paths])
+        names = [os.path.relpath(os.path.abspath(path), common) for path in paths]
+    return [name + selection for name, selection in zip(names, selections)]
+
+
+def md_steps(frames: list) -> list[int] | None:
+    """The MD step of each frame (the TIMESTEP of a LAMMPS dump, info['timestep']), or None if any lacks one."""
+    steps = [atoms.info.get("timestep") for atoms in frames]
+    return None if any(step is None for step in steps) else [int(step) for step in steps]
 
 
 def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = False) -> None:

@@ -1,0 +1,6 @@
+"""Analyses over the engine (paper Sec. II.C-D): each family in a module of its own.
+
+learning     learning curves of information: H against dataset size, asymptote fit (Eq. 9)
+compression  subsets of structures that keep the most information
+clusters     clusters of solid-like atoms (dH <= threshold)
+"""

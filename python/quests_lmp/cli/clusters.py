@@ -1,0 +1,49 @@
+"""`quests-lmp clusters TRAJ --reference REF`: clusters of solid-like atoms (dH <= threshold) per frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.clusters import DEFAULT_DISTANCE, cluster_sizes
+from . import options
+from .datasets import check_outputs, md_steps, read_dataset, short_names, write_csv
+from .progress import Progress
+from .report import beside, print_table, write_result
+
+
+def register(commands) -> None:
+    command = options.add_command(commands, "clusters", run, "clusters of solid-like atoms (dH <= threshold) per frame",
+                                  [options.PLOT])
+    command.add_argument("trajectory")
+    command.add_argument("--reference", required=True, help="reference of the solid: .npz or structures")
+    command.add_argument("--distance", type=options.positive(float), default=DEFAULT_DISTANCE,
+                         help=f"atoms closer than this (A) join a cluster ({DEFAULT_DISTANCE})")
+    command.add_argument("--threshold", type=float, default=0.0, help="solid-like: dH <= threshold (nats, 0)")
+
+
+def run(args, world) -> None:
+    check_outputs([args.csv, args.plot, args.json or beside(args.plot)], args.overwrite)
+    trajectory = read_dataset(args.trajectory, args.format)
+    reference = options.reference(args)
+    rows, all_sizes = [], []
+    with Progress("frames", len(trajectory.frames), enabled=not args.quiet) as bar:
+        for index, atoms in enumerate(trajectory.frames):
+            dh = reference.delta_entropy(reference.descriptor.compute_atoms(atoms, index=index))
+            solid_like = dh <= args.threshold
+            sizes = cluster_sizes(atoms, solid_like, args.distance)
+            all_sizes.append(sizes)
+            rows.append([index, len(atoms), int(solid_like.sum()), len(sizes),
+                         int(sizes[0]) if len(sizes) else 0])
+            bar.advance()
+    header = ["frame", "atoms", "solid_like", "clusters", "largest"]
+    print_table([dict(zip(header, row)) for row in rows], header)
+    if args.csv:
+        write_csv(args.csv, header, rows)
+    if args.plot:
+        from .plots import clusters_plot
+
+        title = f"{short_names([args.trajectory])[0]} against {short_names([args.reference])[0]}"
+        clusters_plot(args.plot, title, md_steps(trajectory.frames), [row[4] for row in rows], np.concatenate(all_sizes))
+    write_result(args, {"trajectory": args.trajectory, "reference": args.reference, "distance": args.distance,
+                        "threshold": args.threshold, **{name: [row[i] for row in rows] for i, name in enumerate(header)},
+                        "sizes": [sizes.tolist() for sizes in all_sizes]})

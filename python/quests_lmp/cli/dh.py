@@ -1,0 +1,67 @@
+"""`quests-lmp dh TEST --reference REF`: per-atom dH of test structures (extxyz or CSV) and a summary.
+
+Runs under `mpiexec -n P`: the environments are split over the ranks, the results gathered on rank 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import options
+from .datasets import check_outputs, per_atom_format_check, read_dataset, write_per_atom
+from .progress import Progress
+from .report import write_result
+
+CHUNK = 16384  # environments per dH evaluation
+
+
+def register(commands) -> None:
+    command = options.add_command(commands, "dh", run, "dH of test environments against a reference", [options.DH])
+    command.add_argument("test", help="test structures (file@frames)")
+    command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
+    command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
+
+
+def run(args, world) -> None:
+    per_atom_format_check(args.output)
+    check_outputs([args.output, args.json], args.overwrite)
+    test = read_dataset(args.test, args.format)
+    reference = options.reference(args)
+    values = _distributed_dh(world, test.frames, reference, args)
+    if not world.is_root:
+        return
+    novel = values > args.threshold
+    result = {"test": args.test, "reference": args.reference, "environments": int(values.size),
+              "bandwidth": reference.bandwidth, "method": args.method, "threshold": args.threshold,
+              "max_dH": float(values.max()), "mean_dH": float(values.mean()),
+              "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum())}
+    print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
+          f"(h = {reference.bandwidth:.6g} 1/A, {args.method}):\n"
+          f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
+          f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})")
+    if args.output:
+        write_per_atom(args.output, test.frames, values)
+    write_result(args, result)
+
+
+def _distributed_dh(world, frames, reference, args):
+    """dH of every environment of `frames`, split over the ranks; the whole array on rank 0."""
+    offsets = np.cumsum([0] + [len(atoms) for atoms in frames])
+    start, stop = world.block(int(offsets[-1]))
+
+    def work():
+        descriptor, parts, pending = reference.descriptor, [], []
+        with Progress("dH", stop - start, enabled=world.is_root and not args.quiet) as bar:
+            for index, atoms in enumerate(frames):
+                low, high = max(start, offsets[index]), min(stop, offsets[index + 1])
+                if low < high:
+                    pending.append(descriptor.compute_atoms(atoms, np.arange(low, high) - offsets[index], index))
+                if pending and (sum(map(len, pending)) >= CHUNK or index == len(frames) - 1):
+                    x = np.concatenate(pending)
+                    parts.append(reference.delta_entropy(x, method=args.method, neighbors=args.neighbors))
+                    bar.advance(len(x))
+                    pending = []
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    gathered = world.run(work)
+    return np.concatenate(gathered) if world.is_root else None

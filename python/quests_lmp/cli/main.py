@@ -1,0 +1,58 @@
+"""The `quests-lmp` command line: the paper's dataset and trajectory analyses over the engine.
+
+    quests-lmp reference build FILES -o ref.npz   training structures -> reference file (+ H, D)
+    quests-lmp entropy DATASETS                   H, D, log n; --sample N --repeats R
+    quests-lmp dh TEST --reference REF            per-atom dH -> extxyz (array dH) or CSV; summary
+    quests-lmp overlap DATASETS                   overlap matrix (fraction covered), CSV + heat map
+    quests-lmp trajectory TRAJ [--reference REF]  per frame H, mean/max dH, novel fraction; CSV + plot
+    quests-lmp clusters TRAJ --reference REF      clusters of atoms with dH <= 0, per frame; CSV + plot
+    quests-lmp learning-curve DATASET             H against size, asymptote fit (Eq. 9), information gap
+    quests-lmp compress DATASET --size N          a subset that keeps the most information -> extxyz
+    quests-lmp plugin-path                        folder of the LAMMPS plugin questsplugin.so
+
+A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
+--cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
+--json; `dh` and `trajectory` also run under `mpiexec -n P`. Mistakes give one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..parallel import RankFailure, World
+from . import clusters, compress, dh, entropy, learning_curve, overlap, plugin_path, reference, trajectory
+
+COMMANDS = (reference, entropy, dh, overlap, trajectory, clusters, learning_curve, compress, plugin_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs `quests-lmp ARGS`; returns the exit code (1 with one error line for a user mistake)."""
+    args = parser().parse_args(argv)
+    world = World()
+    started = time.perf_counter()
+    try:
+        if getattr(args, "threads", None):
+            import numba
+
+            numba.set_num_threads(args.threads)
+        args.handler(args, world)
+    except (ValueError, OSError, RankFailure) as error:
+        if world.is_root:
+            print(f"quests-lmp {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    if world.is_root and not getattr(args, "quiet", True):
+        print(f"quests-lmp {args.command}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The parser of every sub-command, each registered by its own module."""
+    top = argparse.ArgumentParser(prog="quests-lmp", description=__doc__.split("\n\n")[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog=__doc__.split("\n\n", 1)[1])
+    commands = top.add_subparsers(dest="command", required=True, metavar="command")
+    for command in COMMANDS:
+        command.register(commands)
+    return top

@@ -1,0 +1,99 @@
+"""Arguments shared by the sub-commands, their checks, and what they stand for (descriptor, reference)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
+from ..engine.reference import Reference
+from .datasets import Dataset, describe, load_reference, read_dataset
+
+
+def bandwidth_argument(text: str):
+    """--bandwidth: a finite number > 0 (1/A) or 'auto'; kept as text until the datasets are read."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in 1/A or 'auto', got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0 (1/A) or 'auto', got {text}")
+    return text
+
+
+def positive(kind):
+    """An argument type: `kind` (int or float) parsed from the text, > 0."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    options = common.add_argument_group("common options")
+    options.add_argument("-k", type=positive(int), help=f"neighbours per descriptor (default {DEFAULT_K})")
+    options.add_argument("--cutoff", type=positive(float), help=f"descriptor cutoff in A (default {DEFAULT_CUTOFF})")
+    options.add_argument("--bandwidth", type=bandwidth_argument,
+                         help="kernel bandwidth in 1/A, or 'auto' for the paper's h(V) (default: the reference "
+                              "file's, else 0.015)")
+    options.add_argument("--format", help="ASE format of the input files, if not guessed (e.g. lammps-dump-text)")
+    options.add_argument("--threads", type=positive(int), help="numba threads (default: all cores)")
+    options.add_argument("--json", help="write the results as JSON to this file")
+    options.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    options.add_argument("-q", "--quiet", action="store_true", help="no progress bar or timing on stderr")
+    return common
+
+
+def _dh() -> argparse.ArgumentParser:
+    dh = argparse.ArgumentParser(add_help=False)
+    dh.add_argument("--method", choices=("exact", "approx"), default="exact",
+                    help="exact (Eq. 6) or approx (SI Eq. S19, conservative); default exact")
+    dh.add_argument("--neighbors", type=positive(int), default=128, help="neighbours of approx (128)")
+    dh.add_argument("--threshold", type=float, default=0.0, help="novel: dH > threshold (nats, 0)")
+    return dh
+
+
+def _plot() -> argparse.ArgumentParser:
+    plot = argparse.ArgumentParser(add_help=False)
+    plot.add_argument("--csv", help="write the table as CSV to this file")
+    plot.add_argument("--plot", help="write a PNG plot (and its JSON beside it) to this file")
+    return plot
+
+
+COMMON, DH, PLOT = _common(), _dh(), _plot()  # parent parsers: every command, dH commands, tables
+
+
+def add_command(commands, name: str, handler, help: str, parents=()) -> argparse.ArgumentParser:
+    """A sub-command with the common options (and `parents`) that runs handler(args, world)."""
+    command = commands.add_parser(name, help=help, description=help, parents=[COMMON, *parents])
+    command.set_defaults(handler=handler)
+    return command
+
+
+def descriptor(args) -> Descriptor:
+    """The Descriptor of -k and --cutoff (the paper's defaults where not given)."""
+    return Descriptor(DEFAULT_K if args.k is None else args.k, DEFAULT_CUTOFF if args.cutoff is None else args.cutoff)
+
+
+def described(args) -> list[Dataset]:
+    """The datasets named on the command line, read and described."""
+    specs = args.datasets if hasattr(args, "datasets") else [args.dataset]
+    datasets = [read_dataset(spec, args.format) for spec in specs]
+    describe(datasets, descriptor(args), args.quiet)
+    return datasets
+
+
+def reference(args) -> Reference:
+    """The reference of --reference: a reference file, or structures described here."""
+    return load_reference(args.reference, args.k, args.cutoff, args.bandwidth, args.format, args.quiet)

@@ -1,0 +1,76 @@
+"""`quests-lmp trajectory TRAJ [--reference REF]`: per frame H, mean/max dH and the novel fraction.
+
+Against a reference, or against the trajectory's first frame. Runs under `mpiexec -n P`: the frames
+are split over the ranks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.information import entropy
+from ..engine.reference import Reference
+from . import options
+from .datasets import (Dataset, check_outputs, md_steps, per_atom_format_check, read_dataset, resolve_bandwidth,
+                       short_names, write_csv, write_per_atom)
+from .progress import Progress
+from .report import beside, print_table, write_result
+
+
+def register(commands) -> None:
+    command = options.add_command(commands, "trajectory", run,
+                                  "per-frame H and dH against a reference or the first frame",
+                                  [options.DH, options.PLOT])
+    command.add_argument("trajectory", help="trajectory (LAMMPS dump, extxyz, ...; file@frames)")
+    command.add_argument("--reference", help="reference file (.npz) or structures (default: the first frame)")
+    command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
+
+
+def run(args, world) -> None:
+    per_atom_format_check(args.output)
+    check_outputs([args.output, args.csv, args.plot, args.json or beside(args.plot)], args.overwrite)
+    trajectory = read_dataset(args.trajectory, args.format)
+    frames = trajectory.frames
+    if args.reference:
+        reference, (against,) = options.reference(args), short_names([args.reference])
+    else:
+        descriptor = options.descriptor(args)
+        h = resolve_bandwidth(args.bandwidth, [Dataset(args.trajectory, frames[:1])])
+        reference = Reference(descriptor.compute_atoms(frames[0]), descriptor.k, descriptor.cutoff, h)
+        against = "the first frame"
+    start, stop = world.block(len(frames))
+
+    def work():
+        rows, values = [], []
+        with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
+            for index in range(start, stop):
+                x = reference.descriptor.compute_atoms(frames[index], index=index)
+                dh = reference.delta_entropy(x, method=args.method, neighbors=args.neighbors)
+                rows.append([index, len(x), entropy(x, reference.bandwidth), dh.mean(), dh.max(),
+                             np.mean(dh > args.threshold)])
+                values.append(dh)
+                bar.advance()
+        return rows, values
+
+    gathered = world.run(work)
+    if not world.is_root:
+        return
+    rows = [row for part_rows, _ in gathered for row in part_rows]
+    header = ["frame", "atoms", "entropy", "mean_dH", "max_dH", "novel_fraction"]
+    steps = md_steps(frames)
+    if steps is not None:
+        header.insert(1, "step")
+        rows = [[row[0], steps[row[0]], *row[1:]] for row in rows]
+    table = {name: np.array([row[i] for row in rows]) for i, name in enumerate(header)}
+    print_table([dict(zip(header, row)) for row in rows], header)
+    if args.output:
+        write_per_atom(args.output, frames, np.concatenate([v for _, part in gathered for v in part]))
+    if args.csv:
+        write_csv(args.csv, header, rows)
+    if args.plot:
+        from .plots import trajectory_plot
+
+        trajectory_plot(args.plot, short_names([args.trajectory])[0], steps, table, against)
+    write_result(args, {"trajectory": args.trajectory, "reference": args.reference or against,
+                        "bandwidth": reference.bandwidth,
+                        "threshold": args.threshold, **{name: values.tolist() for name, values in table.items()}})

@@ -1,0 +1,11 @@
+"""The numerical engine that every front-end calls: nothing here imports a front-end or the CLI.
+
+descriptor   QUESTS descriptors of atomic environments (1/A; paper Eqs. 1-3)
+periodic     periodic images of a cell out to the cutoff (A)
+kernel       log sums of Gaussian kernels between descriptor sets
+fastexp      SIMD exp(-t) for the kernel sums
+information  H, dH, D, novelty, overlap and h(V) (nats; paper Eqs. 5-8, S20)
+approximate  approximate dH over nearest neighbours (SI Eqs. S18-S19)
+reference    reference (training) sets and their portable files
+validation   input checks: each failure a ValueError that names the problem and the fix
+"""

@@ -1,0 +1,7 @@
+"""LAMMPS front-ends over the engine.
+
+fix            Python side of the C++ `fix quests` plugin (FixEngine, one per MPI rank)
+python_invoke  the `fix python/invoke` hook for LAMMPS builds with PYTHON and no PLUGIN
+               (decks import it as quests_lmp.python_invoke, the stable deck path)
+plugin         where the compiled plugin questsplugin.so is installed
+"""

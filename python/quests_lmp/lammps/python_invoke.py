@@ -1,0 +1,257 @@
+"""QUESTS dH inside LAMMPS builds with the PYTHON package but no PLUGIN (`fix python/invoke` path).
+
+The same engine and numbers as `fix quests` (quests_lmp.lammps.fix.FixEngine), wired in by two deck lines:
+
+    variable quests_reference string train.npz      # parameters: LAMMPS variables quests_<name>
+    variable quests_every     equal  50
+    python   quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
+    python   quests_setup invoke
+
+`quests_setup` reads the parameters, loads the reference once per MPI rank and defines:
+  fix quests_dH all property/atom d_quests_dH      per-atom dH (nats), 0 outside the group
+  fix quests all python/invoke N end_of_step ...   evaluation every N steps
+  v_quests_max, v_quests_mean, v_quests_novel_fraction, v_quests_novel_count, v_quests_evaluated
+                                                   python-style variables for thermo and fix halt
+Every failure is agreed on by all ranks and ends LAMMPS with one `ERROR: QUESTS: ...` line and exit
+code 1, never a hang. Works with LAMMPS 29 Sep 2021 (Debian bookworm) and later. See
+doc/python_invoke.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.approximate import DEFAULT_NEIGHBORS
+from ..engine.validation import failure_message
+from .fix import FixEngine
+
+PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "threshold")
+PROPERTY = "quests_dH"
+STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
+DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
+
+
+class QuestsHookError(ValueError):
+    """A user mistake found by the hook: reported as one LAMMPS ERROR line."""
+
+
+@dataclass
+class Settings:
+    """The hook's parameters, named and defaulted as the keywords of `fix quests`."""
+
+    reference: str
+    every: int
+    group: str = "all"
+    bandwidth: float | None = None
+    method: str = "exact"
+    neighbors: int = DEFAULT_NEIGHBORS
+    threshold: float = 0.0
+
+    @classmethod
+    def from_strings(cls, values: dict[str, str]) -> Settings:
+        """Parses the variables' texts; a QuestsHookError names the variable and what it needs."""
+        for name in ("reference", "every"):
+            if name not in values:
+                raise QuestsHookError(f"variable quests_{name} is not defined; define it before quests_setup"
+                                      f" (e.g. {_EXAMPLES[name]})")
+        settings = cls(reference=values["reference"], every=_integer(values, "every"),
+                       group=values.get("group", "all"), method=values.get("method", "exact"))
+        if settings.every < 1:
+            raise QuestsHookError(f"quests_every must be > 0 (evaluate every N steps), got {values['every']}")
+        if "bandwidth" in values:
+            settings.bandwidth = _number(values, "bandwidth")
+            if settings.bandwidth <= 0:
+                raise QuestsHookError(f"quests_bandwidth must be > 0 (1/A), got {values['bandwidth']}")
+        if settings.method not in ("exact", "approx"):
+            raise QuestsHookError(f"quests_method must be exact or approx, got '{settings.method}'")
+        if "neighbors" in values:
+            settings.neighbors = _integer(values, "neighbors")
+            if settings.neighbors < 1:
+                raise QuestsHookError(f"quests_neighbors must be an integer >= 1, got {values['neighbors']}")
+        if "threshold" in values:
+            settings.threshold = _number(values, "threshold")
+        return settings
+
+
+_EXAMPLES = {"reference": "variable quests_reference string train.npz", "every": "variable quests_every equal 50"}
+
+
+class Hook:
+    """State of the hook on one rank: the engine, the settings and the last global statistics."""
+
+    def __init__(self, lmp, settings: Settings):
+        self.settings = settings
+        self.comm = lmp.get_mpi_comm()
+        self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors)
+        self.statistics = dict.fromkeys(STATISTICS, 0.0)
+
+    def evaluate(self, lmp) -> tuple[float, float, int, int]:
+        """dH of the group's owned atoms into d_quests_dH; returns this rank's (max, sum, novel, n)."""
+        nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
+        positions = lmp.numpy.extract_atom("x", nelem=nlocal + nghost, dim=3)
+        in_group = lmp.extract_variable("quests_in_group", "all", 1)  # atom-style: copied, nlocal values
+        mask = np.asarray(in_group[:nlocal] if nlocal else [], dtype=np.int32)
+        dh = lmp.numpy.extract_atom("d_" + PROPERTY, nelem=nlocal) if nlocal else np.zeros(0)
+        points = np.ascontiguousarray(positions if nlocal + nghost else np.zeros((0, 3)), dtype=np.float64)
+        self.engine.evaluate(points, nlocal + nghost, nlocal, mask, 1, dh)
+        values = dh[mask.astype(bool)]
+        novel = values > self.settings.threshold
+        return values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size)
+
+    def reduce(self, local) -> None:
+        """Global max, mean, novel fraction and counts from every rank's (max, sum, novel, n)."""
+        maximum, total, novel, count = zip(*local)
+        n = sum(count)
+        self.statistics = {"max": max(maximum) if n else 0.0, "mean": sum(total) / n if n else 0.0,
+                           "novel_fraction": sum(novel) / n if n else 0.0, "novel_count": float(sum(novel)),
+                           "evaluated": float(n)}
+
+
+_hook: Hook | None = None
+
+
+def quests_setup(lmpptr) -> None:
+    """Reads the quests_* variables, loads the reference and defines the fixes and variables."""
+    global _hook
+    from lammps import lammps
+
+    lmp = lammps(ptr=lmpptr)
+    comm = lmp.get_mpi_comm()
+    _hook = hook = None
+    try:
+        _check_units(lmp)
+        settings = Settings.from_strings(_read_variables(lmp))
+        if not lmp.has_id("group", settings.group):
+            raise QuestsHookError(f"group '{settings.group}' (quests_group) does not exist")
+        hook = Hook(lmp, settings)
+        _check_ghost_cutoff(lmp, comm, hook.engine.cutoff)
+        failure = None
+    except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
+        failure = failure_message(error)
+    _agree_or_quit(lmp, comm, failure, "setup")
+    _hook = hook
+
+    import __main__
+
+    __main__.quests_end_of_step = quests_end_of_step
+    for name in STATISTICS:
+        setattr(__main__, f"quests_{name}", _statistic_getter(name))
+    commands = [
+        f"variable quests_in_group atom gmask({settings.group})",
+        f"fix quests_dH all property/atom d_{PROPERTY}",
+        f"fix quests all python/invoke {settings.every} end_of_step quests_end_of_step",
+    ]
+    for name in STATISTICS:
+        commands += [f"variable quests_{name} python quests_{name}",
+                     f"python quests_{name} return v_quests_{name} format f exists"]
+    for command in commands:
+        lmp.command(command)
+
+
+def quests_end_of_step(lmpptr) -> None:
+    """Called by `fix python/invoke` every N steps on every rank."""
+    from lammps import lammps
+
+    lmp = lammps(ptr=lmpptr)
+    hook = _hook
+    try:
+        local, failure = hook.evaluate(lmp), None
+    except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
+        local, failure = (-math.inf, 0.0, 0, 0), failure_message(error)
+    gathered = hook.comm.allgather((failure, local))
+    failures = [message for message, _ in gathered if message]
+    if failures:  # no LAMMPS command may run now: every rank raises, LAMMPS stops the run cleanly
+        message = f"ERROR: QUESTS: dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}"
+        if hook.comm.Get_rank() == 0:
+            print(message, flush=True)
+        sys.tracebacklimit = 0  # LAMMPS prints the exception: one line, no traceback
+        raise QuestsHookError(message)
+    hook.reduce([values for _, values in gathered])
+
+
+def _statistic_getter(name: str):
+    def value() -> float:
+        return _hook.statistics[name] if _hook is not None else 0.0
+
+    value.__name__ = f"quests_{name}"
+    return value
+
+
+def _read_variables(lmp) -> dict[str, str]:
+    """Texts of the defined quests_<name> variables, read through LAMMPS's own `python input v_`."""
+    import __main__
+
+    values = {}
+
+    def receive(text):
+        values[current] = text.strip()
+
+    __main__.quests_receive = receive
+    for current in PARAMETERS:
+        if lmp.has_id("variable", f"quests_{current}"):
+            lmp.command(f"python quests_receive input 1 v_quests_{current} format s exists")
+            lmp.command("python quests_receive invoke")
+    del __main__.quests_receive
+    return values
+
+
+def _check_units(lmp) -> None:
+    units = lmp.extract_global("units")
+    if units not in ("metal", "real"):
+        raise QuestsHookError(f"QUESTS needs positions in Angstrom: use units metal or real, not {units}")
+
+
+def _check_ghost_cutoff(lmp, comm, cutoff: float) -> None:
+    """Ghost atoms must reach the descriptor cutoff plus the neighbor skin (LAMMPS's default, 2 A).
+
+    Python cannot read the pair style's cutoff in LAMMPS 2021 and cannot issue commands during a
+    run, so this is checked at setup against what `info communication` reports then: the
+    `comm_modify cutoff` (or, after a first run, the ghost cutoff that run used).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "info")
+        lmp.command(f"info communication out overwrite {path}")  # written by rank 0 only
+        text = open(path).read() if comm.Get_rank() == 0 else ""
+    lines = [line for line in comm.bcast(text, root=0).splitlines() if line.startswith("Communication cutoff")]
+    ghost_cutoff = float(lines[0].split("=")[1].split()[0]) if lines else 0.0
+    needed = cutoff + DEFAULT_SKIN
+    if ghost_cutoff < needed - 1e-12:
+        raise QuestsHookError(f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({cutoff:g} + "
+                              f"{DEFAULT_SKIN:g} A), but the communication cutoff is {ghost_cutoff:g} A: add "
+                              f"'comm_modify cutoff {needed:g}' before quests_setup")
+
+
+def _agree_or_quit(lmp, comm, failure: str | None, stage: str) -> None:
+    failures = [message for message in comm.allgather(failure) if message]
+    if failures:
+        _quit(lmp, f"{stage} failed: {failures[0]}")
+
+
+def _quit(lmp, message: str) -> None:
+    """Ends LAMMPS on every rank with one ERROR line (screen and log) and exit code 1."""
+    text = message.replace('"', "'").replace("$", "(dollar)")
+    lmp.command(f'print """ERROR: QUESTS: {text}"""')
+    lmp.command("quit 1")
+
+
+def _integer(values: dict[str, str], name: str) -> int:
+    number = _number(values, name)
+    if not number.is_integer():
+        raise QuestsHookError(f"quests_{name} must be an integer, got {values[name]}")
+    return int(number)
+
+
+def _number(values: dict[str, str], name: str) -> float:
+    try:
+        number = float(values[name])
+    except ValueError:
+        raise QuestsHookError(f"quests_{name} must be a number, got '{values[name]}'") from None
+    if not math.isfinite(number):
+        raise QuestsHookError(f"quests_{name} must be a finite number, got {values[name]}")
+    return number
