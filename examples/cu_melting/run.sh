@@ -11,3 +11,4 @@ if [ "${1:-1}" -gt 1 ]; then
 else
     lmp -in in.melt -log melt.log
 fi
+grep -h "Fix halt condition" melt.log || { echo "run.sh: the alarm did not fire (see melt.log)" >&2; exit 1; }
