@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import ase.io
@@ -55,6 +56,13 @@ def run_debian_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 
         launcher = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks),
                     "-x", "PYTHONPATH", "-x", "NUMBA_NUM_THREADS", "-x", "OMP_NUM_THREADS"] + launcher
     return _run(launcher, deck, folder, timeout, {"PYTHONPATH": DEBIAN_PYTHONPATH})
+
+
+def native_lmp(*extra_env: str) -> list[str]:
+    """The C++ lmp binary of the wheel without its Python launcher (no plugin path set)."""
+    mpi_lib = next(f.locate().parent for f in metadata.files("mpich") if "libmpi.so" in str(f))
+    return ["env", f"LD_LIBRARY_PATH={mpi_lib}", "LAMMPS_PLUGIN_PATH=", *extra_env,
+            str(Path(__import__("lammps").__file__).with_name("lmp"))]
 
 
 def debian_lammps_missing() -> str | None:

