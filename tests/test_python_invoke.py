@@ -144,6 +144,12 @@ def run_error_case(folder, extra, units="metal", structure=None):
     (GOOD + "\nvariable quests_bandwidth string wide", "quests_bandwidth must be a number, got 'wide'"),
     (GOOD + "\nvariable quests_neighbors equal 0", "quests_neighbors must be an integer >= 1, got 0"),
     (GOOD + "\nvariable quests_group string nobody", "group 'nobody' (quests_group) does not exist"),
+    (GOOD + "\nvariable quests_bandwidth equal 1e-300", "bandwidth must be a finite number >= 1e-100 1/A"),
+    (GOOD + "\nvariable quests_bandwith equal 0.02",
+     "variable quests_bandwith is not a parameter of the hook (did you mean quests_bandwidth?)"),
+    (GOOD + "\nvariable quests_speed equal 1", "variable quests_speed is not a parameter of the hook; its parameters"),
+    (GOOD + '\npython quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"'
+            "\npython quests_setup invoke", "quests_setup was already invoked: the hook is set up once"),
 ])
 def test_bad_parameters_end_lammps_with_one_clear_error(tmp_path, extra, message):
     code, output, log = run_error_case(tmp_path, extra)
@@ -165,3 +171,18 @@ def test_failure_on_one_rank_during_the_run_stops_every_rank(tmp_path):
     assert code == 1, output[-2000:]
     assert "ERROR: QUESTS: dH evaluation failed at step 5: " in output and "remove duplicated atoms" in output
     assert "Fix python/invoke end_of_step() method failed" in output
+
+
+def test_clear_lets_the_hook_be_set_up_again_with_other_parameters(tmp_path):
+    """What the doc says of a second setup: refused (above), but after `clear` it starts over."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9), tmp_path / "data.lmp")
+    setup = ("units metal\natom_style atomic\nread_data data.lmp\npair_style zero 6.0\npair_coeff * *\n"
+             f"{GOOD}\n{{bandwidth}}\n"
+             'python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"\n'
+             "python quests_setup invoke\nthermo_style custom step v_quests_max\nthermo 5\nrun 5\n")
+    deck = setup.format(bandwidth="") + "clear\n" + setup.format(bandwidth="variable quests_bandwidth equal 0.05")
+    result = run_debian_lammps(deck, tmp_path)
+    assert_ran(result)
+    maxima = thermo_rows(tmp_path / "log.lammps", 2)[:, 1]
+    assert len(maxima) == 4 and maxima[3] < maxima[1] - 1, maxima  # h = 0.015 (the file's), then a wider 0.05

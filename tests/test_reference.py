@@ -7,6 +7,7 @@ import json
 import ase.io
 import numpy as np
 import pytest
+from ase.build import bulk
 
 from conftest import PERIODIC, thermal
 from quests_lmp import Descriptor, Reference, ReferenceFileError, delta_entropy, entropy_and_diversity
@@ -136,6 +137,10 @@ def test_foreign_files(tmp_path):
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(ReferenceFileError, match="not a quests-lmp reference file"):
         Reference.load(tmp_path / "text.npz")
+    ase.io.write(tmp_path / "train.extxyz", bulk("Cu", cubic=True))  # structures given where a reference goes
+    with pytest.raises(ReferenceFileError, match="build one from structures with quests-lmp reference build") as error:
+        Reference.load(tmp_path / "train.extxyz")
+    assert "pickle" not in str(error.value)
 
 
 def test_pickled_content_is_never_loaded(tmp_path):

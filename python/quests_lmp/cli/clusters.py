@@ -6,7 +6,7 @@ import numpy as np
 
 from ..analysis.clusters import DEFAULT_DISTANCE, cluster_sizes
 from . import options
-from .datasets import check_outputs, md_steps, read_dataset, short_names, write_csv
+from .datasets import md_steps, read_dataset, short_names, write_csv
 from .progress import Progress
 from .report import beside, print_table, write_result
 
@@ -22,7 +22,7 @@ def register(commands) -> None:
 
 
 def run(args, world) -> None:
-    check_outputs([args.csv, args.plot, args.json or beside(args.plot)], args.overwrite)
+    options.check_outputs(args, [args.csv, args.plot, args.json or beside(args.plot)])
     trajectory = read_dataset(args.trajectory, args.format)
     reference = options.reference(args)
     rows, all_sizes = [], []

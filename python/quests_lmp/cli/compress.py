@@ -7,7 +7,7 @@ import numpy as np
 from ..analysis.compression import METHODS, select_structures
 from ..engine.information import entropy_and_diversity
 from . import options
-from .datasets import check_outputs, resolve_bandwidth, write_structures
+from .datasets import resolve_bandwidth, write_structures
 from .progress import Progress
 from .report import write_result
 
@@ -24,7 +24,7 @@ def register(commands) -> None:
 
 
 def run(args, world) -> None:
-    check_outputs([args.output, args.json], args.overwrite)
+    options.check_outputs(args, [args.output, args.json])
     (dataset,) = options.described(args)
     h = resolve_bandwidth(args.bandwidth, [dataset])
     n = len(dataset.frames)

@@ -10,13 +10,13 @@ import csv
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
+from ..engine.files import check_folder, write_atomically
 from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.reference import Reference, read_structures
 from .progress import Progress
@@ -40,7 +40,13 @@ def read_dataset(spec: str, format: str | None = None) -> Dataset:
     path, index = split_spec(spec)
     if path.endswith(".npz"):
         raise ValueError(f"{path} is a reference file (descriptors only); give the structure files instead")
-    return Dataset(spec, read_structures(path, index, format))
+    frames = read_structures(path, index, format)
+    empty = [number for number, atoms in enumerate(frames) if len(atoms) == 0]
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
+        raise ValueError(f"{spec}: {len(empty)} of {len(frames)} frames have no atoms (frame {shown} of the "
+                         "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)")
+    return Dataset(spec, frames)
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -108,24 +114,23 @@ def load_reference(spec: str, k: int | None, cutoff: float | None, bandwidth: st
                      sources=[spec])
 
 
-def check_outputs(paths, overwrite: bool) -> None:
-    """Refuses, before any work, to replace existing files without --overwrite."""
+def check_output_paths(paths, overwrite: bool, inputs=()) -> None:
+    """Before any work: each output's folder exists, no output is one of the input files (the same
+    inode, --overwrite or not), and existing files are replaced only with --overwrite."""
+    paths = [path for path in paths if path is not None]
+    existing_inputs = [path for path in inputs if os.path.exists(path)]
     for path in paths:
-        if path is not None and os.path.exists(path) and not overwrite:
+        check_folder(path)
+        if not os.path.exists(path):
+            continue
+        for source in existing_inputs:
+            if os.path.samefile(path, source):
+                raise ValueError(f"{path} is an input of this command ({source}); it is never written over: "
+                                 "choose another output name")
+        if not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite or choose another name")
-
-
-def write_atomically(path, writer) -> None:
-    """Calls writer(temporary path) and moves the result onto `path` only once it is complete."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        writer(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    if len({os.path.abspath(path) for path in paths}) < len(paths):
+        raise ValueError(f"two outputs are the same file ({', '.join(map(str, paths))}); give each its own name")
 
 
 def write_json(path, data: dict) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import options
-from .datasets import check_outputs, per_atom_format_check, read_dataset, write_per_atom
+from .datasets import per_atom_format_check, read_dataset, write_per_atom
 from .progress import Progress
 from .report import write_result
 
@@ -24,7 +24,7 @@ def register(commands) -> None:
 
 def run(args, world) -> None:
     per_atom_format_check(args.output)
-    check_outputs([args.output, args.json], args.overwrite)
+    options.check_outputs(args, [args.output, args.json])
     test = read_dataset(args.test, args.format)
     reference = options.reference(args)
     values = _distributed_dh(world, test.frames, reference, args)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..engine.information import entropy_and_diversity
 from . import options
-from .datasets import check_outputs, resolve_bandwidth
+from .datasets import resolve_bandwidth
 from .report import print_table, write_result
 
 
@@ -19,7 +19,7 @@ def register(commands) -> None:
 
 
 def run(args, world) -> None:
-    check_outputs([args.json], args.overwrite)
+    options.check_outputs(args, [args.json])
     datasets = options.described(args)
     rng = np.random.default_rng(args.seed)
     rows = []

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..analysis.learning import asymptote, sampled_entropy, subset_sizes
 from . import options
-from .datasets import check_outputs, resolve_bandwidth, short_names
+from .datasets import resolve_bandwidth, short_names
 from .progress import Progress
 from .report import beside, print_table, write_result
 
@@ -22,7 +22,7 @@ def register(commands) -> None:
 
 
 def run(args, world) -> None:
-    check_outputs([args.plot, args.json or beside(args.plot)], args.overwrite)
+    options.check_outputs(args, [args.plot, args.json or beside(args.plot)])
     (dataset,) = options.described(args)
     x = dataset.descriptors
     h = resolve_bandwidth(args.bandwidth, [dataset])

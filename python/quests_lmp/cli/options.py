@@ -8,19 +8,20 @@ import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
 from ..engine.reference import Reference
-from .datasets import Dataset, describe, load_reference, read_dataset
+from ..engine.validation import MIN_BANDWIDTH
+from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
 
 
 def bandwidth_argument(text: str):
-    """--bandwidth: a finite number > 0 (1/A) or 'auto'; kept as text until the datasets are read."""
+    """--bandwidth: a usable bandwidth (1/A) or 'auto'; kept as text until the datasets are read."""
     if text == "auto":
         return text
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number in 1/A or 'auto', got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0 (1/A) or 'auto', got {text}")
+    if not np.isfinite(value) or value < MIN_BANDWIDTH:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= {MIN_BANDWIDTH:g} (1/A) or 'auto', got {text}")
     return text
 
 
@@ -97,3 +98,14 @@ def described(args) -> list[Dataset]:
 def reference(args) -> Reference:
     """The reference of --reference: a reference file, or structures described here."""
     return load_reference(args.reference, args.k, args.cutoff, args.bandwidth, args.format, args.quiet)
+
+
+def check_outputs(args, paths) -> None:
+    """The output files of a command checked against --overwrite and against its own input files."""
+    inputs = [split_spec(spec)[0] for name in ("files", "datasets", "dataset", "test", "trajectory", "reference")
+              for spec in _as_list(getattr(args, name, None))]
+    check_output_paths(paths, args.overwrite, inputs)
+
+
+def _as_list(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..engine.information import entropy, overlap
 from . import options
-from .datasets import check_outputs, resolve_bandwidth, short_names, write_csv
+from .datasets import resolve_bandwidth, short_names, write_csv
 from .progress import Progress
 from .report import beside, print_table, write_result
 
@@ -19,7 +19,7 @@ def register(commands) -> None:
 
 
 def run(args, world) -> None:
-    check_outputs([args.csv, args.plot, args.json or beside(args.plot)], args.overwrite)
+    options.check_outputs(args, [args.csv, args.plot, args.json or beside(args.plot)])
     datasets = options.described(args)
     h = resolve_bandwidth(args.bandwidth, datasets)
     names = [dataset.name for dataset in datasets]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datasets import write_atomically
+from ..engine.files import write_atomically
 
 SIZE_INCHES, DPI = (8.0, 5.0), 100
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..engine.reference import Reference
 from . import options
-from .datasets import check_outputs, describe, read_dataset, resolve_bandwidth
+from .datasets import describe, read_dataset, resolve_bandwidth
 from .report import write_result
 
 
@@ -20,7 +20,7 @@ def register(commands) -> None:
 
 
 def build_command(args, world) -> None:
-    check_outputs([args.output, args.json], args.overwrite)
+    options.check_outputs(args, [args.output, args.json])
     datasets = [read_dataset(spec, args.format) for spec in args.files]
     descriptor = options.descriptor(args)
     describe(datasets, descriptor, args.quiet)

@@ -11,7 +11,7 @@ import numpy as np
 from ..engine.information import entropy
 from ..engine.reference import Reference
 from . import options
-from .datasets import (Dataset, check_outputs, md_steps, per_atom_format_check, read_dataset, resolve_bandwidth,
+from .datasets import (Dataset, md_steps, per_atom_format_check, read_dataset, resolve_bandwidth,
                        short_names, write_csv, write_per_atom)
 from .progress import Progress
 from .report import beside, print_table, write_result
@@ -28,7 +28,7 @@ def register(commands) -> None:
 
 def run(args, world) -> None:
     per_atom_format_check(args.output)
-    check_outputs([args.output, args.csv, args.plot, args.json or beside(args.plot)], args.overwrite)
+    options.check_outputs(args, [args.output, args.csv, args.plot, args.json or beside(args.plot)])
     trajectory = read_dataset(args.trajectory, args.format)
     frames = trajectory.frames
     if args.reference:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from .approximate import DEFAULT_NEIGHBORS, ApproximateIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .files import write_atomically
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import log_kernel_sums
 from .validation import as_descriptors, check_bandwidths, check_cutoff, check_k, check_method, is_atoms
@@ -236,15 +236,12 @@ class Reference:
         header = self._header()
         header["sha256"] = _checksum(self.descriptors, header)
         encoded = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
+
+        def write(temporary):
+            with open(temporary, "wb") as stream:  # a stream: np.savez would append .npz to a name
                 np.savez(stream, descriptors=self.descriptors, header=encoded)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-        return path
+
+        return write_atomically(path, write)
 
     @classmethod
     def load(cls, path, k: int | None = None, cutoff: float | None = None) -> Reference:
@@ -312,8 +309,8 @@ def read_structures(path, index=":", format: str | None = None) -> list:
     ----------
     path : str or path
         A file in any format ASE reads.
-    index : str or int
-        Frames, as in ase.io.read: ":" all, "::10", "-1", ...
+    index : str, int or slice
+        Frames, as in ase.io.read: ":" all, "::10", "100:200", "-1", ...
     format : str, optional
         An ASE format name (e.g. "lammps-dump-text"); guessed if not given.
 
@@ -326,21 +323,49 @@ def read_structures(path, index=":", format: str | None = None) -> list:
     FileNotFoundError
         No such file.
     ValueError
-        ASE cannot read it, or the selection holds no frames.
+        ASE cannot read it, a malformed selection, or a selection that holds no frames (the
+        message names the selection and the file's frame count).
     """
-    import ase.io
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"structure file not found: {path}")
-    try:
-        frames = ase.io.read(path, index=index, format=format)
-    except Exception as error:  # ASE raises many types for unreadable files
-        raise ValueError(f"cannot read structures from {path}: {error}") from error
-    frames = frames if isinstance(frames, list) else [frames]
+    selection = frame_selection(index)
+    if isinstance(selection, int):  # read as a slice: ASE maps an out-of-range integer to a frame
+        selection = slice(selection, selection + 1 or None)
+    frames = _read(path, selection, format)
     if not frames:
-        raise ValueError(f"{path} holds no structures for index {index!r}")
+        count = len(_read(path, slice(None), format))
+        raise ValueError(f"frame selection {index!r} of {path} holds no frames: the file has {count} frames "
+                         f"(0 to {count - 1}, or -{count} to -1)" if count else f"{path} holds no frames")
     return frames
+
+
+def frame_selection(index) -> int | slice:
+    """An int or slice from a frame selection: 5, -1, ":", "::10", "100:200" (as after '@' on the CLI)."""
+    if isinstance(index, slice) or (isinstance(index, int) and not isinstance(index, bool)):
+        return index
+    parts = str(index).strip().split(":")
+    try:
+        if len(parts) == 1:
+            return int(parts[0])
+        if len(parts) <= 3:
+            selection = slice(*[int(part) if part.strip() else None for part in parts])
+            if selection.step != 0:
+                return selection
+    except ValueError:
+        pass
+    raise ValueError(f"frame selection {index!r} is malformed: use an integer (0, -1) or start:stop:step "
+                     "(:, ::10, 100:200)")
+
+
+def _read(path: Path, selection: slice, format: str | None) -> list:
+    import ase.io
+
+    try:
+        frames = ase.io.read(path, index=selection, format=format)
+    except Exception as error:  # ASE raises many types for unreadable files
+        raise ValueError(f"cannot read structures from {path}: {type(error).__name__}: {error}") from error
+    return frames if isinstance(frames, list) else [frames]
 
 
 def _checksum(descriptors: np.ndarray, header: dict) -> str:
@@ -353,6 +378,9 @@ def _checksum(descriptors: np.ndarray, header: dict) -> str:
 def _read_archive(path: Path) -> tuple[np.ndarray, dict]:
     """Descriptors and header of a reference file, checked; ReferenceFileError otherwise."""
     foreign = f"{path} is not a quests-lmp reference file"
+    if not zipfile.is_zipfile(path):
+        raise ReferenceFileError(f"{foreign} (not a complete .npz archive: a text or structure file, or a "
+                                 "truncated or corrupted one); build one from structures with quests-lmp reference build")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if set(archive.files) != {"descriptors", "header"}:

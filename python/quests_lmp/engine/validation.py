@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+MIN_BANDWIDTH = 1e-100  # 1/A: dH ~ d^2 / (2 h^2) stays finite for any descriptor distance d above it
+
 
 def check_k(k) -> int:
     """Number of nearest neighbours of the descriptor: an integer >= 1."""
@@ -22,14 +24,18 @@ def check_cutoff(cutoff) -> float:
 
 
 def check_bandwidths(h) -> tuple[np.ndarray, bool]:
-    """Kernel bandwidth(s) in 1/A: returns (1-D float64 array, True if a scalar was given)."""
+    """Kernel bandwidth(s) in 1/A: returns (1-D float64 array, True if a scalar was given).
+
+    Below MIN_BANDWIDTH, dH (about d^2 / 2h^2) would overflow float64 for distant environments.
+    """
     scalar = np.ndim(h) == 0
     try:
         values = np.atleast_1d(np.asarray(h, dtype=np.float64))
     except (TypeError, ValueError):
         raise ValueError(f"bandwidth must be a number > 0 (in 1/A) or a list of them, got {h!r}") from None
-    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"bandwidth must be a finite number > 0 (in 1/A) or a list of them, got {h!r}")
+    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < MIN_BANDWIDTH):
+        raise ValueError(f"bandwidth must be a finite number >= {MIN_BANDWIDTH:g} 1/A (the paper's 0.015; below "
+                         f"{MIN_BANDWIDTH:g}, dH overflows) or a list of them, got {h!r}")
     return np.ascontiguousarray(values), scalar
 
 

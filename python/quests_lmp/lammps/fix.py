@@ -21,8 +21,9 @@ class FixEngine:
                  neighbors: int | None = None):
         self.neighbors = check_method(method, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
         self.method = method
+        chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
-        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
         if method == "approx":
             self.reference.approximate_index()  # build the search graph now, not at the first step

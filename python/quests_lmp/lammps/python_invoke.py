@@ -19,6 +19,7 @@ doc/python_invoke.md.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import sys
@@ -125,6 +126,9 @@ def quests_setup(lmpptr) -> None:
     comm = lmp.get_mpi_comm()
     _hook = hook = None
     try:
+        if lmp.has_id("fix", "quests") or lmp.has_id("fix", "quests_dH"):
+            raise QuestsHookError("quests_setup was already invoked: the hook is set up once per LAMMPS instance "
+                                  "(fix quests exists); to start over with other parameters, use `clear` first")
         _check_units(lmp)
         settings = Settings.from_strings(_read_variables(lmp))
         if not lmp.has_id("group", settings.group):
@@ -192,6 +196,15 @@ def _read_variables(lmp) -> dict[str, str]:
     def receive(text):
         values[current] = text.strip()
 
+    own = {*PARAMETERS, "in_group", *STATISTICS}  # the hook's own variables survive `clear`
+    unknown = [name for name in lmp.available_ids("variable")
+               if name.startswith("quests_") and name[len("quests_"):] not in own]
+    if unknown:
+        names = [f"quests_{name}" for name in PARAMETERS]
+        close = difflib.get_close_matches(unknown[0][len("quests_"):], PARAMETERS, n=1)
+        hint = f" (did you mean quests_{close[0]}?)" if close else ""
+        raise QuestsHookError(f"variable {unknown[0]} is not a parameter of the hook{hint}; its parameters are "
+                              f"{', '.join(names)}, and it defines quests_in_group and the v_quests_* statistics")
     __main__.quests_receive = receive
     for current in PARAMETERS:
         if lmp.has_id("variable", f"quests_{current}"):
