@@ -4,6 +4,7 @@
 #include "comm.h"
 #include "error.h"
 #include "memory.h"
+#include "modify.h"
 #include "neighbor.h"
 #include "update.h"
 #include "utils.h"
@@ -75,14 +76,39 @@ FixQuests::~FixQuests()
 
 int FixQuests::setmask()
 {
-  return END_OF_STEP;
+  return END_OF_STEP | MIN_POST_FORCE;
 }
 
-void FixQuests::setup(int)
+void FixQuests::init()
+{
+  // A minimization evaluates at every force evaluation: its last iteration, where LAMMPS writes
+  // thermo and dumps, is rarely a multiple of N. An MD run evaluates every N steps.
+  const bool minimizing = update->whichflag == 2;
+  peratom_freq = global_freq = minimizing ? 1 : nevery;
+  if (minimizing) return;
+
+  // Fixes act at the end of a step in the order they were defined. One defined after this fix that
+  // changes the box there (fix deform) would move the atoms after dH was evaluated: the dumped
+  // positions would not be those of dH.
+  bool after = false;
+  for (int i = 0; i < modify->nfix; i++) {
+    const Fix *other = modify->fix[i];
+    if (other == this) {
+      after = true;
+    } else if (after && other->box_change && (modify->fmask[i] & END_OF_STEP)) {
+      error->all(FLERR,
+                 "Fix quests must be defined after fix {} ({}), which changes the box at the end of a step: "
+                 "otherwise dH would be evaluated before the atoms move; define fix {} quests after it",
+                 other->id, other->style, id);
+    }
+  }
+}
+
+void FixQuests::check_ghost_cutoff()
 {
   // Every neighbour within the descriptor cutoff of an owned atom must be an owned or ghost atom,
-  // also after atoms moved up to half the skin since the last neighbour list build. Checked here,
-  // not in init(): the communication cutoff is known only once neighbor lists are set up.
+  // also after atoms moved up to half the skin since the last neighbour list build. Checked at
+  // setup, not in init(): the communication cutoff is known only once neighbor lists are set up.
   const double needed = engine.cutoff() + neighbor->skin;
   const double ghosts = comm->get_comm_cutoff();
   if (ghosts < needed)
@@ -90,6 +116,17 @@ void FixQuests::setup(int)
                "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A (cutoff {:.6g} + skin "
                "{:.6g}); add 'comm_modify cutoff {:.6g}' to the input before the run",
                ghosts, needed, engine.cutoff(), neighbor->skin, needed);
+}
+
+void FixQuests::setup(int)
+{
+  check_ghost_cutoff();
+  evaluate();
+}
+
+void FixQuests::min_setup(int)
+{
+  check_ghost_cutoff();
   evaluate();
 }
 
@@ -98,8 +135,16 @@ void FixQuests::end_of_step()
   evaluate();
 }
 
+void FixQuests::min_post_force(int)
+{
+  evaluate();
+}
+
 void FixQuests::evaluate()
 {
+  // Ghost positions as LAMMPS's own forward communication makes them from the owned atoms now: a
+  // fix defined earlier (fix deform) may have moved the atoms and the box in this end of step.
+  comm->forward_comm();
   const int nlocal = atom->nlocal;
   const int n_points = nlocal + atom->nghost;    // owned atoms, then ghosts
   const std::string failure =

@@ -20,8 +20,11 @@ class FixQuests : public Fix {
   FixQuests(class LAMMPS *, int, char **);
   ~FixQuests() override;
   int setmask() override;
+  void init() override;
   void setup(int) override;
+  void min_setup(int) override;
   void end_of_step() override;
+  void min_post_force(int) override;
   double compute_vector(int) override;
   double memory_usage() override;
   void grow_arrays(int) override;
@@ -36,6 +39,7 @@ class FixQuests : public Fix {
   double *dh;          // per-atom output
   double stats[5];     // global vector, see above
 
+  void check_ghost_cutoff();
   void evaluate();
 };
 

@@ -150,6 +150,8 @@ def run_error_case(folder, extra, units="metal", structure=None):
     (GOOD + "\nvariable quests_speed equal 1", "variable quests_speed is not a parameter of the hook; its parameters"),
     (GOOD + '\npython quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"'
             "\npython quests_setup invoke", "quests_setup was already invoked: the hook is set up once"),
+    (GOOD + "\nfix nve all nve\nfix d all deform 1 x erate 0.1 remap x",
+     "fix d (deform) changes the box at the end of a step; fix python/invoke cannot refresh the ghost atoms"),
 ])
 def test_bad_parameters_end_lammps_with_one_clear_error(tmp_path, extra, message):
     code, output, log = run_error_case(tmp_path, extra)
@@ -186,3 +188,19 @@ def test_clear_lets_the_hook_be_set_up_again_with_other_parameters(tmp_path):
     assert_ran(result)
     maxima = thermo_rows(tmp_path / "log.lammps", 2)[:, 1]
     assert len(maxima) == 4 and maxima[3] < maxima[1] - 1, maxima  # h = 0.015 (the file's), then a wider 0.05
+
+
+def test_minimization_is_refused_not_reported_as_zeros(tmp_path):
+    """fix python/invoke is not called during a minimization: the first thermo line that would show
+    values of a step that was not evaluated stops LAMMPS with a clear error."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 9), tmp_path / "data.lmp")
+    deck = (ERROR_DECK.format(units="metal", extra=GOOD)
+            .replace("pair_style zero 6.0\npair_coeff * *",
+                     f"pair_style eam/alloy\npair_coeff * * {DEBIAN_POTENTIALS}/Cu_mishin1.eam.alloy Cu")
+            .replace("run 5", "thermo_style custom step v_quests_max\nthermo 1\nrun 5\nminimize 0 0 20 100"))
+    result = run_debian_lammps(deck, tmp_path, ranks=2, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert "ERROR: QUESTS: dH was not evaluated at step 10: fix python/invoke is not called during minimization" \
+        in output, output[-2000:]

@@ -36,6 +36,7 @@ PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors",
 PROPERTY = "quests_dH"
 STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
+BOX_AT_END_OF_STEP = ("deform", "deform/pressure", "press/berendsen")  # fix styles this hook refuses
 
 
 class QuestsHookError(ValueError):
@@ -87,10 +88,29 @@ class Hook:
     """State of the hook on one rank: the engine, the settings and the last global statistics."""
 
     def __init__(self, lmp, settings: Settings):
-        self.settings = settings
+        self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
         self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
+        self.setup_step = lmp.extract_global("ntimestep")
+        self.evaluated_step = None
+
+    def statistic(self, name: str) -> float:
+        """A global statistic for a python-style variable; a QuestsHookError where it was not computed.
+
+        On a step that is a multiple of N, the values must be of that step. They are not when
+        LAMMPS did not call fix python/invoke, as in a minimization (LAMMPS 2021 calls it only in MD).
+        """
+        step = self.lmp.extract_global("ntimestep")
+        if step % self.settings.every == 0 and step not in (self.setup_step, self.evaluated_step):
+            message = (f"ERROR: QUESTS: dH was not evaluated at step {step}: fix python/invoke is not called "
+                       "during minimization, so v_quests_* would be stale; use fix quests (the plugin) to "
+                       "watch a minimization")
+            if self.comm.Get_rank() == 0:
+                print(message, flush=True)
+            sys.tracebacklimit = 0
+            raise QuestsHookError(message)
+        return self.statistics[name]
 
     def evaluate(self, lmp) -> tuple[float, float, int, int]:
         """dH of the group's owned atoms into d_quests_dH; returns this rank's (max, sum, novel, n)."""
@@ -135,6 +155,7 @@ def quests_setup(lmpptr) -> None:
             raise QuestsHookError(f"group '{settings.group}' (quests_group) does not exist")
         hook = Hook(lmp, settings)
         _check_ghost_cutoff(lmp, comm, hook.engine.cutoff)
+        _check_fixes(lmp, comm)
         failure = None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
         failure = failure_message(error)
@@ -177,11 +198,12 @@ def quests_end_of_step(lmpptr) -> None:
         sys.tracebacklimit = 0  # LAMMPS prints the exception: one line, no traceback
         raise QuestsHookError(message)
     hook.reduce([values for _, values in gathered])
+    hook.evaluated_step = lmp.extract_global("ntimestep")
 
 
 def _statistic_getter(name: str):
     def value() -> float:
-        return _hook.statistics[name] if _hook is not None else 0.0
+        return _hook.statistic(name) if _hook is not None else 0.0
 
     value.__name__ = f"quests_{name}"
     return value
@@ -227,17 +249,36 @@ def _check_ghost_cutoff(lmp, comm, cutoff: float) -> None:
     run, so this is checked at setup against what `info communication` reports then: the
     `comm_modify cutoff` (or, after a first run, the ghost cutoff that run used).
     """
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "info")
-        lmp.command(f"info communication out overwrite {path}")  # written by rank 0 only
-        text = open(path).read() if comm.Get_rank() == 0 else ""
-    lines = [line for line in comm.bcast(text, root=0).splitlines() if line.startswith("Communication cutoff")]
+    lines = [line for line in _info(lmp, comm, "communication") if line.startswith("Communication cutoff")]
     ghost_cutoff = float(lines[0].split("=")[1].split()[0]) if lines else 0.0
     needed = cutoff + DEFAULT_SKIN
     if ghost_cutoff < needed - 1e-12:
         raise QuestsHookError(f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({cutoff:g} + "
                               f"{DEFAULT_SKIN:g} A), but the communication cutoff is {ghost_cutoff:g} A: add "
                               f"'comm_modify cutoff {needed:g}' before quests_setup")
+
+
+def _check_fixes(lmp, comm) -> None:
+    """Refuses fixes that change the box at the end of a step: this hook cannot refresh the ghost
+    atoms after them (LAMMPS 2021 runs no command from Python during a run), so dH would not
+    belong to the positions dumped. fix quests (the plugin) handles them."""
+    for line in _info(lmp, comm, "fixes"):
+        if line.startswith("Fix[") and "style =" in line:
+            fix_id = line.split(":", 1)[1].split(",")[0].strip()
+            style = line.split("style =", 1)[1].split(",")[0].strip()
+            if style in BOX_AT_END_OF_STEP:
+                raise QuestsHookError(f"fix {fix_id} ({style}) changes the box at the end of a step; fix "
+                                      "python/invoke cannot refresh the ghost atoms after it, so dH would not "
+                                      "belong to the dumped positions: use fix quests (the plugin) for this run")
+
+
+def _info(lmp, comm, topic: str) -> list[str]:
+    """Lines of LAMMPS's `info TOPIC` (written by rank 0), on every rank."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "info")
+        lmp.command(f"info {topic} out overwrite {path}")  # written by rank 0 only
+        text = open(path).read() if comm.Get_rank() == 0 else ""
+    return comm.bcast(text, root=0).splitlines()
 
 
 def _agree_or_quit(lmp, comm, failure: str | None, stage: str) -> None:
