@@ -212,3 +212,32 @@ def test_engine_not_importable_names_the_interpreter_and_the_fix(tmp_path):
     assert code != 0, output[-2000:]
     assert "cannot import the quests_lmp engine in the embedded Python 3." in output, output[-2000:]
     assert "No module named 'quests_lmp'" in output and "pip install quests-lmp" in output
+
+
+MEMORY_DECK = """units metal
+atom_style atomic
+read_data data.lmp
+pair_style zero 5.0
+pair_coeff * *
+comm_modify cutoff 7.0
+velocity all create 300 4 loop geom
+fix nve all nve
+fix q all quests 1 ref.npz
+thermo 0
+run 1000
+info memory
+run 10000
+info memory
+"""
+
+
+def test_no_memory_growth_over_ten_thousand_evaluations(tmp_path):
+    """The largest resident set size of lmp (getrusage, `info memory`) after 1,000 evaluations and
+    after 10,000 more: a leak of 0.3 kB per evaluation would add 3 MB."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2), 0.05, 9), tmp_path / "data.lmp")
+    result = run_lammps(MEMORY_DECK, tmp_path, timeout=600)
+    assert_ran(result)
+    sizes = [float(line.split(":")[1].split()[0]) for line in result.stdout.splitlines()
+             if line.startswith("Maximum resident set size")]
+    assert len(sizes) == 2 and sizes[1] - sizes[0] < 0.5, f"RSS grew from {sizes[0]} to {sizes[1]} Mbyte"

@@ -13,17 +13,20 @@ Work is split into tiles of at most TILE_ROWS test x TILE_COLS reference vectors
 bounded for any number of vectors. Each worker thread takes whole row tiles: y.x from BLAS
 (pinned to one thread, so the two thread pools never compete for cores), then
 |y - x|^2 = |y|^2 + |x|^2 - 2 y.x and the kernel sums in compiled code that releases the GIL.
-The exponentials are evaluated in SIMD code (quests_lmp.fastexp).
+The exponentials are evaluated in SIMD code (quests_lmp.engine.fastexp). The worker threads and
+the BLAS thread control are set up once and kept, so a small call (one MD step of a few atoms)
+costs little more than its arithmetic.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .fastexp import exp_neg, total
 
@@ -55,9 +58,41 @@ def log_kernel_sums(y: np.ndarray, x: np.ndarray, bandwidths: np.ndarray) -> np.
             _accumulate(tile, scales, nearest, sums)
         result[rows] = _log_sums(nearest, sums, scales)
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(nb.get_num_threads()) as pool:
-        list(pool.map(row_tile, range(0, y.shape[0], TILE_ROWS)))
+    starts = range(0, y.shape[0], TILE_ROWS)
+    workers = min(nb.get_num_threads(), len(starts))
+    with _one_blas_thread():
+        if workers == 1:  # one tile or one thread: no hand-over to the pool
+            for start in starts:
+                row_tile(start)
+        else:
+            list(_pool(workers).map(row_tile, starts))
     return result
+
+
+_lock = threading.Lock()
+_workers: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
+_blas: ThreadpoolController | None = None
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """The worker threads of the kernel sums, kept between calls (new threads cost ~1 ms each call)."""
+    global _workers
+    with _lock:
+        if _workers is None or _workers[0] != size:
+            if _workers is not None:
+                _workers[1].shutdown(wait=True)
+            _workers = (size, ThreadPoolExecutor(size, thread_name_prefix="quests-kernel"))
+        return _workers[1]
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs on one thread: the controller scans the loaded libraries once,
+    not at every call (threadpool_limits re-reads /proc/self/maps, about 3 ms)."""
+    global _blas
+    with _lock:
+        if _blas is None:
+            _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
