@@ -240,14 +240,37 @@ def test_plots_are_real_pngs(data, tmp_path, command):
     assert (tmp_path / "p.json").exists()  # machine-readable data next to the plot
 
 
-def write_dump(path, frames, steps):
-    """A LAMMPS `dump custom` text file of orthorhombic frames at the given MD steps."""
+def write_dump(path, frames, steps, ids=None):
+    """A LAMMPS `dump custom` text file of orthorhombic frames at the given MD steps (atom ids 1..n
+    in order, or `ids` in the order of the atoms)."""
     with open(path, "w") as stream:
         for atoms, step in zip(frames, steps):
             stream.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
                          "ITEM: BOX BOUNDS pp pp pp\n" + "".join(f"0 {length}\n" for length in atoms.cell.lengths())
                          + "ITEM: ATOMS id type x y z\n")
-            stream.writelines(f"{i + 1} 1 {x} {y} {z}\n" for i, (x, y, z) in enumerate(atoms.positions))
+            numbers = range(1, len(atoms) + 1) if ids is None else ids
+            stream.writelines(f"{i} 1 " + " ".join(map(repr, map(float, position))) + "\n"
+                              for i, position in zip(numbers, atoms.positions))
+
+
+def test_per_atom_outputs_carry_the_lammps_atom_ids(data, tmp_path):
+    """ASE returns a dump's atoms sorted by id and drops the ids; the CSV and extxyz give them back."""
+    folder, sets = data
+    frames = sets["test"][:2]
+    ids = 1000 - 7 * np.arange(len(frames[0]))  # not 1..n, not in order
+    write_dump(tmp_path / "md.dump", frames, [0, 100], ids)
+    run("dh", tmp_path / "md.dump", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.csv", folder=tmp_path)
+    run("dh", tmp_path / "md.dump", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.extxyz",
+        folder=tmp_path)
+    with open(tmp_path / "dh.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    order = np.argsort(ids)
+    reference = Reference.from_structures(sets["ref"])
+    expected = np.concatenate([reference.delta_entropy(atoms)[order] for atoms in frames])
+    assert [int(row["id"]) for row in rows] == np.concatenate([ids[order]] * 2).tolist()
+    np.testing.assert_allclose([float(row["dH"]) for row in rows], expected, rtol=1e-10, atol=1e-12)
+    copies = ase.io.read(tmp_path / "dh.extxyz", ":")
+    assert [list(atoms.arrays["id"]) for atoms in copies] == [ids[order].tolist()] * 2
 
 
 def test_plots_show_file_names_and_md_steps(data, tmp_path, monkeypatch):

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ase.io.formats import filetype
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
 from ..engine.files import check_folder, write_atomically
 from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
-from ..engine.reference import Reference, read_structures
+from ..engine.reference import Reference, frame_selection, read_structures
 from .progress import Progress
 
 
@@ -29,10 +30,23 @@ class Dataset:
     name: str
     frames: list
     descriptors: np.ndarray | None = None
+    format: str | None = None
 
     @property
     def n_environments(self) -> int:
         return sum(len(atoms) for atoms in self.frames)
+
+    def atom_ids(self) -> list[np.ndarray] | None:
+        """The LAMMPS atom id of every atom of each frame, for a LAMMPS text dump (None otherwise).
+
+        ASE orders a dump's atoms by id but does not keep the ids: they are read here.
+        """
+        path, index = split_spec(self.name)
+        if (self.format or filetype(path)) != "lammps-dump-text":
+            return None
+        ids = _dump_ids(path)
+        selection = frame_selection(index)
+        return [ids[selection]] if isinstance(selection, int) else ids[selection]
 
 
 def read_dataset(spec: str, format: str | None = None) -> Dataset:
@@ -46,7 +60,7 @@ def read_dataset(spec: str, format: str | None = None) -> Dataset:
         shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
         raise ValueError(f"{spec}: {len(empty)} of {len(frames)} frames have no atoms (frame {shown} of the "
                          "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)")
-    return Dataset(spec, frames)
+    return Dataset(spec, frames, format=format)
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -145,22 +159,43 @@ def write_csv(path, header: list[str], rows) -> None:
     write_atomically(path, lambda temporary: Path(temporary).write_text(buffer.getvalue()))
 
 
-def write_per_atom(path, frames: list, values: np.ndarray, name: str = "dH") -> None:
-    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom, value)."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
+def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH") -> None:
+    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom, value).
+
+    `atom` is the atom's place in its frame; for LAMMPS dumps an `id` column (an `id` array in
+    extxyz) gives the LAMMPS atom id too.
+    """
+    frames, ids = dataset.frames, dataset.atom_ids()
+    if Path(path).suffix.lower() == ".csv":
         frame_of = np.repeat(np.arange(len(frames)), [len(atoms) for atoms in frames])
-        atom_of = np.concatenate([np.arange(len(atoms)) for atoms in frames])
-        write_csv(path, ["frame", "atom", name], zip(frame_of.tolist(), atom_of.tolist(), values.tolist()))
+        columns = [frame_of, np.concatenate([np.arange(len(atoms)) for atoms in frames])]
+        columns += [np.concatenate(ids)] if ids is not None else []
+        header = ["frame", "atom"] + (["id"] if ids is not None else []) + [name]
+        write_csv(path, header, zip(*[column.tolist() for column in columns], values.tolist()))
         return
     copies, start = [], 0
-    for atoms in frames:
+    for number, atoms in enumerate(frames):
         copy = atoms.copy()
         copy.calc = None
         copy.arrays[name] = values[start:start + len(atoms)].copy()
+        if ids is not None:
+            copy.arrays["id"] = ids[number]
         copies.append(copy)
         start += len(atoms)
     write_structures(path, copies)
+
+
+def _dump_ids(path) -> list[np.ndarray]:
+    """Sorted atom ids of each frame of a LAMMPS text dump (the order in which ASE returns the atoms)."""
+    frames = []
+    with open(path) as stream:
+        for line in stream:
+            if line.startswith("ITEM: NUMBER OF ATOMS"):
+                count = int(next(stream))
+            elif line.startswith("ITEM: ATOMS"):
+                column = line.split()[2:].index("id")
+                frames.append(np.sort([int(next(stream).split()[column]) for _ in range(count)]))
+    return frames
 
 
 def write_structures(path, frames: list) -> None:

@@ -40,7 +40,7 @@ def run(args, world) -> None:
           f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
           f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})")
     if args.output:
-        write_per_atom(args.output, test.frames, values)
+        write_per_atom(args.output, test, values)
     write_result(args, result)
 
 

@@ -64,7 +64,7 @@ def run(args, world) -> None:
     table = {name: np.array([row[i] for row in rows]) for i, name in enumerate(header)}
     print_table([dict(zip(header, row)) for row in rows], header)
     if args.output:
-        write_per_atom(args.output, frames, np.concatenate([v for _, part in gathered for v in part]))
+        write_per_atom(args.output, trajectory, np.concatenate([v for _, part in gathered for v in part]))
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
