@@ -42,9 +42,11 @@ class Dataset:
         ASE orders a dump's atoms by id but does not keep the ids: they are read here.
         """
         path, index = split_spec(self.name)
-        if (self.format or filetype(path)) != "lammps-dump-text":
+        if (self.format or _format_of(path)) != "lammps-dump-text":
             return None
         ids = _dump_ids(path)
+        if ids is None:
+            return None
         selection = frame_selection(index)
         return [ids[selection]] if isinstance(selection, int) else ids[selection]
 
@@ -185,17 +187,29 @@ def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH")
     write_structures(path, copies)
 
 
-def _dump_ids(path) -> list[np.ndarray]:
-    """Sorted atom ids of each frame of a LAMMPS text dump (the order in which ASE returns the atoms)."""
+def _dump_ids(path) -> list[np.ndarray] | None:
+    """Sorted atom ids of each frame of a LAMMPS text dump (the order in which ASE returns the
+    atoms), or None for a dump without an id column."""
     frames = []
     with open(path) as stream:
         for line in stream:
             if line.startswith("ITEM: NUMBER OF ATOMS"):
                 count = int(next(stream))
             elif line.startswith("ITEM: ATOMS"):
-                column = line.split()[2:].index("id")
+                columns = line.split()[2:]
+                if "id" not in columns:
+                    return None
+                column = columns.index("id")
                 frames.append(np.sort([int(next(stream).split()[column]) for _ in range(count)]))
     return frames
+
+
+def _format_of(path) -> str | None:
+    """ASE's name for the format of a file, or None where ASE cannot tell."""
+    try:
+        return filetype(path)
+    except Exception:  # noqa: BLE001 - ASE raises several types for unknown files
+        return None
 
 
 def write_structures(path, frames: list) -> None:
