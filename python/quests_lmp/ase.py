@@ -1,0 +1,124 @@
+"""The alarm of `fix quests` for ASE molecular dynamics: attach a monitor to any ASE dynamics.
+
+    from quests_lmp.ase import NoveltyAlarm, QuestsMonitor
+
+    monitor = QuestsMonitor(dyn, atoms, "train.npz", log="quests.csv", stop_fraction=0.02,
+                            novel_frames="novel.extxyz")
+    dyn.attach(monitor, interval=50)
+    try:
+        dyn.run(100000)
+    except NoveltyAlarm as alarm:
+        print(alarm)                   # the step, and how many atoms left the training domain
+
+Every call computes dH (nats) of every atom against the reference with the same engine as
+`fix quests` (Reference.delta_entropy), stores it on the atoms as `atoms.arrays["dH"]`, appends a
+line (step, time, max, mean, novel fraction, novel count) to the CSV log, appends the frame to
+`novel_frames` when it has novel atoms, and raises NoveltyAlarm once the novel fraction exceeds
+`stop_fraction`. Works with any ASE calculator; only positions, cell and pbc are read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ase.units import fs
+
+from .engine.approximate import DEFAULT_NEIGHBORS
+from .engine.files import check_folder
+from .engine.reference import Reference
+from .engine.validation import check_bandwidths, check_method
+
+LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
+
+
+class NoveltyAlarm(RuntimeError):
+    """Raised by QuestsMonitor when the novel fraction exceeds its stop_fraction; ends dyn.run().
+
+    Attributes: step (the dynamics' step), fraction and count of novel atoms, max_dH (nats).
+    """
+
+    def __init__(self, step: int, fraction: float, count: int, max_dh: float):
+        super().__init__(f"QUESTS alarm at step {step}: {count} atoms ({fraction:.2%}) are outside the reference "
+                         f"(dH > threshold), max dH = {max_dh:.4g} nats")
+        self.step, self.fraction, self.count, self.max_dH = step, fraction, count, max_dh
+
+
+class QuestsMonitor:
+    """Per-atom dH of an ASE simulation against a reference, for `dyn.attach(monitor, interval=N)`.
+
+    Parameters
+    ----------
+    dynamics : ase.md.MolecularDynamics or ase.optimize.Optimizer, optional
+        Where the step number (nsteps) and time come from; None counts the calls instead.
+    atoms : ase.Atoms
+        The simulated atoms (positions in A); dH is stored on them as atoms.arrays["dH"].
+    reference : Reference or str or path
+        The reference (training) set, or a file written by `quests-lmp reference build`.
+    bandwidth : float, 1/A, optional
+        Kernel bandwidth; the reference's by default.
+    method : str
+        "exact" (Eq. 6) or "approx" (SI Eq. S19), as the keyword of fix quests.
+    neighbors : int
+        Reference environments kept by "approx".
+    threshold : float, nats
+        Atoms with dH above it count as novel (the paper's 0 by default).
+    log : str or path, optional
+        CSV file, one line per call (LOG_COLUMNS); appended to, as ASE's MDLogger does (the header
+        is written where the file is new or empty).
+    stop_fraction : float, optional
+        Raise NoveltyAlarm once the novel fraction exceeds it; None never stops (see `alarm`).
+    novel_frames : str or path, optional
+        extxyz file to which each frame with novel atoms is appended, with its dH array.
+
+    After each call, `statistics` holds the logged values and `alarm` tells whether the stop
+    fraction was passed.
+
+    Raises
+    ------
+    ValueError
+        A bad method, neighbors, bandwidth or stop_fraction, or a reference file that cannot be used.
+    FileNotFoundError
+        A missing reference file, or an output folder that does not exist.
+    """
+
+    def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
+                 neighbors: int = DEFAULT_NEIGHBORS, threshold: float = 0.0, log=None,
+                 stop_fraction: float | None = None, novel_frames=None):
+        self.neighbors = check_method(method, neighbors)
+        self.method, self.threshold = method, float(threshold)
+        self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
+        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        if stop_fraction is not None and not 0 <= stop_fraction < 1:
+            raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")
+        self.dynamics, self.atoms, self.stop_fraction = dynamics, atoms, stop_fraction
+        for path in (log, novel_frames):
+            if path is not None:
+                check_folder(path)
+        self.log, self.novel_frames = log, novel_frames
+        if log is not None and (not os.path.exists(log) or os.path.getsize(log) == 0):
+            Path(log).write_text(",".join(LOG_COLUMNS) + "\n")
+        self.calls, self.alarm, self.statistics = 0, False, {}
+
+    def __call__(self) -> None:
+        """Evaluates dH now; raises NoveltyAlarm when the novel fraction exceeds stop_fraction."""
+        dh = self.reference.delta_entropy(self.atoms, self.bandwidth, self.method, self.neighbors)
+        self.atoms.arrays["dH"] = dh
+        novel = dh > self.threshold
+        step = self.dynamics.nsteps if self.dynamics is not None else self.calls
+        time = self.dynamics.get_time() / fs if hasattr(self.dynamics, "get_time") else float("nan")
+        self.statistics = {"step": int(step), "time_fs": float(time), "max_dH": float(dh.max()),
+                           "mean_dH": float(dh.mean()), "novel_fraction": float(novel.mean()),
+                           "novel_count": int(novel.sum())}
+        self.calls += 1
+        if self.log is not None:
+            with open(self.log, "a") as stream:
+                stream.write(",".join(repr(self.statistics[name]) for name in LOG_COLUMNS) + "\n")
+        if self.novel_frames is not None and novel.any():
+            import ase.io
+
+            ase.io.write(self.novel_frames, self.atoms, format="extxyz", append=True)
+        if self.stop_fraction is not None and self.statistics["novel_fraction"] > self.stop_fraction:
+            self.alarm = True
+            raise NoveltyAlarm(int(step), self.statistics["novel_fraction"], self.statistics["novel_count"],
+                               self.statistics["max_dH"])

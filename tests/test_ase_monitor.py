@@ -1,0 +1,95 @@
+"""The QUESTS monitor for ASE dynamics (quests_lmp.ase): dH on the atoms equals the offline engine,
+the CSV log holds what was computed, the stop and the novel frames work, and bad options are refused."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import ase.io
+import numpy as np
+import pytest
+from ase import units
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.md.verlet import VelocityVerlet
+
+from conftest import thermal
+from quests_lmp import Reference
+from quests_lmp.ase import LOG_COLUMNS, NoveltyAlarm, QuestsMonitor
+
+
+def crystal(noise, seed, lattice="fcc", a=3.615):
+    atoms = thermal(bulk("Cu", lattice, a=a, cubic=True).repeat(3), noise, seed)
+    atoms.calc = EMT()
+    return atoms
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Reference.from_structures([crystal(0.08, seed) for seed in (1, 2)])
+
+
+def test_dh_on_the_atoms_and_the_log_equal_the_offline_engine(reference, tmp_path):
+    atoms = crystal(0.05, 3)
+    atoms.set_momenta(np.random.default_rng(4).normal(0.0, 0.3, (len(atoms), 3)))
+    dyn = VelocityVerlet(atoms, 2 * units.fs)
+    monitor = QuestsMonitor(dyn, atoms, reference, log=tmp_path / "q.csv", threshold=-3.0)
+    seen = []
+    dyn.attach(monitor, interval=5)
+    dyn.attach(lambda: seen.append((atoms.copy(), atoms.arrays["dH"].copy())), interval=5)
+    dyn.run(20)
+    assert len(seen) == 5  # steps 0, 5, ..., 20
+    for frame, dh in seen:
+        np.testing.assert_allclose(dh, reference.delta_entropy(frame), rtol=1e-10, atol=1e-12)
+    with open(tmp_path / "q.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0]) == list(LOG_COLUMNS) and [int(row["step"]) for row in rows] == [0, 5, 10, 15, 20]
+    last_dh = seen[-1][1]
+    assert float(rows[-1]["max_dH"]) == pytest.approx(last_dh.max(), rel=1e-12)
+    assert float(rows[-1]["mean_dH"]) == pytest.approx(last_dh.mean(), rel=1e-12)
+    assert int(rows[-1]["novel_count"]) == np.sum(last_dh > -3.0) > 0
+    assert float(rows[-1]["time_fs"]) == pytest.approx(40.0)
+    assert monitor.statistics["novel_count"] == int(rows[-1]["novel_count"]) and not monitor.alarm
+
+
+def test_the_stop_raises_novelty_alarm_and_writes_the_novel_frame(reference, tmp_path):
+    atoms = crystal(0.05, 5, "bcc", 2.87)  # BCC against an FCC reference: every atom is novel
+    dyn = VelocityVerlet(atoms, 2 * units.fs)
+    monitor = QuestsMonitor(dyn, atoms, reference, bandwidth=0.02, stop_fraction=0.5,
+                            novel_frames=tmp_path / "novel.extxyz")
+    dyn.attach(monitor, interval=10)
+    with pytest.raises(NoveltyAlarm, match="QUESTS alarm at step 0: 54 atoms") as alarm:
+        dyn.run(50)
+    assert alarm.value.step == 0 and alarm.value.fraction == 1.0 and monitor.alarm
+    (frame,) = ase.io.read(tmp_path / "novel.extxyz", ":")
+    np.testing.assert_allclose(frame.arrays["dH"], reference.delta_entropy(atoms, h=0.02), rtol=1e-7)
+
+
+def test_log_is_appended_to_never_replaced(reference, tmp_path):
+    log = tmp_path / "q.csv"
+    for _ in range(2):
+        atoms = crystal(0.05, 6)
+        monitor = QuestsMonitor(None, atoms, reference, log=log)
+        monitor()
+        monitor()
+    lines = log.read_text().splitlines()
+    assert lines[0] == ",".join(LOG_COLUMNS) and len(lines) == 5 and lines[1].startswith("0,nan,")
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"method": "fast"}, ValueError, "method must be 'exact' or 'approx'"),
+    ({"bandwidth": 1e-300}, ValueError, "bandwidth must be a finite number >= 1e-100"),
+    ({"stop_fraction": 1.5}, ValueError, "stop_fraction must be in [0, 1)"),
+    ({"log": "/nowhere/q.csv"}, FileNotFoundError, "the folder /nowhere does not exist"),
+])
+def test_bad_options_are_refused(reference, options, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        QuestsMonitor(None, crystal(0.05, 7), reference, **options)
+
+
+def test_a_reference_file_is_accepted(reference, tmp_path):
+    reference.save(tmp_path / "r.npz")
+    atoms = crystal(0.05, 8)
+    QuestsMonitor(None, atoms, tmp_path / "r.npz")()
+    np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms), rtol=1e-12)
