@@ -118,3 +118,19 @@ def test_minimize_dumps_thermo_and_fix_halt_see_current_values(tmp_path):
     assert_ran(run_lammps(MINIMIZE.format(halt=f"fix stop all halt 1 v_max_dH < {threshold!r} error soft"), folder))
     halted = thermo_rows(folder / "log.lammps", 5)
     assert halted[-1, 0] == first and "Fix halt condition for fix-id stop met" in (folder / "log.lammps").read_text()
+
+
+def test_minimize_with_box_relax_and_change_box_between_runs(tmp_path):
+    """fix box/relax changes the box during the minimization, change_box between two runs: every
+    dump still equals the offline engine on its own box and positions."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.70, cubic=True).repeat(3), 0.08, 6), tmp_path / "data.lmp")
+    deck = (MINIMIZE.format(halt="fix relax all box/relax iso 0.0 vmax 0.002")
+            .replace("minimize 0 0 17 1000", "minimize 0 0 12 1000\nunfix relax\n"
+                     "change_box all x scale 1.01 y scale 0.99 remap\nundump d\nreset_timestep 0\n"
+                     "dump d all custom 5 out.dump id type x y z f_q\n"
+                     "dump_modify d format float %.17g append yes\nthermo 5\nfix nve all nve\nrun 10"))
+    assert_ran(run_lammps(deck, tmp_path))
+    frames = assert_dumps_equal_the_offline_engine(tmp_path, 13 + 3)
+    volumes = [atoms.get_volume() for atoms in frames]
+    assert volumes[12] < volumes[0] - 1.0 and abs(volumes[13] - volumes[12]) > 1e-3  # relaxed, then changed

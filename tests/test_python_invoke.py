@@ -110,13 +110,13 @@ def test_one_and_two_ranks_agree(md_frames, tmp_path):
     np.testing.assert_allclose(parallel_thermo, serial_thermo, rtol=1e-12, atol=1e-13)
 
 
-ERROR_DECK = f"""units {{units}}
+ERROR_DECK = """units {units}
 atom_style atomic
 processors 2 1 1
 read_data data.lmp
 pair_style zero 6.0
 pair_coeff * *
-{{extra}}
+{extra}
 python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
 python quests_setup invoke
 run 5
