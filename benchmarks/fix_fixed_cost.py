@@ -23,15 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ase.build import bulk  # noqa: E402
 
 from conftest import thermal  # noqa: E402
-from lammps_runner import assert_ran, cu_reference, run_lammps, write_data  # noqa: E402
+from lammps_runner import assert_ran, cu_deck, cu_reference, run_lammps, write_data  # noqa: E402
 
-DECK = """units metal
-atom_style atomic
-read_data data.lmp
-pair_style zero 5.0
-pair_coeff * *
-comm_modify cutoff 7.0
-velocity all create 300 4 loop geom
+BODY = """velocity all create 300 4 loop geom
 fix nve all nve
 {fix}
 thermo 0
@@ -40,7 +34,7 @@ run {steps}
 
 
 def loop_seconds(folder: Path, fix: str, steps: int) -> float:
-    result = run_lammps(DECK.format(fix=fix, steps=steps), folder, timeout=1800)
+    result = run_lammps(cu_deck(BODY.format(fix=fix, steps=steps), pair="zero"), folder, timeout=1800)
     assert_ran(result)
     return float(re.search(r"Loop time of ([0-9.eE+-]+)", result.stdout).group(1))
 

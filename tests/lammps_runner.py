@@ -24,20 +24,26 @@ DEBIAN_POTENTIALS = Path("/usr/share/lammps/potentials")
 DEBIAN_ENV = Path(os.environ.get("QUESTS_LMP_DEBIAN_ENV", REPOSITORY / ".venv-debian"))
 DEBIAN_PYTHONPATH = f"{REPOSITORY / 'python'}:{DEBIAN_ENV}"  # this checkout's engine, then its dependencies
 
+PAIRS = {"eam": "pair_style eam/alloy\npair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu",
+         "zero": "pair_style zero 5.0\npair_coeff * *\ncomm_modify cutoff 7.0"}  # no forces, ghosts to 7 A
+
+
+def cu_deck(body: str, pair: str = "eam", potentials: Path = POTENTIALS) -> str:
+    """A deck over data.lmp (Cu, atom_style atomic, units metal): the pair style ("eam": Mishin's
+    EAM from `potentials`; "zero": no forces), then `body`."""
+    return ("units metal\natom_style atomic\nread_data data.lmp\n" + PAIRS[pair].format(potentials=potentials)
+            + "\n" + body)
+
+
 # MD with `fix quests` in the pip wheel from data.lmp and ref.npz: md.dump holds 5 frames (steps 0-20)
 # with full-precision positions and the fix's dH (f_q).
-FIX_QUESTS_MD = f"""units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
-velocity all create 900 4 loop geom
+FIX_QUESTS_MD = cu_deck("""velocity all create 900 4 loop geom
 fix nve all nve
 fix q all quests 5 ref.npz
 dump d all custom 5 md.dump id type x y z f_q
 dump_modify d format float %.17g
 run 20
-"""
+""")
 
 
 def run_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300, env: dict | None = None,

@@ -18,23 +18,15 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, REPOSITORY, assert_ran, cu_reference, debian_lammps_missing,
-                           native_lmp, run_debian_lammps, run_lammps, write_data)
+from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, REPOSITORY, assert_ran, cu_deck, cu_reference,
+                           debian_lammps_missing, native_lmp, run_debian_lammps, run_lammps, write_data)
 from quests_lmp.lammps.plugin import plugin_dir
 
 COMMANDS = {"atom_modify", "comm_modify", "compute", "dump", "dump_modify", "fix", "group", "minimize",
             "neigh_modify", "plugin", "python", "run", "thermo", "thermo_modify", "thermo_style", "unfix",
             "variable"}
 PLACEHOLDERS = re.compile(r"\b(ID|group-ID|N|C|FILE|NAME|VALUE)\b|\.\.\.")
-PRELUDE = """units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu
-group mobile id <= 54
-velocity all create 300 4 loop geom
-fix nve all nve
-"""
+PRELUDE = "group mobile id <= 54\nvelocity all create 300 4 loop geom\nfix nve all nve\n"
 
 
 def code_blocks(path: Path):
@@ -88,7 +80,7 @@ def test_deck_snippet_runs(snippet, tmp_path):
     for name in set(re.findall(r"[\w.-]+\.npz", snippet)) - {reference.name}:
         shutil.copy(reference, tmp_path / name)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 7), tmp_path / "data.lmp")
-    deck = PRELUDE.format(potentials=DEBIAN_POTENTIALS if hook else POTENTIALS) + snippet + "run 200\n"
+    deck = cu_deck(PRELUDE + snippet + "run 200\n", potentials=DEBIAN_POTENTIALS if hook else POTENTIALS)
     if hook:
         result = run_debian_lammps(deck, tmp_path)
     elif any(command(line) == "plugin" for line in snippet.splitlines()):

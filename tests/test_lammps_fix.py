@@ -15,8 +15,8 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_reference, dump_columns, native_lmp, run_lammps, thermo_rows,
-                           write_data)
+from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_deck, cu_reference, dump_columns, native_lmp, run_lammps,
+                           thermo_rows, write_data)
 import quests_lmp
 from quests_lmp import Reference
 
@@ -214,13 +214,7 @@ def test_engine_not_importable_names_the_interpreter_and_the_fix(tmp_path):
     assert "No module named 'quests_lmp'" in output and "pip install quests-lmp" in output
 
 
-MEMORY_DECK = """units metal
-atom_style atomic
-read_data data.lmp
-pair_style zero 5.0
-pair_coeff * *
-comm_modify cutoff 7.0
-velocity all create 300 4 loop geom
+MEMORY_DECK = cu_deck("""velocity all create 300 4 loop geom
 fix nve all nve
 fix q all quests 1 ref.npz
 thermo 0
@@ -228,7 +222,7 @@ run 1000
 info memory
 run 10000
 info memory
-"""
+""", pair="zero")
 
 
 def test_no_memory_growth_over_ten_thousand_evaluations(tmp_path):

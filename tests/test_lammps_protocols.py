@@ -10,21 +10,16 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import POTENTIALS, assert_ran, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
+from lammps_runner import assert_ran, cu_deck, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
 from quests_lmp import Reference
 
-DECK = f"""units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
-velocity all create 600 4 loop geom
+DECK = cu_deck("""velocity all create 600 4 loop geom
 fix nve all nve
-{{fixes}}
+{fixes}
 dump d all custom 5 out.dump id type x y z f_q
 dump_modify d format float %.17g
 run 40
-"""
+""")
 
 
 def tilted(atoms, xy):
@@ -76,21 +71,16 @@ def test_fix_deform_after_fix_quests_is_refused(tmp_path):
             in output), output[-2000:]
 
 
-MINIMIZE = f"""units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu
-fix q all quests 5 ref.npz
+MINIMIZE = cu_deck("""fix q all quests 5 ref.npz
 variable max_dH equal f_q[1]
-{{halt}}
+{halt}
 thermo_style custom step pe f_q[1] f_q[2] f_q[5]
 thermo_modify format float %.15g
 thermo 1
 dump d all custom 1 out.dump id type x y z f_q
 dump_modify d format float %.17g
 minimize 0 0 17 1000
-"""
+""")
 
 
 def test_minimize_dumps_thermo_and_fix_halt_see_current_values(tmp_path):
