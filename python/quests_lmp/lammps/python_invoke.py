@@ -103,13 +103,9 @@ class Hook:
         """
         step = self.lmp.extract_global("ntimestep")
         if step % self.settings.every == 0 and step not in (self.setup_step, self.evaluated_step):
-            message = (f"ERROR: QUESTS: dH was not evaluated at step {step}: fix python/invoke is not called "
-                       "during minimization, so v_quests_* would be stale; use fix quests (the plugin) to "
-                       "watch a minimization")
-            if self.comm.Get_rank() == 0:
-                print(message, flush=True)
-            sys.tracebacklimit = 0
-            raise QuestsHookError(message)
+            _fail_during_run(self.comm, f"dH was not evaluated at step {step}: fix python/invoke is not called "
+                                        "during minimization, so v_quests_* would be stale; use fix quests (the "
+                                        "plugin) to watch a minimization")
         return self.statistics[name]
 
     def evaluate(self, lmp) -> tuple[float, float, int, int]:
@@ -192,13 +188,19 @@ def quests_end_of_step(lmpptr) -> None:
     gathered = hook.comm.allgather((failure, local))
     failures = [message for message, _ in gathered if message]
     if failures:  # no LAMMPS command may run now: every rank raises, LAMMPS stops the run cleanly
-        message = f"ERROR: QUESTS: dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}"
-        if hook.comm.Get_rank() == 0:
-            print(message, flush=True)
-        sys.tracebacklimit = 0  # LAMMPS prints the exception: one line, no traceback
-        raise QuestsHookError(message)
+        _fail_during_run(hook.comm, f"dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}")
     hook.reduce([values for _, values in gathered])
     hook.evaluated_step = lmp.extract_global("ntimestep")
+
+
+def _fail_during_run(comm, reason: str) -> None:
+    """Ends the run on every rank that calls it: no LAMMPS command may run now, so rank 0 prints the
+    one ERROR line and the exception stops LAMMPS cleanly (exit code 1)."""
+    message = f"ERROR: QUESTS: {reason}"
+    if comm.Get_rank() == 0:
+        print(message, flush=True)
+    sys.tracebacklimit = 0  # LAMMPS prints the exception: one line, no traceback
+    raise QuestsHookError(message)
 
 
 def _statistic_getter(name: str):
