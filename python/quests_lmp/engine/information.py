@@ -41,7 +41,7 @@ def delta_entropy(y, x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty, non-finite or non-2-D descriptors, mismatched d, or a bandwidth that is not > 0.
+        Empty, non-finite or non-2-D descriptors, mismatched d, or a bandwidth that is not a finite number >= 1e-100 1/A.
     """
     x = as_descriptors(x, "reference descriptors")
     y = as_descriptors(y, "test descriptors", n_features=x.shape[1])
@@ -66,7 +66,7 @@ def self_delta_entropy(x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite descriptors, or a bandwidth that is not > 0.
+        Empty or non-finite descriptors, or a bandwidth that is not a finite number >= 1e-100 1/A.
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
@@ -130,7 +130,7 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH):
     Raises
     ------
     ValueError
-        Empty or non-finite descriptors, or a bandwidth that is not > 0.
+        Empty or non-finite descriptors, or a bandwidth that is not a finite number >= 1e-100 1/A.
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)

@@ -59,13 +59,13 @@ def log_kernel_sums(y: np.ndarray, x: np.ndarray, bandwidths: np.ndarray) -> np.
         result[rows] = _log_sums(nearest, sums, scales)
 
     starts = range(0, y.shape[0], TILE_ROWS)
-    workers = min(nb.get_num_threads(), len(starts))
+    threads = nb.get_num_threads()
     with _one_blas_thread():
-        if workers == 1:  # one tile or one thread: no hand-over to the pool
+        if threads == 1 or len(starts) == 1:  # no hand-over to the pool
             for start in starts:
                 row_tile(start)
-        else:
-            list(_pool(workers).map(row_tile, starts))
+        else:  # at most one tile per worker at a time, however few tiles there are
+            list(_pool(threads).map(row_tile, starts))
     return result
 
 
@@ -75,7 +75,8 @@ _blas: ThreadpoolController | None = None
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
-    """The worker threads of the kernel sums, kept between calls (new threads cost ~1 ms each call)."""
+    """The worker threads of the kernel sums (one per numba thread), kept between calls: new
+    threads cost ~1 ms each call. Made anew only when numba's thread count changes."""
     global _workers
     with _lock:
         if _workers is None or _workers[0] != size:
