@@ -11,6 +11,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -85,23 +86,48 @@ void FixQuests::init()
   // thermo and dumps, is rarely a multiple of N. An MD run evaluates every N steps.
   const bool minimizing = update->whichflag == 2;
   peratom_freq = global_freq = minimizing ? 1 : nevery;
-  if (minimizing) return;
+}
 
-  // Fixes act at the end of a step in the order they were defined. One defined after this fix that
-  // changes the box there (fix deform) would move the atoms after dH was evaluated: the dumped
-  // positions would not be those of dH.
-  bool after = false;
-  for (int i = 0; i < modify->nfix; i++) {
-    const Fix *other = modify->fix[i];
-    if (other == this) {
-      after = true;
-    } else if (after && other->box_change && (modify->fmask[i] & END_OF_STEP)) {
-      error->all(FLERR,
-                 "Fix quests must be defined after fix {} ({}), which changes the box at the end of a step: "
-                 "otherwise dH would be evaluated before the atoms move; define fix {} quests after it",
-                 other->id, other->style, id);
-    }
+namespace {
+// Modify keeps the order of its end-of-step calls in two protected arrays: the fix indices and, side
+// by side, each fix's N. Pointers to those members, taken through a derived class, reorder them.
+struct EndOfStepOrder : Modify {
+  static int *Modify::*fixes() { return &EndOfStepOrder::list_end_of_step; }
+  static int *Modify::*every() { return &EndOfStepOrder::end_of_step_every; }
+};
+}    // namespace
+
+void FixQuests::evaluate_after_box_changes()
+{
+  // Fixes act at the end of a step in the order they were defined. A fix defined after this one
+  // that changes the box there (fix deform, fix press/berendsen) would move the atoms after dH was
+  // evaluated, and dumps would write dH of positions that no longer exist. This fix's end-of-step
+  // call therefore moves behind the last such fix; end-of-step fixes it passes (fix halt, fix
+  // ave/time, ...) now read the previous evaluation, which a warning says.
+  int *order = modify->*EndOfStepOrder::fixes();
+  int *every = modify->*EndOfStepOrder::every();
+  const int n = modify->n_end_of_step;
+  int self = -1, last = -1;
+  for (int k = 0; k < n; k++) {
+    const Fix *other = modify->fix[order[k]];
+    if (other == this) self = k;
+    else if (self >= 0 && other->box_change) last = k;
   }
+  if (last < 0) return;
+
+  std::string moved_past, read_stale;
+  for (int k = self + 1; k <= last; k++) {
+    const Fix *other = modify->fix[order[k]];
+    std::string &names = other->box_change ? moved_past : read_stale;
+    names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", other->id, other->style);
+  }
+  std::rotate(order + self, order + self + 1, order + last + 1);
+  std::rotate(every + self, every + self + 1, every + last + 1);
+  if (comm->me == 0 && !read_stale.empty())
+    error->warning(FLERR,
+                   "Fix {} quests evaluates after fix {}, which changes the box at the end of a step; fix {} "
+                   "in between sees the previous evaluation of f_{}: define it after the box-changing fix",
+                   id, moved_past, read_stale, id);
 }
 
 void FixQuests::check_ghost_cutoff()
@@ -121,6 +147,7 @@ void FixQuests::check_ghost_cutoff()
 void FixQuests::setup(int)
 {
   check_ghost_cutoff();
+  evaluate_after_box_changes();
   evaluate();
 }
 

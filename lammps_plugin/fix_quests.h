@@ -40,6 +40,7 @@ class FixQuests : public Fix {
   double stats[5];     // global vector, see above
 
   void check_ghost_cutoff();
+  void evaluate_after_box_changes();
   void evaluate();
 };
 

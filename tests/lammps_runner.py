@@ -92,8 +92,10 @@ def cu_reference(folder: Path, **kwargs) -> Path:
     return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
 
 
-def assert_ran(result: subprocess.CompletedProcess) -> None:
+def assert_ran(result: subprocess.CompletedProcess) -> str:
+    """The run's stdout and stderr, after asserting that LAMMPS ended without an error."""
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
 
 
 def write_data(atoms, path: Path) -> None:
