@@ -185,10 +185,12 @@ def test_short_ghost_cutoff_tells_the_comm_modify_to_add(tmp_path):
 
 @pytest.mark.parametrize("ranks", [1, 2])
 def test_python_exception_during_a_step_is_a_lammps_error_on_any_rank(tmp_path, ranks):
-    """Two atoms on the same spot: the engine raises on the rank that owns them, LAMMPS aborts
-    with the message, and no other rank hangs."""
+    """Two atoms on the same spot: the engine raises on the rank that owns them (rank 0), LAMMPS
+    aborts with the message, and no other rank hangs. MPI_Abort may kill the launcher before it
+    passes the last screen lines on; the log file always has them."""
     code, output = run_error_case(tmp_path, extra="create_atoms 1 single 0.5 0.5 0.5 units box\n"
                                                   "create_atoms 1 single 0.5 0.5 0.5 units box", ranks=ranks)
+    output += (tmp_path / "log.lammps").read_text()
     assert code != 0 and "Fix quests: dH evaluation failed at step 0: ValueError: overlapping atoms" in output, \
         output[-2000:]
 
