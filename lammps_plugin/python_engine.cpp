@@ -23,12 +23,17 @@ namespace {
     return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
   }
 
-  // site-packages folder that holds this plugin (.../site-packages/quests_lmp/questsplugin.so).
+  // Folder that holds the quests_lmp package: fixed when the plugin was compiled outside it
+  // (quests-lmp build-plugin), else the plugin's own (.../site-packages/quests_lmp/questsimpl.so).
   std::string site_packages()
   {
+#ifdef QUESTS_SITE_PACKAGES
+    return QUESTS_SITE_PACKAGES;
+#else
     Dl_info info;
     if (dladdr(reinterpret_cast<void *>(&site_packages), &info) == 0 || !info.dli_fname) return ".";
     return parent(parent(info.dli_fname));
+#endif
   }
 
   // "Type: message" of the pending Python exception, which is cleared.

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -47,11 +48,12 @@ run 20
 
 
 def run_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300, env: dict | None = None,
-               command: list[str] | None = None) -> subprocess.CompletedProcess:
-    """Runs `deck` (text) in `folder` with the wheel's lmp launcher, under mpiexec if ranks > 1."""
-    launcher = command or [str(BIN / "lmp")]
+               command: list[str] | None = None, bin_dir: Path = BIN) -> subprocess.CompletedProcess:
+    """Runs `deck` (text) in `folder` with the wheel's lmp launcher of the environment whose bin/ is
+    `bin_dir` (default: this one), under its mpiexec if ranks > 1."""
+    launcher = command or [str(bin_dir / "lmp")]
     if ranks > 1:
-        launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] + launcher
+        launcher = [str(bin_dir / "mpiexec"), "-n", str(ranks)] + launcher
     return _run(launcher, deck, folder, timeout, env or {})
 
 
@@ -131,3 +133,34 @@ def thermo_rows(log: Path, columns: int) -> np.ndarray:
             except ValueError:
                 continue
     return np.array(rows)
+
+
+def run_example(tmp_path, name, ranks, env):
+    """Copies the examples (python_invoke uses cu_melting's files) and runs `name`/run.sh."""
+    shutil.copytree(REPOSITORY / "examples", tmp_path / "examples")
+    folder = tmp_path / "examples" / name
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
+    result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Fix halt condition for fix-id stop met" in result.stdout
+    return folder
+
+
+def assert_alarm_after_melting(folder, column):
+    """What the melting examples promise: no novel atom while solid, the halt once melting started."""
+    # step temp pe vol max_dH mean_dH novel_fraction novel_count, every 250 steps until the halt
+    rows = thermo_rows(folder / "melt.log", 8)
+    atoms = 864
+    temperature, pe = rows[:, 1], rows[:, 2] / atoms
+    assert rows[-1, 0] < 15000, "the run must stop before its end"
+    solid = temperature < 1400.0  # the potential melts at 1323 K; a perfect crystal superheats
+    assert solid.sum() > 10 and np.all(rows[solid, 6] == 0.0), "alarm or novel atoms while solid"
+    # Melting has started where the potential energy leaves the solid's linear PE(T) by more than
+    # 0.05 eV/atom (the potential's enthalpy of fusion is 0.124 eV/atom).
+    slope, intercept = np.polyfit(temperature[solid], pe[solid], 1)
+    excess = pe - (slope * temperature + intercept)
+    assert excess[-1] > 0.05, f"halted before melting: {excess[-1]:.3f} eV/atom above the solid"
+    assert np.all(rows[:-1, 6] <= 0.02), "the alarm must fire at the first evaluation above 2% novel"
+    novel = dump_columns(folder / "novel.dump")[-1][column]
+    assert len(novel) > 0 and np.all(novel > 0.0)  # dump_modify thresh keeps only novel atoms

@@ -12,7 +12,7 @@ import ase.io
 import numpy as np
 import pytest
 
-from lammps_runner import BIN, DEBIAN_PYTHONPATH, debian_lammps_missing, dump_columns, thermo_rows
+from lammps_runner import BIN, DEBIAN_PYTHONPATH, assert_alarm_after_melting, debian_lammps_missing, run_example
 from quests_lmp import Reference
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -29,37 +29,6 @@ def test_cu_melting_alarm_fires_once_melting_starts_and_not_before(tmp_path, ran
 def test_python_invoke_melting_alarm_in_debian_lammps(tmp_path):
     folder = run_example(tmp_path, "python_invoke", 1, dict(QUESTS_LMP_DEBIAN_ENV=DEBIAN_PYTHONPATH))
     assert_alarm_after_melting(folder, "d_quests_dH")
-
-
-def run_example(tmp_path, name, ranks, env):
-    """Copies the examples (python_invoke uses cu_melting's files) and runs `name`/run.sh."""
-    shutil.copytree(EXAMPLES, tmp_path / "examples")
-    folder = tmp_path / "examples" / name
-    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
-    result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Fix halt condition for fix-id stop met" in result.stdout
-    return folder
-
-
-def assert_alarm_after_melting(folder, column):
-    """What the melting examples promise: no novel atom while solid, the halt once melting started."""
-    # step temp pe vol max_dH mean_dH novel_fraction novel_count, every 250 steps until the halt
-    rows = thermo_rows(folder / "melt.log", 8)
-    atoms = 864
-    temperature, pe = rows[:, 1], rows[:, 2] / atoms
-    assert rows[-1, 0] < 15000, "the run must stop before its end"
-    solid = temperature < 1400.0  # the potential melts at 1323 K; a perfect crystal superheats
-    assert solid.sum() > 10 and np.all(rows[solid, 6] == 0.0), "alarm or novel atoms while solid"
-    # Melting has started where the potential energy leaves the solid's linear PE(T) by more than
-    # 0.05 eV/atom (the potential's enthalpy of fusion is 0.124 eV/atom).
-    slope, intercept = np.polyfit(temperature[solid], pe[solid], 1)
-    excess = pe - (slope * temperature + intercept)
-    assert excess[-1] > 0.05, f"halted before melting: {excess[-1]:.3f} eV/atom above the solid"
-    assert np.all(rows[:-1, 6] <= 0.02), "the alarm must fire at the first evaluation above 2% novel"
-    novel = dump_columns(folder / "novel.dump")[-1][column]
-    assert len(novel) > 0 and np.all(novel > 0.0)  # dump_modify thresh keeps only novel atoms
 
 
 def test_ase_md_alarm_fires_once_melting_starts_and_not_before(tmp_path):

@@ -19,6 +19,7 @@ from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_deck, cu_reference, d
                            thermo_rows, write_data)
 import quests_lmp
 from quests_lmp import Reference
+from quests_lmp.lammps.plugin import PLUGIN_FILES
 
 MD = f"""units metal
 boundary {{boundary}}
@@ -208,7 +209,8 @@ def test_engine_not_importable_names_the_interpreter_and_the_fix(tmp_path):
     quests_lmp. The error names the interpreter and how to fix it."""
     lonely = tmp_path / "elsewhere" / "plugins"
     lonely.mkdir(parents=True)
-    shutil.copy(Path(quests_lmp.__file__).with_name("questsplugin.so"), lonely)
+    for name in PLUGIN_FILES:
+        shutil.copy(Path(quests_lmp.__file__).with_name(name), lonely)
     code, output = run_error_case(tmp_path, extra=f"plugin load {lonely}/questsplugin.so",
                                   command=native_lmp("PYTHONPATH="))
     assert code != 0, output[-2000:]

@@ -9,6 +9,7 @@
     quests-lmp learning-curve DATASET             H against size, asymptote fit (Eq. 9), information gap
     quests-lmp compress DATASET --size N          a subset that keeps the most information -> extxyz
     quests-lmp plugin-path                        folder of the LAMMPS plugin questsplugin.so
+    quests-lmp build-plugin --lammps DIR -o OUT   the plugin compiled for another LAMMPS
 
 A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
@@ -22,9 +23,10 @@ import sys
 import time
 
 from ..parallel import RankFailure, World
-from . import clusters, compress, dh, entropy, learning_curve, overlap, plugin_path, reference, trajectory
+from . import (build_plugin, clusters, compress, dh, entropy, learning_curve, overlap, plugin_path, reference,
+               trajectory)
 
-COMMANDS = (reference, entropy, dh, overlap, trajectory, clusters, learning_curve, compress, plugin_path)
+COMMANDS = (reference, entropy, dh, overlap, trajectory, clusters, learning_curve, compress, plugin_path, build_plugin)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,5 +3,7 @@
 fix            Python side of the C++ `fix quests` plugin (FixEngine, one per MPI rank)
 python_invoke  the `fix python/invoke` hook for LAMMPS builds with PYTHON and no PLUGIN
                (decks import it as quests_lmp.python_invoke, the stable deck path)
-plugin         where the compiled plugin questsplugin.so is installed
+plugin         where the compiled plugin (questsplugin.so, questsimpl.so) is installed
+installation   the headers, library, version and C++ ABI of a LAMMPS (CMake runs it at pip install)
+build          compiling the plugin for a LAMMPS of the user's own (quests-lmp build-plugin)
 """

@@ -1,10 +1,14 @@
-"""Where the compiled LAMMPS plugin of `fix quests` (questsplugin.so) is installed."""
+"""Where the compiled LAMMPS plugin of `fix quests` is installed.
+
+Two files: questsplugin.so, which LAMMPS loads and which checks the LAMMPS version, and
+questsimpl.so, the fix itself (lammps_plugin/CMakeLists.txt says why there are two)."""
 
 from __future__ import annotations
 
 import os
 
 PLUGIN_FILE = "questsplugin.so"
+PLUGIN_FILES = (PLUGIN_FILE, "questsimpl.so")
 
 
 def plugin_dir() -> str:
