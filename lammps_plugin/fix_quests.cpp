@@ -42,13 +42,21 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), t
     } else if (keyword == "neighbors") {
       options.neighbors = utils::inumeric(FLERR, value, false, lmp);
       if (options.neighbors < 1) error->all(FLERR, "Fix quests: neighbors must be an integer >= 1, got {}", value);
+    } else if (keyword == "precision") {
+      options.precision = value;
+      if (options.precision != "single" && options.precision != "double")
+        error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
     } else if (keyword == "threshold") {
       threshold = utils::numeric(FLERR, value, false, lmp);
     } else {
-      error->all(FLERR, "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors or threshold)",
+      error->all(FLERR,
+                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, precision or threshold)",
                  keyword);
     }
   }
+
+  if (options.precision == "single" && options.method != "exact")
+    error->all(FLERR, "Fix quests: precision single is for method exact (approx computes its terms in double)");
 
   peratom_flag = 1;
   size_peratom_cols = 0;

@@ -132,8 +132,8 @@ std::string PythonEngine::create(const EngineOptions &options)
   } else {
     PyObject *bandwidth = options.bandwidth > 0 ? PyFloat_FromDouble(options.bandwidth) : Py_NewRef(Py_None);
     PyObject *neighbors = options.neighbors > 0 ? PyLong_FromLong(options.neighbors) : Py_NewRef(Py_None);
-    PyObject *engine = PyObject_CallMethod(module, "FixEngine", "sOsO", options.reference_file.c_str(), bandwidth,
-                                           options.method.c_str(), neighbors);
+    PyObject *engine = PyObject_CallMethod(module, "FixEngine", "sOsOs", options.reference_file.c_str(), bandwidth,
+                                           options.method.c_str(), neighbors, options.precision.c_str());
     Py_DECREF(bandwidth);
     Py_DECREF(neighbors);
     if (!engine) {

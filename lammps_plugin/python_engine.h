@@ -16,6 +16,7 @@ struct EngineOptions {
   double bandwidth = -1.0;    // 1/A; <= 0: the reference file's default
   std::string method = "exact";
   int neighbors = -1;         // approx only; <= 0: the engine's default
+  std::string precision = "double";
 };
 
 class PythonEngine {

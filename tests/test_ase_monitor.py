@@ -53,6 +53,15 @@ def test_dh_on_the_atoms_and_the_log_equal_the_offline_engine(reference, tmp_pat
     assert monitor.statistics["novel_count"] == int(rows[-1]["novel_count"]) and not monitor.alarm
 
 
+def test_precision_single(reference):
+    atoms = crystal(0.1, 6)
+    QuestsMonitor(None, atoms, reference, precision="single")()
+    np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms, precision="single"), rtol=1e-12,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="precision single is for method exact"):
+        QuestsMonitor(None, atoms, reference, method="approx", precision="single")
+
+
 def test_the_stop_raises_novelty_alarm_and_writes_the_novel_frame(reference, tmp_path):
     atoms = crystal(0.05, 5, "bcc", 2.87)  # BCC against an FCC reference: every atom is novel
     dyn = VelocityVerlet(atoms, 2 * units.fs)

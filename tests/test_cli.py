@@ -125,6 +125,20 @@ def test_dh_matches_the_reference_package_and_writes_extxyz(data, tmp_path):
     np.testing.assert_allclose(np.concatenate([c.arrays["dH"] for c in copies]), ours, rtol=1e-7, atol=1e-7)
 
 
+def test_dh_in_single_precision(data, tmp_path):
+    folder, _ = data
+    run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", folder=tmp_path)
+    for precision in ("double", "single"):
+        run("dh", folder / "test.traj", "--reference", tmp_path / "r.npz", "--precision", precision, "-o",
+            tmp_path / f"{precision}.csv", "--json", tmp_path / f"{precision}.json", folder=tmp_path)
+    assert read_json(tmp_path / "single.json")["precision"] == "single"
+    single, double = per_atom_csv(tmp_path / "single.csv"), per_atom_csv(tmp_path / "double.csv")
+    assert 0 < np.abs(single - double).max() <= 1e-4
+    reference = Reference.load(tmp_path / "r.npz")
+    np.testing.assert_allclose(single, reference.delta_entropy(ase.io.read(folder / "test.traj", ":"),
+                                                               precision="single"), rtol=1e-12, atol=1e-12)
+
+
 def test_overlap_matrix_matches_the_reference_package(data, tmp_path):
     folder, sets = data
     specs = [folder / "ref.traj", folder / "test.traj", f"{folder / 'test.traj'}@:2", folder / "bcc.traj"]

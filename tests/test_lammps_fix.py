@@ -79,6 +79,17 @@ def test_dumped_values_equal_the_offline_engine(tmp_path, case):
         np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), rtol=1e-10, atol=1e-12)
 
 
+def test_precision_single_equals_the_offline_engine_in_single(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
+    assert_ran(run_lammps(prepare(tmp_path, structure, keywords="precision single"), tmp_path))
+    reference = Reference.load(tmp_path / "ref.npz")
+    frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
+    for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):
+        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms, precision="single"), rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), atol=1e-4)
+
+
 def test_group_thermo_columns_and_keywords(tmp_path):
     structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
     deck = prepare(tmp_path, structure, group="half", keywords="bandwidth 0.02 threshold -2.5")
@@ -161,6 +172,8 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
     ("5 ref.npz bandwidth 1e-300", "ValueError: bandwidth must be a finite number >= 1e-100 1/A"),
     ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
     ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
+    ("5 ref.npz precision half", "Fix quests: precision must be single or double, got 'half'"),
+    ("5 ref.npz method approx precision single", "Fix quests: precision single is for method exact"),
     ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),
     ("5", "Illegal fix quests command: missing argument"),
 ])

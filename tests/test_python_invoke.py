@@ -98,6 +98,13 @@ def test_group_bandwidth_and_threshold_variables(md_frames, tmp_path):
     assert row[1] == pytest.approx(values[in_group].max(), rel=1e-12)
 
 
+def test_precision_variable(md_frames, tmp_path):
+    hook, _ = rerun_with_hook(md_frames, tmp_path, variables="variable quests_precision string single")
+    atoms = ase.io.read(md_frames / "md.dump", index=-1, format="lammps-dump-text")
+    expected = Reference.load(md_frames / "ref.npz").delta_entropy(atoms, precision="single")
+    np.testing.assert_allclose(hook[-1]["d_quests_dH"], expected, rtol=1e-10, atol=1e-12)
+
+
 def test_one_and_two_ranks_agree(md_frames, tmp_path):
     results = []
     for ranks in (1, 2):
@@ -143,6 +150,7 @@ def run_error_case(folder, extra, units="metal", structure=None):
     (GOOD + "\nvariable quests_bandwidth equal -1", "quests_bandwidth must be > 0 (1/A), got -1"),
     (GOOD + "\nvariable quests_bandwidth string wide", "quests_bandwidth must be a number, got 'wide'"),
     (GOOD + "\nvariable quests_neighbors equal 0", "quests_neighbors must be an integer >= 1, got 0"),
+    (GOOD + "\nvariable quests_precision string half", "quests_precision must be single or double, got 'half'"),
     (GOOD + "\nvariable quests_group string nobody", "group 'nobody' (quests_group) does not exist"),
     (GOOD + "\nvariable quests_bandwidth equal 1e-300", "bandwidth must be a finite number >= 1e-100 1/A"),
     (GOOD + "\nvariable quests_bandwith equal 0.02",

@@ -10,6 +10,7 @@ import pytest
 from ase.build import bulk
 
 from conftest import PERIODIC, thermal
+import quests_lmp.engine.reference
 from quests_lmp import Descriptor, Reference, ReferenceFileError, delta_entropy, entropy_and_diversity
 from quests_lmp.engine.reference import _checksum
 
@@ -170,10 +171,11 @@ def test_save_never_overwrites_or_loses_a_file(tmp_path, reference, saved, monke
         reference.save(saved)
     assert saved.read_bytes() == before
 
-    def broken_savez(*args, **kwargs):
+    def disk_full(stream, arrays):
+        stream.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(quests_lmp.engine.reference, "write_archive", disk_full)
     with pytest.raises(OSError, match="disk full"):
         reference.save(saved, overwrite=True)
     assert saved.read_bytes() == before

@@ -27,7 +27,7 @@ from ase.units import fs
 from .engine.approximate import DEFAULT_NEIGHBORS
 from .engine.files import check_folder
 from .engine.reference import Reference
-from .engine.validation import check_bandwidths, check_method
+from .engine.validation import check_bandwidths, check_method, check_precision
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
 
@@ -61,6 +61,8 @@ class QuestsMonitor:
         "exact" (Eq. 6) or "approx" (SI Eq. S19), as the keyword of fix quests.
     neighbors : int
         Reference environments kept by "approx".
+    precision : str
+        "double", or "single" for faster exact dH within about 1e-4 nats, as the keyword of fix quests.
     threshold : float, nats
         Atoms with dH above it count as novel (the paper's 0 by default).
     log : str or path, optional
@@ -77,15 +79,17 @@ class QuestsMonitor:
     Raises
     ------
     ValueError
-        A bad method, neighbors, bandwidth or stop_fraction, or a reference file that cannot be used.
+        A bad method, neighbors, precision, bandwidth or stop_fraction, or a reference file that cannot
+        be used.
     FileNotFoundError
         A missing reference file, or an output folder that does not exist.
     """
 
     def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int = DEFAULT_NEIGHBORS, threshold: float = 0.0, log=None,
-                 stop_fraction: float | None = None, novel_frames=None):
+                 stop_fraction: float | None = None, novel_frames=None, precision: str = "double"):
         self.neighbors = check_method(method, neighbors)
+        self.precision = check_precision(precision, method)
         self.method, self.threshold = method, float(threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
@@ -102,7 +106,7 @@ class QuestsMonitor:
 
     def __call__(self) -> None:
         """Evaluates dH now; raises NoveltyAlarm when the novel fraction exceeds stop_fraction."""
-        dh = self.reference.delta_entropy(self.atoms, self.bandwidth, self.method, self.neighbors)
+        dh = self.reference.delta_entropy(self.atoms, self.bandwidth, self.method, self.neighbors, self.precision)
         self.atoms.arrays["dH"] = dh
         novel = dh > self.threshold
         step = self.dynamics.nsteps if self.dynamics is not None else self.calls

@@ -32,7 +32,8 @@ def run(args, world) -> None:
         return
     novel = values > args.threshold
     result = {"test": args.test, "reference": args.reference, "environments": int(values.size),
-              "bandwidth": reference.bandwidth, "method": args.method, "threshold": args.threshold,
+              "bandwidth": reference.bandwidth, "method": args.method, "precision": args.precision,
+              "threshold": args.threshold,
               "max_dH": float(values.max()), "mean_dH": float(values.mean()),
               "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum())}
     print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
@@ -58,7 +59,8 @@ def _distributed_dh(world, frames, reference, args):
                     pending.append(descriptor.compute_atoms(atoms, np.arange(low, high) - offsets[index], index))
                 if pending and (sum(map(len, pending)) >= CHUNK or index == len(frames) - 1):
                     x = np.concatenate(pending)
-                    parts.append(reference.delta_entropy(x, method=args.method, neighbors=args.neighbors))
+                    parts.append(reference.delta_entropy(x, method=args.method, neighbors=args.neighbors,
+                                               precision=args.precision))
                     bar.advance(len(x))
                     pending = []
         return np.concatenate(parts) if parts else np.zeros(0)

@@ -61,6 +61,8 @@ def _dh() -> argparse.ArgumentParser:
     dh.add_argument("--method", choices=("exact", "approx"), default="exact",
                     help="exact (Eq. 6) or approx (SI Eq. S19, conservative); default exact")
     dh.add_argument("--neighbors", type=positive(int), default=128, help="neighbours of approx (128)")
+    dh.add_argument("--precision", choices=("double", "single"), default="double",
+                    help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)")
     dh.add_argument("--threshold", type=float, default=0.0, help="novel: dH > threshold (nats, 0)")
     return dh
 

@@ -45,7 +45,8 @@ def run(args, world) -> None:
         with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for index in range(start, stop):
                 x = reference.descriptor.compute_atoms(frames[index], index=index)
-                dh = reference.delta_entropy(x, method=args.method, neighbors=args.neighbors)
+                dh = reference.delta_entropy(x, method=args.method, neighbors=args.neighbors,
+                                           precision=args.precision)
                 rows.append([index, len(x), entropy(x, reference.bandwidth), dh.mean(), dh.max(),
                              np.mean(dh > args.threshold)])
                 values.append(dh)

@@ -7,6 +7,7 @@ fastexp      SIMD exp(-t) for the kernel sums
 information  H, dH, D, novelty, overlap and h(V) (nats; paper Eqs. 5-8, S20)
 approximate  approximate dH over nearest neighbours (SI Eqs. S18-S19)
 reference    reference (training) sets and their portable files
+archive      .npz archives with aligned arrays, memory-mapped when read (one copy per node)
 files        files written whole or not at all, under the user's umask
 validation   input checks: each failure a ValueError that names the problem and the fix
 """

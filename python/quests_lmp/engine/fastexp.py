@@ -9,6 +9,11 @@ LLVM turns it into SIMD code (about 4x faster here, within 1 ulp of math.exp):
 
 The rounding uses the 1.5 * 2^52 trick, which must not be reassociated: exp_neg is compiled
 without 'reassoc'; only the final sum is.
+
+exp_neg_single is the same reduction in float32 (1.5 * 2^23, Taylor degree 7: within 2e-7 of
+exp for a given float32 t), eight lanes per AVX2 instruction instead of four: the terms of the
+kernel sums in precision single, whose squared distances carry float32 rounding anyway. total()
+sums them in float64.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
@@ -46,6 +52,22 @@ def _float_as_bits(typingctx, value):
     return types.int64(types.float64), codegen
 
 
+@intrinsic
+def _bits_as_float32(typingctx, bits):
+    """Reinterprets the 32 bits of an int32 as a float32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _float32_as_bits(typingctx, value):
+    """Reinterprets the 32 bits of a float32 as an int32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def exp_neg(values, offset, scale, out):
     """out[j] = exp(-(values[j] - offset) * scale) for (values[j] - offset) * scale >= 0."""
@@ -74,8 +96,39 @@ def exp_neg(values, offset, scale, out):
 
 @nb.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def total(values):
-    """Sum of a 1-D array (vectorised, so in an order the compiler picks)."""
+    """Sum of a 1-D array in float64 (vectorised, so in an order the compiler picks)."""
     result = 0.0
     for j in range(values.shape[0]):
-        result += values[j]
+        result += np.float64(values[j])
     return result
+
+
+CLAMP_SINGLE = np.float32(80.0)  # exp(-80) = 2e-35, still a normal float32
+_ROUND_SINGLE = np.float32(12582912.0)  # 1.5 * 2^23
+_ROUND_BITS_SINGLE = np.int32(0x4B400000)
+_INV_LN2_SINGLE = np.float32(1.4426950408889634)
+_LN2_HI_SINGLE = np.float32(0.693359375)  # 355/512: k * _LN2_HI_SINGLE is exact for k < 2^15
+_LN2_LO_SINGLE = np.float32(-2.12194440e-4)
+_S2, _S3, _S4, _S5, _S6, _S7 = (np.float32(1.0 / math.factorial(n)) for n in range(2, 8))
+_ONE = np.float32(1.0)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def exp_neg_single(values, offset, scale, out):
+    """out[j] = exp(-(values[j] - offset) * scale) in float32 arithmetic, for float32 values."""
+    offset, scale = np.float32(offset), np.float32(scale)
+    for j in range(values.shape[0]):
+        t = min((values[j] - offset) * scale, CLAMP_SINGLE)
+        shifted = t * _INV_LN2_SINGLE + _ROUND_SINGLE
+        k = shifted - _ROUND_SINGLE
+        x = k * _LN2_LO_SINGLE - (t - k * _LN2_HI_SINGLE)  # -r
+        p = _S7
+        p = p * x + _S6
+        p = p * x + _S5
+        p = p * x + _S4
+        p = p * x + _S3
+        p = p * x + _S2
+        p = p * x + _ONE
+        p = p * x + _ONE
+        power = (np.int32(127) - (_float32_as_bits(shifted) - _ROUND_BITS_SINGLE)) << np.int32(23)  # 2^-k
+        out[j] = p * _bits_as_float32(power)

@@ -16,6 +16,13 @@ bounded for any number of vectors. Each worker thread takes whole row tiles: y.x
 The exponentials are evaluated in SIMD code (quests_lmp.engine.fastexp). The worker threads and
 the BLAS thread control are set up once and kept, so a small call (one MD step of a few atoms)
 costs little more than its arithmetic.
+
+Precision "single" runs the products y.x in float32 (single-precision BLAS, twice the speed)
+on vectors from which the reference's mean was subtracted (smaller norms, smaller rounding),
+and the exponentials in float32 SIMD code; the sums stay in float64. The squared distances then
+carry a rounding error of about 1e-7 |y - mean| |x - mean| (float32 dot products of 2k-1 = 63
+terms), which moves dH by that times 1/(2 h^2): for thermal, hot and strained Cu at h = 0.015 1/A
+at most 4e-6 nats where |dH| < 1 and 1.05e-4 at strongly novel atoms (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -28,37 +35,65 @@ import numba as nb
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .fastexp import exp_neg, total
+from .fastexp import exp_neg, exp_neg_single, total
 
 TILE_ROWS = 512
 TILE_COLS = 8192
-REFINE = 1e-6  # squared distances below this fraction of |y|^2 + |x|^2 are recomputed directly
+PRECISIONS = ("double", "single")
+# squared distances below this fraction of |y|^2 + |x|^2 are recomputed directly (per precision:
+# where cancellation has left fewer digits than the precision's own)
+REFINE = {"double": 1e-6, "single": 1e-3}
 
 
-def log_kernel_sums(y: np.ndarray, x: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
+class KernelOperand:
+    """A descriptor set made ready for kernel sums in one precision: the matrix BLAS multiplies
+    (float64, or float32 after subtracting the set's mean) and its squared row norms (float64).
+    A Reference keeps one per precision, so repeated sums (every MD step) redo neither.
+    """
+
+    def __init__(self, x: np.ndarray, precision: str = "double"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be single or double, got {precision!r}")
+        self.precision = precision
+        self.center = x.mean(axis=0) if precision == "single" else None
+        self.values, self.norms = self.prepare(x)
+
+    def prepare(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(matrix, squared row norms) of descriptors y in this operand's precision and frame."""
+        if self.center is None:
+            return y, np.einsum("ij,ij->i", y, y)
+        values = np.ascontiguousarray(y - self.center, dtype=np.float32)
+        return values, np.einsum("ij,ij->i", values, values, dtype=np.float64)
+
+
+def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "double") -> np.ndarray:
     """log sum_j K_h(y_i, x_j) for each row of y and each bandwidth: an (n_y, n_h) array.
 
-    y, x: C-contiguous float64 descriptor matrices (validated by the caller);
-    bandwidths: 1-D float64 array of h in 1/A. Runs on numba.get_num_threads() threads.
+    y: C-contiguous float64 descriptor matrix (validated by the caller); x: the same for the
+    reference side, or a KernelOperand of it (then its precision applies); bandwidths: 1-D
+    float64 array of h in 1/A. Runs on numba.get_num_threads() threads.
     """
+    operand = x if isinstance(x, KernelOperand) else KernelOperand(x, precision)
+    y_values, y_norms = (operand.values, operand.norms) if y is x else operand.prepare(y)
+    x_values, x_norms = operand.values, operand.norms
+    refine = REFINE[operand.precision]
+    exp = exp_neg_single if operand.precision == "single" else exp_neg
     scales = 0.5 / bandwidths**2
-    y_norms = np.einsum("ij,ij->i", y, y)
-    x_norms = np.einsum("ij,ij->i", x, x)
-    n_col_tiles = -(-x.shape[0] // TILE_COLS)
-    col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(x.shape[0]), n_col_tiles)]
-    result = np.empty((y.shape[0], bandwidths.size))
+    n_col_tiles = -(-x_values.shape[0] // TILE_COLS)
+    col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(x_values.shape[0]), n_col_tiles)]
+    result = np.empty((y_values.shape[0], bandwidths.size))
 
     def row_tile(start: int) -> None:
-        rows = slice(start, min(start + TILE_ROWS, y.shape[0]))
+        rows = slice(start, min(start + TILE_ROWS, y_values.shape[0]))
         nearest = np.full(rows.stop - rows.start, np.inf)
         sums = np.zeros((rows.stop - rows.start, bandwidths.size))
         for cols in col_tiles:
-            tile = y[rows] @ x[cols].T
-            _products_to_sq_distances(tile, y[rows], x[cols], y_norms[rows], x_norms[cols])
-            _accumulate(tile, scales, nearest, sums)
+            tile = y_values[rows] @ x_values[cols].T
+            _products_to_sq_distances(tile, y_values[rows], x_values[cols], y_norms[rows], x_norms[cols], refine)
+            _accumulate(tile, scales, nearest, sums, exp)
         result[rows] = _log_sums(nearest, sums, scales)
 
-    starts = range(0, y.shape[0], TILE_ROWS)
+    starts = range(0, y_values.shape[0], TILE_ROWS)
     threads = nb.get_num_threads()
     with _one_blas_thread():
         if threads == 1 or len(starts) == 1:  # no hand-over to the pool
@@ -101,7 +136,7 @@ def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray)
     scales = 0.5 / bandwidths**2
     nearest = np.full(sq_distances.shape[0], np.inf)
     sums = np.zeros((sq_distances.shape[0], bandwidths.size))
-    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums)
+    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums, exp_neg)
     return _log_sums(nearest, sums, scales)
 
 
@@ -111,12 +146,12 @@ def _log_sums(nearest: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> np.n
 
 
 @nb.njit(cache=True, nogil=True)
-def _products_to_sq_distances(products, y, x, y_norms, x_norms):
-    """In place: y.x -> |y - x|^2 = |y|^2 + |x|^2 - 2 y.x.
+def _products_to_sq_distances(products, y, x, y_norms, x_norms, refine):
+    """In place: y.x -> |y - x|^2 = |y|^2 + |x|^2 - 2 y.x (float64 arithmetic on the products).
 
-    Where the result is small next to the norms (or negative), cancellation has eaten its digits:
-    such pairs (near-duplicates, rare) are recomputed directly, so identical vectors are exactly 0
-    apart and a set's own members contribute exactly 1 to their kernel sums.
+    Where the result is below `refine` times the norms (or negative), cancellation has eaten its
+    digits: such pairs (near-duplicates, rare) are recomputed directly, so identical vectors are
+    exactly 0 apart and a set's own members contribute exactly 1 to their kernel sums.
     """
     for i in range(products.shape[0]):
         imprecise = False
@@ -124,16 +159,16 @@ def _products_to_sq_distances(products, y, x, y_norms, x_norms):
             scale = y_norms[i] + x_norms[j]
             value = scale - 2.0 * products[i, j]
             products[i, j] = value
-            imprecise |= value < REFINE * scale
+            imprecise |= value < refine * scale
         if imprecise:
             for j in range(products.shape[1]):
-                if products[i, j] < REFINE * (y_norms[i] + x_norms[j]):
+                if products[i, j] < refine * (y_norms[i] + x_norms[j]):
                     products[i, j] = sq_distance(y[i], x[j])
 
 
 @nb.njit(cache=True, nogil=True)
 def sq_distance(a, b):
-    """|a - b|^2 of two 1-D vectors, summed directly (no cancellation)."""
+    """|a - b|^2 of two 1-D vectors, summed directly in float64 (no cancellation)."""
     total = 0.0
     for f in range(a.shape[0]):
         diff = a[f] - b[f]
@@ -141,25 +176,33 @@ def sq_distance(a, b):
     return total
 
 
+@nb.njit(cache=True, nogil=True, fastmath={"nnan", "reassoc"})
+def smallest(values):
+    """Minimum of a 1-D array of finite numbers (vectorised)."""
+    result = values[0]
+    for j in range(1, values.shape[0]):
+        result = min(result, values[j])
+    return result
+
+
 @nb.njit(cache=True, nogil=True)
-def _accumulate(sq_distances, scales, nearest, sums):
-    """Adds one tile of kernel terms exp(-d2 * scale) to the running sums of each row.
+def _accumulate(sq_distances, scales, nearest, sums, exp):
+    """Adds one tile of kernel terms exp(-d2 * scale) to the running sums of each row; `exp` is
+    fastexp's exp_neg, or exp_neg_single for a float32 tile.
 
     When the tile holds a nearer reference than seen so far, the row's sums are first rescaled
     to the new nearest distance, so every sum stays >= 1 once a term is added.
     """
     n_rows, n_cols = sq_distances.shape
     n_h = scales.shape[0]
-    terms = np.empty(n_cols)
+    terms = np.empty(n_cols, dtype=sq_distances.dtype)  # summed in float64 by total()
     for i in range(n_rows):
-        tile_min = np.inf
-        for j in range(n_cols):
-            tile_min = min(tile_min, sq_distances[i, j])
+        tile_min = smallest(sq_distances[i])
         if tile_min < nearest[i]:
             if nearest[i] < np.inf:
                 for h in range(n_h):
                     sums[i, h] *= math.exp(-(nearest[i] - tile_min) * scales[h])
             nearest[i] = tile_min
         for h in range(n_h):
-            exp_neg(sq_distances[i], nearest[i], scales[h], terms)
+            exp(sq_distances[i], nearest[i], scales[h], terms)
             sums[i, h] += total(terms)

@@ -78,6 +78,16 @@ def check_method(method, neighbors) -> int:
     return int(neighbors)
 
 
+def check_precision(precision, method: str = "exact") -> str:
+    """Arithmetic of exact dH: "double" (float64 throughout) or "single" (float32 products)."""
+    if precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'single' or 'double', got {precision!r}")
+    if precision == "single" and method != "exact":
+        raise ValueError("precision single is for method exact (method approx computes its few terms in double); "
+                         "use precision double with approx")
+    return precision
+
+
 def failure_message(error: Exception) -> str:
     """One line for an error to show a user: the message of a user mistake (ValueError, OSError),
     else the exception's type and message (a fault of ours, not theirs)."""

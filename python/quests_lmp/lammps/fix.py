@@ -11,16 +11,17 @@ import numpy as np
 
 from ..engine.approximate import DEFAULT_NEIGHBORS
 from ..engine.reference import Reference
-from ..engine.validation import check_bandwidths, check_method
+from ..engine.validation import check_bandwidths, check_method, check_precision
 
 
 class FixEngine:
     """A reference loaded once, and how to compare the group's environments with it."""
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int | None = None):
+                 neighbors: int | None = None, precision: str = "double"):
         self.neighbors = check_method(method, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
         self.method = method
+        self.precision = check_precision(precision, method)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
         self.bandwidth = self.reference.bandwidth if chosen is None else chosen
@@ -48,5 +49,6 @@ class FixEngine:
         if centers.size == 0:
             return
         x = self.descriptor.compute_points(points, centers)
-        result[centers] = self.reference.delta_entropy(x, self.bandwidth, self.method, self.neighbors)
+        result[centers] = self.reference.delta_entropy(x, self.bandwidth, self.method, self.neighbors,
+                                                       self.precision)
 

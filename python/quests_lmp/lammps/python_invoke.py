@@ -32,7 +32,7 @@ from ..engine.approximate import DEFAULT_NEIGHBORS
 from ..engine.validation import failure_message
 from .fix import FixEngine
 
-PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "threshold")
+PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "precision", "threshold")
 PROPERTY = "quests_dH"
 STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
@@ -53,6 +53,7 @@ class Settings:
     bandwidth: float | None = None
     method: str = "exact"
     neighbors: int = DEFAULT_NEIGHBORS
+    precision: str = "double"
     threshold: float = 0.0
 
     @classmethod
@@ -63,7 +64,8 @@ class Settings:
                 raise QuestsHookError(f"variable quests_{name} is not defined; define it before quests_setup"
                                       f" (e.g. {_EXAMPLES[name]})")
         settings = cls(reference=values["reference"], every=_integer(values, "every"),
-                       group=values.get("group", "all"), method=values.get("method", "exact"))
+                       group=values.get("group", "all"), method=values.get("method", "exact"),
+                       precision=values.get("precision", "double"))
         if settings.every < 1:
             raise QuestsHookError(f"quests_every must be > 0 (evaluate every N steps), got {values['every']}")
         if "bandwidth" in values:
@@ -76,6 +78,10 @@ class Settings:
             settings.neighbors = _integer(values, "neighbors")
             if settings.neighbors < 1:
                 raise QuestsHookError(f"quests_neighbors must be an integer >= 1, got {values['neighbors']}")
+        if settings.precision not in ("single", "double"):
+            raise QuestsHookError(f"quests_precision must be single or double, got '{settings.precision}'")
+        if settings.precision == "single" and settings.method != "exact":
+            raise QuestsHookError("quests_precision single is for quests_method exact; use double with approx")
         if "threshold" in values:
             settings.threshold = _number(values, "threshold")
         return settings
@@ -90,7 +96,8 @@ class Hook:
     def __init__(self, lmp, settings: Settings):
         self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
-        self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors)
+        self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
+                                settings.precision)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
