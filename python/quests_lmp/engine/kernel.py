@@ -36,10 +36,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .fastexp import exp_neg, exp_neg_single, total
+from .validation import check_precision
 
 TILE_ROWS = 512
 TILE_COLS = 8192
-PRECISIONS = ("double", "single")
 # squared distances below this fraction of |y|^2 + |x|^2 are recomputed directly (per precision:
 # where cancellation has left fewer digits than the precision's own)
 REFINE = {"double": 1e-6, "single": 1e-3}
@@ -52,9 +52,7 @@ class KernelOperand:
     """
 
     def __init__(self, x: np.ndarray, precision: str = "double"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be single or double, got {precision!r}")
-        self.precision = precision
+        self.precision = check_precision(precision)
         self.center = x.mean(axis=0) if precision == "single" else None
         self.values, self.norms = self.prepare(x)
 
