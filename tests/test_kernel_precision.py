@@ -65,3 +65,4 @@ def test_bad_precision(cu, kwargs, message):
     reference, y = cu
     with pytest.raises(ValueError, match=message):
         reference.delta_entropy(y[:3], **kwargs)
+

@@ -20,7 +20,7 @@ from ase.build import bulk
 
 from conftest import thermal
 from lammps_runner import (BIN, FIX_QUESTS_MD, REPOSITORY, assert_alarm_after_melting, assert_ran, cu_reference,
-                           dump_columns, run_example, run_lammps, write_data)
+                           dump_columns, native_lmp, run_example, run_lammps, site_packages, write_data)
 from quests_lmp import Reference
 from quests_lmp.lammps.installation import version_text
 
@@ -43,10 +43,6 @@ def environment(release: str) -> Path:
 @pytest.fixture(params=list(RELEASES))
 def release_bin(request) -> tuple[str, Path]:
     return request.param, environment(request.param)
-
-
-def site_packages(bin_dir: Path) -> Path:
-    return next((bin_dir.parent / "lib").glob("python3*/site-packages"))
 
 
 def test_dumps_equal_the_offline_engine_on_1_and_2_ranks(tmp_path, release_bin):
@@ -87,13 +83,6 @@ def test_melting_alarm_fires_after_melting_and_not_before(tmp_path, release_bin)
     assert_alarm_after_melting(folder, "f_quests")
 
 
-def native_lmp(bin_dir: Path, *extra_env: str) -> list[str]:
-    """The C++ lmp binary of an environment, without the launcher that loads its plugin."""
-    packages = site_packages(bin_dir)
-    return ["env", f"LD_LIBRARY_PATH={bin_dir.parent / 'lib'}", "LAMMPS_PLUGIN_PATH=", *extra_env,
-            str(packages / "lammps" / "lmp")]
-
-
 def older_release() -> tuple[str, Path]:
     """The oldest release with an environment here (for the cross-release tests)."""
     release = next(iter(RELEASES))
@@ -108,7 +97,7 @@ def test_a_plugin_for_another_release_says_so_instead_of_failing_to_load(tmp_pat
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 3), tmp_path / "data.lmp")
     deck = f"plugin load {plugin}\n" + FIX_QUESTS_MD
-    result = run_lammps(deck, tmp_path, command=native_lmp(BIN))
+    result = run_lammps(deck, tmp_path, command=native_lmp())
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     running = RELEASES[metadata.version("lammps").rsplit(".", 2)[0]]
@@ -137,7 +126,7 @@ def test_build_plugin_for_another_lammps(tmp_path):
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 3), tmp_path / "data.lmp")
     output = assert_ran(run_lammps(f"plugin load {out / 'questsplugin.so'}\n" + FIX_QUESTS_MD, tmp_path,
-                                   command=native_lmp(bin_dir)))
+                                   command=native_lmp(bin_dir=bin_dir)))
     assert f"plugin load {out / 'questsplugin.so'}" in (tmp_path / "log.lammps").read_text()
     assert "WARNING: fix quests not loaded" not in output and output.startswith(f"LAMMPS ({version_text(RELEASES[release])}")
     reference = Reference.load(tmp_path / "ref.npz")

@@ -24,7 +24,7 @@ import numba as nb
 import numpy as np
 from llvmlite import ir
 from numba.core import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 CLAMP = 700.0  # exp(-700) = 1e-304: larger t are clamped (their terms are negligible, never 0/0)
 _ROUND = 6755399441055744.0  # 1.5 * 2^52: x + _ROUND rounds x (|x| < 2^51) to an integer
@@ -132,3 +132,16 @@ def exp_neg_single(values, offset, scale, out):
         p = p * x + _ONE
         power = (np.int32(127) - (_float32_as_bits(shifted) - _ROUND_BITS_SINGLE)) << np.int32(23)  # 2^-k
         out[j] = p * _bits_as_float32(power)
+
+
+def exp_neg_terms(values, offset, scale, out):
+    """exp_neg for float64 values, exp_neg_single for float32 ones: chosen when compiled (a
+    dispatcher passed as an argument instead breaks numba's on-disk cache). Compiled code only."""
+    raise NotImplementedError("exp_neg_terms is called from numba-compiled code only")
+
+
+@overload(exp_neg_terms)
+def _exp_neg_terms(values, offset, scale, out):
+    if values.dtype == types.float32:
+        return lambda values, offset, scale, out: exp_neg_single(values, offset, scale, out)
+    return lambda values, offset, scale, out: exp_neg(values, offset, scale, out)

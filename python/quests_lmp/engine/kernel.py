@@ -35,7 +35,7 @@ import numba as nb
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .fastexp import exp_neg, exp_neg_single, total
+from .fastexp import exp_neg_terms, total
 from .validation import check_precision
 
 TILE_ROWS = 512
@@ -75,7 +75,6 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
     y_values, y_norms = (operand.values, operand.norms) if y is x else operand.prepare(y)
     x_values, x_norms = operand.values, operand.norms
     refine = REFINE[operand.precision]
-    exp = exp_neg_single if operand.precision == "single" else exp_neg
     scales = 0.5 / bandwidths**2
     n_col_tiles = -(-x_values.shape[0] // TILE_COLS)
     col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(x_values.shape[0]), n_col_tiles)]
@@ -88,7 +87,7 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
         for cols in col_tiles:
             tile = y_values[rows] @ x_values[cols].T
             _products_to_sq_distances(tile, y_values[rows], x_values[cols], y_norms[rows], x_norms[cols], refine)
-            _accumulate(tile, scales, nearest, sums, exp)
+            _accumulate(tile, scales, nearest, sums)
         result[rows] = _log_sums(nearest, sums, scales)
 
     starts = range(0, y_values.shape[0], TILE_ROWS)
@@ -134,7 +133,7 @@ def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray)
     scales = 0.5 / bandwidths**2
     nearest = np.full(sq_distances.shape[0], np.inf)
     sums = np.zeros((sq_distances.shape[0], bandwidths.size))
-    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums, exp_neg)
+    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums)
     return _log_sums(nearest, sums, scales)
 
 
@@ -184,9 +183,9 @@ def smallest(values):
 
 
 @nb.njit(cache=True, nogil=True)
-def _accumulate(sq_distances, scales, nearest, sums, exp):
-    """Adds one tile of kernel terms exp(-d2 * scale) to the running sums of each row; `exp` is
-    fastexp's exp_neg, or exp_neg_single for a float32 tile.
+def _accumulate(sq_distances, scales, nearest, sums):
+    """Adds one tile of kernel terms exp(-d2 * scale) to the running sums of each row (in float32
+    SIMD code for a float32 tile, see fastexp.exp_neg_terms).
 
     When the tile holds a nearer reference than seen so far, the row's sums are first rescaled
     to the new nearest distance, so every sum stays >= 1 once a term is added.
@@ -202,5 +201,5 @@ def _accumulate(sq_distances, scales, nearest, sums, exp):
                     sums[i, h] *= math.exp(-(nearest[i] - tile_min) * scales[h])
             nearest[i] = tile_min
         for h in range(n_h):
-            exp(sq_distances[i], nearest[i], scales[h], terms)
+            exp_neg_terms(sq_distances[i], nearest[i], scales[h], terms)
             sums[i, h] += total(terms)
