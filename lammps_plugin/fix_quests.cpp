@@ -18,7 +18,7 @@
 using namespace LAMMPS_NS;
 using namespace FixConst;
 
-FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), threshold(0.0), dh(nullptr)
+FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), dh(nullptr)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
   const std::string units = update->unit_style;
@@ -37,26 +37,37 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), t
       if (options.bandwidth <= 0.0) error->all(FLERR, "Fix quests: bandwidth must be > 0 (1/A), got {}", value);
     } else if (keyword == "method") {
       options.method = value;
-      if (options.method != "exact" && options.method != "approx")
-        error->all(FLERR, "Fix quests: method must be exact or approx, got '{}'", value);
+      if (options.method != "exact" && options.method != "approx" && options.method != "knn")
+        error->all(FLERR, "Fix quests: method must be exact, approx or knn, got '{}'", value);
     } else if (keyword == "neighbors") {
       options.neighbors = utils::inumeric(FLERR, value, false, lmp);
       if (options.neighbors < 1) error->all(FLERR, "Fix quests: neighbors must be an integer >= 1, got {}", value);
+    } else if (keyword == "certificate") {
+      options.certificate = utils::numeric(FLERR, value, false, lmp);
+      if (options.certificate < 0.0)
+        error->all(FLERR, "Fix quests: certificate must be >= 0 (nats, the largest over-estimate of dH), got {}",
+                   value);
     } else if (keyword == "precision") {
       options.precision = value;
       if (options.precision != "single" && options.precision != "double")
         error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
     } else if (keyword == "threshold") {
-      threshold = utils::numeric(FLERR, value, false, lmp);
+      options.threshold = utils::numeric(FLERR, value, false, lmp);
     } else {
       error->all(FLERR,
-                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, precision or threshold)",
+                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision or "
+                 "threshold)",
                  keyword);
     }
   }
 
+  if (options.neighbors > 0 && options.method != "knn")
+    error->all(FLERR, "Fix quests: neighbors is a keyword of method knn, not {}", options.method);
+  if (options.certificate >= 0.0 && options.method != "approx")
+    error->all(FLERR, "Fix quests: certificate is a keyword of method approx, not {}", options.method);
   if (options.precision == "single" && options.method != "exact")
-    error->all(FLERR, "Fix quests: precision single is for method exact (approx computes its terms in double)");
+    error->all(FLERR, "Fix quests: precision single is for method exact (method {} chooses its own arithmetic)",
+               options.method);
 
   peratom_flag = 1;
   size_peratom_cols = 0;
@@ -74,6 +85,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), t
   const std::string failure = engine.create(options);
   if (!failure.empty())
     error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
+  if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
 
 FixQuests::~FixQuests()
@@ -192,7 +204,7 @@ void FixQuests::evaluate()
     if (!(atom->mask[i] & groupbit)) continue;
     local_max = dh[i] > local_max ? dh[i] : local_max;
     local_sums[0] += dh[i];
-    local_sums[1] += dh[i] > threshold ? 1.0 : 0.0;
+    local_sums[1] += dh[i] > options.threshold ? 1.0 : 0.0;
     local_sums[2] += 1.0;
   }
   double sums[3];

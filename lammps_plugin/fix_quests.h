@@ -1,7 +1,7 @@
 /* fix quests: per-atom QUESTS differential entropy dH against a reference (training) set.
  *
- *   fix ID group-ID quests N reference-file [bandwidth h] [method exact|approx] [neighbors m]
- *                                           [precision single|double] [threshold t]
+ *   fix ID group-ID quests N reference-file [bandwidth h] [method exact|approx|knn] [certificate c]
+ *                                           [neighbors m] [precision single|double] [threshold t]
  *
  * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 5:
  * [1] max dH, [2] mean dH, [3] fraction of group atoms with dH > threshold, [4] their number,
@@ -35,7 +35,6 @@ class FixQuests : public Fix {
  private:
   QuestsLmp::EngineOptions options;
   QuestsLmp::PythonEngine engine;
-  double threshold;    // nats: atoms with dH above it count as novel
   double *dh;          // per-atom output
   double stats[5];     // global vector, see above
 

@@ -132,16 +132,24 @@ std::string PythonEngine::create(const EngineOptions &options)
   } else {
     PyObject *bandwidth = options.bandwidth > 0 ? PyFloat_FromDouble(options.bandwidth) : Py_NewRef(Py_None);
     PyObject *neighbors = options.neighbors > 0 ? PyLong_FromLong(options.neighbors) : Py_NewRef(Py_None);
-    PyObject *engine = PyObject_CallMethod(module, "FixEngine", "sOsOs", options.reference_file.c_str(), bandwidth,
-                                           options.method.c_str(), neighbors, options.precision.c_str());
+    PyObject *certificate =
+        options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
+    PyObject *engine = PyObject_CallMethod(module, "FixEngine", "sOsOsOd", options.reference_file.c_str(),
+                                           bandwidth, options.method.c_str(), neighbors, options.precision.c_str(),
+                                           certificate, options.threshold);
     Py_DECREF(bandwidth);
     Py_DECREF(neighbors);
+    Py_DECREF(certificate);
     if (!engine) {
       error = python_error();
     } else {
       PyObject *cutoff = PyObject_GetAttrString(engine, "cutoff");
       cutoff_ = cutoff ? PyFloat_AsDouble(cutoff) : -1.0;
       Py_XDECREF(cutoff);
+      PyObject *notice = PyErr_Occurred() ? nullptr : PyObject_GetAttrString(engine, "notice");
+      const char *text = notice ? PyUnicode_AsUTF8(notice) : nullptr;
+      if (text) notice_ = text;
+      Py_XDECREF(notice);
       if (PyErr_Occurred()) {
         error = python_error();
         Py_DECREF(engine);

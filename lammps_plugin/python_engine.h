@@ -15,8 +15,10 @@ struct EngineOptions {
   std::string reference_file;
   double bandwidth = -1.0;    // 1/A; <= 0: the reference file's default
   std::string method = "exact";
-  int neighbors = -1;         // approx only; <= 0: the engine's default
+  int neighbors = -1;         // knn only; <= 0: the engine's default
+  double certificate = -1.0;  // nats, approx only; < 0: the engine's default
   std::string precision = "double";
+  double threshold = 0.0;     // nats: atoms with dH above it count as novel
 };
 
 class PythonEngine {
@@ -30,12 +32,15 @@ class PythonEngine {
   std::string create(const EngineOptions &options);
   // Descriptor cutoff of the loaded reference, A.
   double cutoff() const { return cutoff_; }
+  // A warning of the engine to print once (empty if none).
+  const std::string &notice() const { return notice_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
   std::string evaluate(double *positions, int n_points, int nlocal, int *mask, int groupbit, double *out);
 
  private:
   void *engine_ = nullptr;    // PyObject *
   double cutoff_ = 0.0;
+  std::string notice_;
 };
 
 }    // namespace QuestsLmp

@@ -98,6 +98,25 @@ def cu_reference(folder: Path, **kwargs) -> Path:
     return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
 
 
+def shared_cu_reference(folder: Path) -> Path:
+    """ref.npz in `folder` large enough to be memory-mapped (5,488 environments: the ranks of a node
+    share one copy), with the cluster index of method approx."""
+    frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(7), 0.08, seed) for seed in (1, 2, 3, 4)]
+    reference = Reference.from_structures(frames)
+    reference.build_cluster_index()
+    path = reference.save(folder / "ref.npz", overwrite=True)
+    loaded = Reference.load(path)
+    assert memory_mapped(loaded.descriptors) and memory_mapped(loaded.cluster_index().members)
+    return path
+
+
+def memory_mapped(array) -> bool:
+    """Whether an array is a view of a memory-mapped file."""
+    while array is not None and not isinstance(array, np.memmap):
+        array = array.base
+    return array is not None
+
+
 def assert_ran(result: subprocess.CompletedProcess) -> str:
     """The run's stdout and stderr, after asserting that LAMMPS ended without an error."""
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -62,6 +62,18 @@ def test_precision_single(reference):
         QuestsMonitor(None, atoms, reference, method="approx", precision="single")
 
 
+def test_method_approx_stops_a_threshold_below(reference):
+    """With threshold t, approx may stop an atom once its dH is certainly below min(-1, t - 1)."""
+    atoms = crystal(0.1, 6)
+    QuestsMonitor(None, atoms, reference, method="approx", certificate=0.05, threshold=-3.0)()
+    expected = reference.delta_entropy(atoms, method="approx", certificate=0.05, stop_below=-4.0)
+    np.testing.assert_allclose(atoms.arrays["dH"], expected, rtol=0, atol=1e-5)
+    exact = reference.delta_entropy(atoms)
+    assert np.all(atoms.arrays["dH"] >= exact - 1e-4)
+    assert np.all(atoms.arrays["dH"][exact > -4.0] <= exact[exact > -4.0] + 0.05 + 1e-4)
+    assert np.sum(exact > -3.0) > 10
+
+
 def test_the_stop_raises_novelty_alarm_and_writes_the_novel_frame(reference, tmp_path):
     atoms = crystal(0.05, 5, "bcc", 2.87)  # BCC against an FCC reference: every atom is novel
     dyn = VelocityVerlet(atoms, 2 * units.fs)
@@ -87,7 +99,8 @@ def test_log_is_appended_to_never_replaced(reference, tmp_path):
 
 
 @pytest.mark.parametrize("options, error, message", [
-    ({"method": "fast"}, ValueError, "method must be 'exact' or 'approx'"),
+    ({"method": "fast"}, ValueError, "method must be 'exact', 'approx' or 'knn'"),
+    ({"method": "exact", "certificate": 0.1}, ValueError, "certificate is a setting of method approx, not exact"),
     ({"bandwidth": 1e-300}, ValueError, "bandwidth must be a finite number >= 1e-100"),
     ({"stop_fraction": 1.5}, ValueError, "stop_fraction must be in [0, 1)"),
     ({"log": "/nowhere/q.csv"}, FileNotFoundError, "the folder /nowhere does not exist"),

@@ -20,7 +20,7 @@ from quests.entropy import diversity as reference_diversity
 from quests.entropy import entropy as reference_entropy
 
 from conftest import on_reference_grid, thermal
-from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, run_lammps, write_data
+from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, memory_mapped, run_lammps, write_data
 from quests_lmp import Descriptor, Reference, bandwidth_for_volume, entropy, entropy_and_diversity
 from quests_lmp.analysis.clusters import cluster_sizes
 
@@ -197,6 +197,45 @@ def test_two_ranks_equal_serial(data, tmp_path, command):
         assert parallel[key] == (value if isinstance(value, str) else pytest.approx(value, rel=1e-12, abs=1e-13))
 
 
+def test_reference_index_and_approx_on_one_and_two_ranks(data, tmp_path):
+    """A memory-mapped reference file (5,488 environments) with its cluster index: `reference build
+    --index yes` and `reference index` store the same index; dh on 2 ranks equals 1 rank (exact to
+    1e-12, approx to its float32 rounding), and approx keeps its certificate."""
+    folder, sets = data
+    ase.io.write(tmp_path / "train.traj", [cu(0.05, seed, repeat=7) for seed in range(4)])
+    run("reference", "build", tmp_path / "train.traj", "-o", tmp_path / "plain.npz", "--json", tmp_path / "p.json",
+        folder=tmp_path)
+    run("reference", "build", tmp_path / "train.traj", "-o", tmp_path / "indexed.npz", "--index", "yes",
+        "--json", tmp_path / "i.json", folder=tmp_path)
+    assert not read_json(tmp_path / "p.json")["cluster_index"] and read_json(tmp_path / "i.json")["cluster_index"]
+    built = run("dh", folder / "test.traj", "--reference", tmp_path / "plain.npz", "--method", "approx",
+                folder=tmp_path)
+    assert "building the cluster index of" in built.stderr
+    run("reference", "index", tmp_path / "plain.npz", "--json", tmp_path / "x.json", folder=tmp_path)
+    assert read_json(tmp_path / "x.json")["clusters"] == round(np.sqrt(5488))
+    plain, indexed = Reference.load(tmp_path / "plain.npz"), Reference.load(tmp_path / "indexed.npz")
+    assert memory_mapped(plain.descriptors) and memory_mapped(plain.cluster_index().members)
+    np.testing.assert_array_equal(plain.cluster_index().members, indexed.cluster_index().members)
+    values = {}
+    for method in ("exact", "approx"):
+        for ranks in (1, 2):
+            name = f"{method}-{ranks}"
+            result = run("dh", folder / "test.traj", "--reference", tmp_path / "indexed.npz", "--method", method,
+                         "-o", tmp_path / f"{name}.csv", "--json", tmp_path / f"{name}.json", folder=tmp_path,
+                         ranks=ranks)
+            assert "building" not in result.stderr
+            values[method, ranks] = per_atom_csv(tmp_path / f"{name}.csv")
+    np.testing.assert_allclose(values["exact", 2], values["exact", 1], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(values["approx", 2], values["approx", 1], rtol=0, atol=1e-5)
+    summary = read_json(tmp_path / "approx-1.json")
+    assert summary["method"] == "approx" and summary["certificate"] == 0.1 and "neighbors" not in summary
+    exact, approx = values["exact", 1], values["approx", 1]
+    np.testing.assert_allclose(approx, indexed.delta_entropy(sets["test"], method="approx"), rtol=0, atol=1e-5)
+    decided = exact > -1.0
+    assert decided.sum() > 50 and (exact > 0).sum() > 20
+    assert np.all(approx - exact >= -1e-4) and np.all(approx[decided] - exact[decided] <= 0.1 + 1e-4)
+
+
 def test_clusters_per_frame(data, tmp_path):
     folder, sets = data
     run("clusters", folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5.0,
@@ -347,6 +386,12 @@ def test_plot_labels_keep_folders_only_where_names_clash():
     (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
     (["entropy", "ref.traj", "--bandwidth", "1e-300"], "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300"),
     (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),
+    (["dh", "test.traj", "--reference", "r.npz", "--certificate", "0.1"],
+     "certificate is a setting of method approx, not exact"),
+    (["dh", "test.traj", "--reference", "r.npz", "--method", "approx", "--certificate", "-1"],
+     "certificate must be a number of nats >= 0"),
+    (["trajectory", "test.traj", "--method", "knn", "--precision", "single"], "precision single is for method exact"),
+    (["reference", "index", "ref.traj"], "ref.traj is not a quests-lmp reference file"),
 ])
 def test_user_mistakes_give_one_line_and_keep_files(data, tmp_path, arguments, message):
     folder, _ = data

@@ -16,7 +16,7 @@ from ase.build import bulk
 
 from conftest import thermal
 from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_deck, cu_reference, dump_columns, native_lmp, run_lammps,
-                           thermo_rows, write_data)
+                           shared_cu_reference, thermo_rows, write_data)
 import quests_lmp
 from quests_lmp import Reference
 from quests_lmp.lammps.plugin import PLUGIN_FILES
@@ -126,6 +126,50 @@ def test_one_two_and_three_ranks_agree(tmp_path):
         np.testing.assert_allclose(thermo[other], thermo[0], rtol=1e-12, atol=1e-13)
 
 
+ROUNDING = 1e-4  # nats: float32 distances of method approx
+
+
+def test_shared_reference_on_one_and_two_ranks(tmp_path):
+    """A memory-mapped reference with its stored cluster index: 2 ranks give the per-atom values of 1
+    (exact: to 1e-11, the order of float64 sums; approx: to its float32 rounding), and approx keeps
+    its certificate."""
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(5), 0.12, 7)  # a fifth of it novel
+    values = {}
+    for keywords in ("", "method approx"):
+        for ranks in (1, 2):
+            folder = tmp_path / f"{keywords.replace(' ', '-') or 'exact'}-{ranks}"
+            folder.mkdir()
+            shared_cu_reference(folder)
+            write_data(structure, folder / "data.lmp")
+            output = assert_ran(run_lammps(MD.format(boundary="p p p", group="all", keywords=keywords), folder,
+                                           ranks=ranks))
+            assert "cluster index" not in output  # loaded from the file, not built
+            values[keywords, ranks] = np.array([frame["f_q"] for frame in dump_columns(folder / "out.dump")])
+    np.testing.assert_allclose(values["", 2], values["", 1], rtol=1e-12, atol=1e-11)  # float64 summation order
+    np.testing.assert_allclose(values["method approx", 2], values["method approx", 1], rtol=0, atol=1e-5)
+    exact, approx = values["", 1], values["method approx", 1]
+    decided = exact > -1.0
+    assert decided.sum() > 100 and (exact > 0).sum() > 20
+    assert np.all(approx - exact >= -ROUNDING) and np.all(approx[decided] - exact[decided] <= 0.1 + ROUNDING)
+    assert np.all(approx[~decided] <= -0.9)
+
+
+def test_approx_without_a_stored_index_builds_it_and_says_so(tmp_path):
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
+    output = assert_ran(run_lammps(prepare(tmp_path, structure, keywords="method approx certificate 0.01"),
+                                   tmp_path))
+    assert re.search(r"WARNING: Fix quests: ref.npz has no cluster index: built one in [0-9.]+ s on each rank; store "
+                     r"it in the file to skip this: quests-lmp reference index ref.npz", output), output[-2000:]
+    reference = Reference.load(tmp_path / "ref.npz")
+    frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
+    for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):
+        expected = reference.delta_entropy(atoms, method="approx", certificate=0.01)
+        np.testing.assert_allclose(table["f_q"], expected, rtol=0, atol=1e-5)
+        exact = reference.delta_entropy(atoms)
+        assert np.all(table["f_q"] - exact >= -ROUNDING)
+        assert np.all(table["f_q"][exact > -1] - exact[exact > -1] <= 0.01 + ROUNDING)
+
+
 def test_python_module_driver_gives_the_same_numbers(tmp_path):
     structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 8)
     deck = prepare(tmp_path, structure)
@@ -167,11 +211,14 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
                    "build one from structures with quests-lmp reference build"),
     ("0 ref.npz", "Fix quests: N must be > 0"),
     ("5 ref.npz speed 3", "Fix quests: unknown keyword 'speed'"),
-    ("5 ref.npz method fast", "Fix quests: method must be exact or approx, got 'fast'"),
+    ("5 ref.npz method fast", "Fix quests: method must be exact, approx or knn, got 'fast'"),
     ("5 ref.npz bandwidth -1", "Fix quests: bandwidth must be > 0"),
     ("5 ref.npz bandwidth 1e-300", "ValueError: bandwidth must be a finite number >= 1e-100 1/A"),
     ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
     ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
+    ("5 ref.npz neighbors 16", "Fix quests: neighbors is a keyword of method knn, not exact"),
+    ("5 ref.npz method approx certificate -0.1", "Fix quests: certificate must be >= 0 (nats"),
+    ("5 ref.npz method knn certificate 0.1", "Fix quests: certificate is a keyword of method approx, not knn"),
     ("5 ref.npz precision half", "Fix quests: precision must be single or double, got 'half'"),
     ("5 ref.npz method approx precision single", "Fix quests: precision single is for method exact"),
     ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),

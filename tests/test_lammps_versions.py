@@ -73,7 +73,7 @@ def test_bad_fix_line_is_a_clear_error(tmp_path, release_bin):
                         bin_dir=bin_dir)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "ERROR: Fix quests: method must be exact or approx, got 'fast' (lammps_plugin/fix_quests.cpp:" in output, \
+    assert "ERROR: Fix quests: method must be exact, approx or knn, got 'fast' (lammps_plugin/fix_quests.cpp:" in output, \
         output[-2000:]
 
 

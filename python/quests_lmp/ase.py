@@ -24,10 +24,9 @@ from pathlib import Path
 
 from ase.units import fs
 
-from .engine.approximate import DEFAULT_NEIGHBORS
 from .engine.files import check_folder
-from .engine.reference import Reference
-from .engine.validation import check_bandwidths, check_method, check_precision
+from .engine.reference import Reference, dh_options
+from .engine.validation import check_bandwidths
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
 
@@ -58,9 +57,12 @@ class QuestsMonitor:
     bandwidth : float, 1/A, optional
         Kernel bandwidth; the reference's by default.
     method : str
-        "exact" (Eq. 6) or "approx" (SI Eq. S19), as the keyword of fix quests.
-    neighbors : int
-        Reference environments kept by "approx".
+        "exact" (Eq. 6), "approx" (certified cluster index) or "knn" (SI Eq. S19), as the keyword
+        of fix quests.
+    neighbors : int, optional
+        Reference environments kept by "knn" (128).
+    certificate : float, nats, optional
+        Largest over-estimate of dH allowed to "approx" (0.1).
     precision : str
         "double", or "single" for faster exact dH within about 1e-4 nats, as the keyword of fix quests.
     threshold : float, nats
@@ -79,18 +81,18 @@ class QuestsMonitor:
     Raises
     ------
     ValueError
-        A bad method, neighbors, precision, bandwidth or stop_fraction, or a reference file that cannot
-        be used.
+        A bad method, neighbors, certificate, precision, bandwidth or stop_fraction, or a reference
+        file that cannot be used.
     FileNotFoundError
         A missing reference file, or an output folder that does not exist.
     """
 
     def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int = DEFAULT_NEIGHBORS, threshold: float = 0.0, log=None,
-                 stop_fraction: float | None = None, novel_frames=None, precision: str = "double"):
-        self.neighbors = check_method(method, neighbors)
-        self.precision = check_precision(precision, method)
-        self.method, self.threshold = method, float(threshold)
+                 neighbors: int | None = None, threshold: float = 0.0, log=None,
+                 stop_fraction: float | None = None, novel_frames=None, precision: str = "double",
+                 certificate: float | None = None):
+        self.options = dh_options(method, neighbors, precision, certificate, threshold)
+        self.threshold = float(threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
@@ -106,7 +108,7 @@ class QuestsMonitor:
 
     def __call__(self) -> None:
         """Evaluates dH now; raises NoveltyAlarm when the novel fraction exceeds stop_fraction."""
-        dh = self.reference.delta_entropy(self.atoms, self.bandwidth, self.method, self.neighbors, self.precision)
+        dh = self.reference.delta_entropy(self.atoms, self.bandwidth, **self.options)
         self.atoms.arrays["dH"] = dh
         novel = dh > self.threshold
         step = self.dynamics.nsteps if self.dynamics is not None else self.calls

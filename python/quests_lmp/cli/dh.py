@@ -27,12 +27,13 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json])
     test = read_dataset(args.test, args.format)
     reference = options.reference(args)
-    values = _distributed_dh(world, test.frames, reference, args)
+    method = options.dh_method(args, reference, world)
+    values = _distributed_dh(world, test.frames, reference, method, args)
     if not world.is_root:
         return
     novel = values > args.threshold
     result = {"test": args.test, "reference": args.reference, "environments": int(values.size),
-              "bandwidth": reference.bandwidth, "method": args.method, "precision": args.precision,
+              "bandwidth": reference.bandwidth, **_described(method),
               "threshold": args.threshold,
               "max_dH": float(values.max()), "mean_dH": float(values.mean()),
               "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum())}
@@ -45,7 +46,13 @@ def run(args, world) -> None:
     write_result(args, result)
 
 
-def _distributed_dh(world, frames, reference, args):
+def _described(method: dict) -> dict:
+    """The dH options for the JSON result: method and precision, and the method's own setting."""
+    return {key: value for key, value in method.items()
+            if key in ("method", "precision") or (key in ("neighbors", "certificate") and value is not None)}
+
+
+def _distributed_dh(world, frames, reference, method, args):
     """dH of every environment of `frames`, split over the ranks; the whole array on rank 0."""
     offsets = np.cumsum([0] + [len(atoms) for atoms in frames])
     start, stop = world.block(int(offsets[-1]))
@@ -59,8 +66,7 @@ def _distributed_dh(world, frames, reference, args):
                     pending.append(descriptor.compute_atoms(atoms, np.arange(low, high) - offsets[index], index))
                 if pending and (sum(map(len, pending)) >= CHUNK or index == len(frames) - 1):
                     x = np.concatenate(pending)
-                    parts.append(reference.delta_entropy(x, method=args.method, neighbors=args.neighbors,
-                                               precision=args.precision))
+                    parts.append(reference.delta_entropy(x, **method))
                     bar.advance(len(x))
                     pending = []
         return np.concatenate(parts) if parts else np.zeros(0)

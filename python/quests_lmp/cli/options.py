@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
-from ..engine.reference import Reference
-from ..engine.validation import MIN_BANDWIDTH
+from ..engine.reference import Reference, dh_options
+from ..engine.validation import METHODS, MIN_BANDWIDTH
 from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
 
 
@@ -58,9 +59,12 @@ def _common() -> argparse.ArgumentParser:
 
 def _dh() -> argparse.ArgumentParser:
     dh = argparse.ArgumentParser(add_help=False)
-    dh.add_argument("--method", choices=("exact", "approx"), default="exact",
-                    help="exact (Eq. 6) or approx (SI Eq. S19, conservative); default exact")
-    dh.add_argument("--neighbors", type=positive(int), default=128, help="neighbours of approx (128)")
+    dh.add_argument("--method", choices=METHODS, default="exact",
+                    help="exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest "
+                         "neighbours (SI Eq. S19, no bound); default exact")
+    dh.add_argument("--certificate", type=float,
+                    help="approx: largest over-estimate of dH allowed, nats (default 0.1)")
+    dh.add_argument("--neighbors", type=positive(int), help="knn: neighbours kept (default 128)")
     dh.add_argument("--precision", choices=("double", "single"), default="double",
                     help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)")
     dh.add_argument("--threshold", type=float, default=0.0, help="novel: dH > threshold (nats, 0)")
@@ -100,6 +104,18 @@ def described(args) -> list[Dataset]:
 def reference(args) -> Reference:
     """The reference of --reference: a reference file, or structures described here."""
     return load_reference(args.reference, args.k, args.cutoff, args.bandwidth, args.format, args.quiet)
+
+
+def dh_method(args, reference: Reference, world) -> dict:
+    """The keyword arguments of Reference.delta_entropy for --method and its options (checked), with
+    the cluster index of approx loaded or built now (said on stderr: every rank builds its own)."""
+    method = dh_options(args.method, args.neighbors, args.precision, args.certificate, args.threshold)
+    if args.method == "approx" and not reference.has_cluster_index:
+        if world.is_root and not args.quiet:
+            print(f"building the cluster index of {args.reference} (store it in a reference file: quests-lmp "
+                  "reference index FILE)", file=sys.stderr, flush=True)
+        reference.cluster_index()
+    return method
 
 
 def check_outputs(args, paths) -> None:

@@ -1,6 +1,10 @@
-"""`quests-lmp reference build FILES -o ref.npz`: training structures -> reference file; prints H and D."""
+"""`quests-lmp reference build FILES -o ref.npz`: training structures -> reference file; prints H and D.
+`quests-lmp reference index ref.npz`: adds the cluster index of method approx to a reference file."""
 
 from __future__ import annotations
+
+import sys
+import time
 
 import numpy as np
 
@@ -10,13 +14,25 @@ from .datasets import describe, read_dataset, resolve_bandwidth
 from .report import write_result
 
 
+INDEX_AUTO_SIZE = 50_000  # environments from which `reference build` stores the cluster index by default
+
+
 def register(commands) -> None:
     reference = commands.add_parser("reference", help="reference (training) set files")
-    build = reference.add_subparsers(dest="action", required=True, metavar="action").add_parser(
-        "build", parents=[options.COMMON], help="training structures -> reference file; prints size, H and D")
+    actions = reference.add_subparsers(dest="action", required=True, metavar="action")
+    build = actions.add_parser("build", parents=[options.COMMON],
+                               help="training structures -> reference file; prints size, H and D")
     build.set_defaults(handler=build_command, command="reference build")
     build.add_argument("files", nargs="+", help="structure files, file@frames allowed")
     build.add_argument("-o", "--output", required=True, help="reference file to write (.npz)")
+    build.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
+                       help=f"store the cluster index of --method approx: auto (from {INDEX_AUTO_SIZE:,} "
+                            "environments), yes or no")
+    index = actions.add_parser("index", parents=[options.COMMON],
+                               help="adds the cluster index of --method approx to a reference file")
+    index.set_defaults(handler=index_command, command="reference index")
+    index.add_argument("reference", help="reference file (.npz), rewritten in place (whole or not at all)")
+    index.add_argument("-o", "--output", help="write the indexed reference here instead (.npz)")
 
 
 def build_command(args, world) -> None:
@@ -28,12 +44,38 @@ def build_command(args, world) -> None:
     h = resolve_bandwidth(args.bandwidth, datasets)
     reference = Reference(np.concatenate([d.descriptors for d in datasets]), descriptor.k, descriptor.cutoff, h,
                           sources=args.files)
+    if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
+        _build_index(reference, args.quiet)
     reference.save(args.output, overwrite=args.overwrite)
     entropy_value, diversity_value = reference.entropy_and_diversity()
     result = {"reference": args.output, "structures": len(frames), "environments": reference.n_environments,
               "k": reference.k, "cutoff": reference.cutoff, "bandwidth": h, "entropy": entropy_value,
-              "diversity": diversity_value, "log_n": float(np.log(reference.n_environments))}
+              "diversity": diversity_value, "log_n": float(np.log(reference.n_environments)),
+              "cluster_index": reference.has_cluster_index}
     print(f"{args.output}: {len(frames)} structures, {reference.n_environments} environments, k={reference.k}, "
           f"cutoff={reference.cutoff} A, bandwidth={h:.6g} 1/A\n"
           f"H = {entropy_value:.6f} nats, D = {diversity_value:.6f} nats, log n = {result['log_n']:.6f}")
     write_result(args, result)
+
+
+def index_command(args, world) -> None:
+    output = args.output or args.reference
+    options.check_outputs(args, [args.output, args.json])
+    reference = Reference.load(args.reference)
+    seconds = _build_index(reference, args.quiet)
+    reference.save(output, overwrite=True if args.output is None else args.overwrite)
+    index = reference.cluster_index()
+    result = {"reference": output, "environments": reference.n_environments, "clusters": index.n_clusters,
+              "units": index.n_units, "seconds": seconds}
+    print(f"{output}: cluster index of {reference.n_environments} environments in {index.n_clusters} clusters, "
+          f"{index.n_units} units ({seconds:.1f} s)")
+    write_result(args, result)
+
+
+def _build_index(reference: Reference, quiet: bool) -> float:
+    """Builds the reference's cluster index (anew); returns the seconds it took."""
+    if not quiet:
+        print(f"building the cluster index of {reference.n_environments} environments", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    reference.build_cluster_index()
+    return time.perf_counter() - start

@@ -38,6 +38,7 @@ def run(args, world) -> None:
         h = resolve_bandwidth(args.bandwidth, [Dataset(args.trajectory, frames[:1])])
         reference = Reference(descriptor.compute_atoms(frames[0]), descriptor.k, descriptor.cutoff, h)
         against = "the first frame"
+    method = options.dh_method(args, reference, world)
     start, stop = world.block(len(frames))
 
     def work():
@@ -45,8 +46,7 @@ def run(args, world) -> None:
         with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for index in range(start, stop):
                 x = reference.descriptor.compute_atoms(frames[index], index=index)
-                dh = reference.delta_entropy(x, method=args.method, neighbors=args.neighbors,
-                                           precision=args.precision)
+                dh = reference.delta_entropy(x, **method)
                 rows.append([index, len(x), entropy(x, reference.bandwidth), dh.mean(), dh.max(),
                              np.mean(dh > args.threshold)])
                 values.append(dh)

@@ -1,13 +1,16 @@
 """The numerical engine that every front-end calls: nothing here imports a front-end or the CLI.
 
-descriptor   QUESTS descriptors of atomic environments (1/A; paper Eqs. 1-3)
-periodic     periodic images of a cell out to the cutoff (A)
-kernel       log sums of Gaussian kernels between descriptor sets
-fastexp      SIMD exp(-t) for the kernel sums
-information  H, dH, D, novelty, overlap and h(V) (nats; paper Eqs. 5-8, S20)
-approximate  approximate dH over nearest neighbours (SI Eqs. S18-S19)
-reference    reference (training) sets and their portable files
-archive      .npz archives with aligned arrays, memory-mapped when read (one copy per node)
-files        files written whole or not at all, under the user's umask
-validation   input checks: each failure a ValueError that names the problem and the fix
+descriptor    QUESTS descriptors of atomic environments (1/A; paper Eqs. 1-3)
+periodic      periodic images of a cell out to the cutoff (A)
+kernel        log sums of Gaussian kernels between descriptor sets
+fastexp       SIMD exp(-t) for the kernel sums
+information   H, dH, D, novelty, overlap and h(V) (nats; paper Eqs. 5-8, S20)
+cluster_index certified approximate dH: partial kernel sums over a cluster index, with a bound
+kmeans        k-means clusters of descriptor vectors (the cluster index's)
+knn           approximate dH over nearest neighbours (SI Eqs. S18-S19, pynndescent)
+workers       the worker threads and BLAS thread control of the compiled loops
+reference     reference (training) sets and their portable files
+archive       .npz archives with aligned arrays, memory-mapped when read (one copy per node)
+files         files written whole or not at all, under the user's umask
+validation    input checks: each failure a ValueError that names the problem and the fix
 """

@@ -10,12 +10,10 @@ finite however far y_i lies from the reference (a plain sum underflows to 0 ther
 infinite dH).
 
 Work is split into tiles of at most TILE_ROWS test x TILE_COLS reference vectors, so memory is
-bounded for any number of vectors. Each worker thread takes whole row tiles: y.x from BLAS
-(pinned to one thread, so the two thread pools never compete for cores), then
-|y - x|^2 = |y|^2 + |x|^2 - 2 y.x and the kernel sums in compiled code that releases the GIL.
-The exponentials are evaluated in SIMD code (quests_lmp.engine.fastexp). The worker threads and
-the BLAS thread control are set up once and kept, so a small call (one MD step of a few atoms)
-costs little more than its arithmetic.
+bounded for any number of vectors. Each worker thread (quests_lmp.engine.workers) takes whole
+row tiles: y.x from single-threaded BLAS, then |y - x|^2 = |y|^2 + |x|^2 - 2 y.x and the kernel
+sums in compiled code that releases the GIL. The exponentials are evaluated in SIMD code
+(quests_lmp.engine.fastexp).
 
 Precision "single" runs the products y.x in float32 (single-precision BLAS, twice the speed)
 on vectors from which the reference's mean was subtracted (smaller norms, smaller rounding),
@@ -28,15 +26,13 @@ at most 4e-6 nats where |dH| < 1 and 1.05e-4 at strongly novel atoms (benchmarks
 from __future__ import annotations
 
 import math
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .fastexp import exp_neg_terms, total
 from .validation import check_precision
+from .workers import one_blas_thread, worker_pool
 
 TILE_ROWS = 512
 TILE_COLS = 8192
@@ -92,40 +88,13 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
 
     starts = range(0, y_values.shape[0], TILE_ROWS)
     threads = nb.get_num_threads()
-    with _one_blas_thread():
+    with one_blas_thread():
         if threads == 1 or len(starts) == 1:  # no hand-over to the pool
             for start in starts:
                 row_tile(start)
         else:  # at most one tile per worker at a time, however few tiles there are
-            list(_pool(threads).map(row_tile, starts))
+            list(worker_pool(threads).map(row_tile, starts))
     return result
-
-
-_lock = threading.Lock()
-_workers: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
-_blas: ThreadpoolController | None = None
-
-
-def _pool(size: int) -> ThreadPoolExecutor:
-    """The worker threads of the kernel sums (one per numba thread), kept between calls: new
-    threads cost ~1 ms each call. Made anew only when numba's thread count changes."""
-    global _workers
-    with _lock:
-        if _workers is None or _workers[0] != size:
-            if _workers is not None:
-                _workers[1].shutdown(wait=True)
-            _workers = (size, ThreadPoolExecutor(size, thread_name_prefix="quests-kernel"))
-        return _workers[1]
-
-
-def _one_blas_thread():
-    """A context in which BLAS runs on one thread: the controller scans the loaded libraries once,
-    not at every call (threadpool_limits re-reads /proc/self/maps, about 3 ms)."""
-    global _blas
-    with _lock:
-        if _blas is None:
-            _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 A `Reference` holds the descriptors of the environments a potential was trained on, with the
 descriptor parameters (k, cutoff in A) and a default bandwidth (1/A). It answers dH of new
-environments against itself, exactly (Eq. 6) or approximately (SI Eq. S19).
+environments against itself: exactly (Eq. 6), approximately with a certified bound through a
+cluster index (quests_lmp.engine.cluster_index), or over nearest neighbours (SI Eq. S19).
 
 File format (one file, any name; `.npz` suggested): an uncompressed NumPy zip archive
 (quests_lmp.engine.archive: the descriptors 64-byte aligned and memory-mapped when loaded, so the
@@ -10,8 +11,12 @@ processes of a node share one copy) with
   - `descriptors`: float64 array (n_environments, 2k-1), 1/A;
   - `header`: UTF-8 JSON with format, format_version, descriptor_version, k, cutoff, bandwidth,
     n_environments, sources (file or structure names) and sha256 (of the descriptors' bytes and
-    the other header fields).
-Loading never unpickles, checks every field and the checksum, and says what is wrong.
+    the other header fields);
+  - optionally the cluster index of method approx: `index_<name>` for each name in
+    quests_lmp.engine.cluster_index.ARRAYS (memory-mapped like the descriptors), described by the
+    header's `index` entry (kind, version, clusters, units, sha256 of the index arrays). Files without it load as
+    before; method approx then builds the index in memory on first use.
+Loading never unpickles, checks every field and both checksums, and says what is wrong.
 """
 
 from __future__ import annotations
@@ -24,17 +29,35 @@ from pathlib import Path
 
 import numpy as np
 
-from .approximate import DEFAULT_NEIGHBORS, ApproximateIndex
+from .knn import DEFAULT_NEIGHBORS, ApproximateIndex
 from .archive import read_archive, write_archive
+from .cluster_index import ARRAYS as INDEX_ARRAYS
+from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
 from .files import write_atomically
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
-from .validation import (as_descriptors, check_bandwidths, check_cutoff, check_k, check_method, check_precision,
-                         is_atoms)
+from .validation import as_descriptors, check_bandwidths, check_cutoff, check_dh_options, check_k, is_atoms
 
 FORMAT = "quests-lmp reference"
 FORMAT_VERSION = 1
+INDEX_KIND = "clusters"
+INDEX_VERSION = 1
+
+
+def dh_options(method: str = "exact", neighbors: int | None = None, precision: str = "double",
+               certificate: float | None = None, threshold: float = 0.0) -> dict:
+    """Keyword arguments of Reference.delta_entropy for a monitor that calls atoms with dH above
+    `threshold` (nats) novel: the options checked (ValueError), the method's own setting made
+    explicit (neighbors of knn, certificate of approx) and, for approx, stop_below 1 nat under the
+    threshold (never above -1), so that an atom stopped early is certainly covered."""
+    method, neighbors, precision, certificate = check_dh_options(method, neighbors, precision, certificate)
+    if method == "knn" and neighbors is None:
+        neighbors = DEFAULT_NEIGHBORS
+    if method == "approx" and certificate is None:
+        certificate = DEFAULT_CERTIFICATE
+    return {"method": method, "neighbors": neighbors, "precision": precision, "certificate": certificate,
+            "stop_below": min(STOP_BELOW, float(threshold) - 1.0)}
 
 
 class ReferenceFileError(ValueError):
@@ -57,15 +80,18 @@ class Reference:
         Default kernel bandwidth of dH against this reference.
     sources : iterable of str
         Names of the files or structures the environments come from (kept in the file).
+    index : ClusterIndex, optional
+        The cluster index of these descriptors (as loaded from a file); built on first use otherwise.
 
     Raises
     ------
     ValueError
-        Invalid k, cutoff or bandwidth, or descriptors that are empty, non-finite or not 2k-1 wide.
+        Invalid k, cutoff or bandwidth, descriptors that are empty, non-finite or not 2k-1 wide, or
+        an index of another size.
     """
 
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
-                 bandwidth: float = DEFAULT_BANDWIDTH, sources=()):
+                 bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None):
         self.k = check_k(k)
         self.cutoff = check_cutoff(cutoff)
         bandwidths, scalar = check_bandwidths(bandwidth)
@@ -74,7 +100,11 @@ class Reference:
         self.bandwidth = float(bandwidths[0])
         self.descriptors = as_descriptors(descriptors, "reference descriptors", n_features=2 * self.k - 1)
         self.sources = [str(source) for source in sources]
-        self._index = None
+        if index is not None and index.members.shape != self.descriptors.shape:
+            raise ValueError(f"the cluster index holds {index.members.shape[0]} environments of width "
+                             f"{index.members.shape[1]}, the descriptors {self.descriptors.shape}")
+        self._clusters = index
+        self._knn = None
         self._operands = {}  # precision -> KernelOperand of the descriptors
 
     @classmethod
@@ -150,9 +180,10 @@ class Reference:
         return (f"Reference({self.n_environments} environments, k={self.k}, cutoff={self.cutoff} A, "
                 f"bandwidth={self.bandwidth} 1/A)")
 
-    def delta_entropy(self, test, h=None, method: str = "exact", neighbors: int = DEFAULT_NEIGHBORS,
-                      precision: str = "double") -> np.ndarray:
-        """dH(test | reference) of each test environment (Eq. 6, or SI Eq. S19 approximately).
+    def delta_entropy(self, test, h=None, method: str = "exact", neighbors: int | None = None,
+                      precision: str = "double", certificate: float | None = None,
+                      stop_below: float = STOP_BELOW) -> np.ndarray:
+        """dH(test | reference) of each test environment (Eq. 6, exactly or approximately).
 
         Parameters
         ----------
@@ -161,14 +192,23 @@ class Reference:
         h : float or list of floats, 1/A, optional
             Bandwidth(s); the reference's own by default.
         method : str
-            "exact" (Eq. 6) or "approx": the kernel sum over the `neighbors` nearest reference
-            vectors (SI Eq. S19), a conservative over-estimate (see quests_lmp.engine.approximate).
-        neighbors : int
-            Reference vectors kept per test vector by "approx".
+            "exact" (Eq. 6); "approx": partial kernel sums over a cluster index, certified to be
+            at most `certificate` nats above the exact dH (quests_lmp.engine.cluster_index), the
+            method for large references; or "knn": the kernel sum over the `neighbors` nearest
+            reference vectors (SI Eq. S19, quests_lmp.engine.knn), an over-estimate with
+            no bound.
+        neighbors : int, optional
+            Reference vectors kept per test vector by "knn" (128).
         precision : str
             "double", or "single" for exact dH about 1.7x faster: float32 products of the
             vectors less the reference mean, float64 sums; off by at most about 1e-4 nats at
             h = 0.015 1/A (quests_lmp.engine.kernel).
+        certificate : float, nats, optional
+            Largest over-estimate of dH that "approx" allows (0.1); 0 sums until nothing is left
+            out (exact up to float32 rounding).
+        stop_below : float, nats
+            "approx" stops summing once dH is certainly below this (-1): such environments get a
+            value between their exact dH and stop_below. -inf: certified values everywhere.
 
         Returns
         -------
@@ -177,31 +217,76 @@ class Reference:
         Raises
         ------
         ValueError
-            An unknown method or precision, single with approx, neighbors < 1, an invalid
-            bandwidth, or test descriptors that are empty, non-finite or of another width.
+            An unknown method or precision, a setting of another method (neighbors without knn,
+            certificate without approx, single with approx or knn), an invalid bandwidth, or test
+            descriptors that are empty, non-finite or of another width.
         """
-        neighbors = check_method(method, neighbors)
-        precision = check_precision(precision, method)
+        method, neighbors, precision, certificate = check_dh_options(method, neighbors, precision, certificate)
         y = self._test_descriptors(test)
         bandwidths, scalar = check_bandwidths(self.bandwidth if h is None else h)
         if method == "exact":
             if precision not in self._operands:
                 self._operands[precision] = KernelOperand(self.descriptors, precision)
             dh = -log_kernel_sums(y, self._operands[precision], bandwidths)
+        elif method == "approx":
+            certificate = DEFAULT_CERTIFICATE if certificate is None else certificate
+            dh = self.cluster_index().delta_entropy(y, bandwidths, certificate, float(stop_below))
         else:
-            dh = self.approximate_index().delta_entropy(y, bandwidths, neighbors)
+            dh = self.knn_index().delta_entropy(y, bandwidths, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
         return dh[:, 0] if scalar else dh
 
-    def approximate_index(self) -> ApproximateIndex:
-        """The nearest-neighbour search graph over the reference, built on first use, then kept.
+    @property
+    def has_cluster_index(self) -> bool:
+        """Whether the cluster index of method approx is at hand (loaded with the file or built)."""
+        return self._clusters is not None
+
+    def cluster_index(self) -> ClusterIndex:
+        """The cluster index of method "approx": loaded with the file, or built on first use
+        (about 1 s per 10^5 environments) and then kept; save() stores it.
 
         Returns
         -------
-        ApproximateIndex (quests_lmp.engine.approximate), used by delta_entropy(method="approx").
+        ClusterIndex (quests_lmp.engine.cluster_index)
         """
-        if self._index is None:
-            self._index = ApproximateIndex(self.descriptors)
-        return self._index
+        if self._clusters is None:
+            self.build_cluster_index()
+        return self._clusters
+
+    def build_cluster_index(self, n_clusters: int | None = None, seed: int = 0) -> ClusterIndex:
+        """Builds the cluster index of method "approx" anew and keeps it; save() then stores it.
+
+        Parameters
+        ----------
+        n_clusters : int, optional
+            k-means clusters; sqrt(n) by default (1,000 for 10^6 environments).
+        seed : int
+            Seed of the k-means sample and start: the same seed gives the same index.
+
+        Returns
+        -------
+        ClusterIndex (quests_lmp.engine.cluster_index)
+
+        Raises
+        ------
+        ValueError
+            n_clusters < 1.
+        """
+        if n_clusters is not None and (isinstance(n_clusters, bool) or not isinstance(n_clusters, int)
+                                       or n_clusters < 1):
+            raise ValueError(f"n_clusters must be an integer >= 1, got {n_clusters!r}")
+        self._clusters = ClusterIndex.build(self.descriptors, n_clusters, seed=seed)
+        return self._clusters
+
+    def knn_index(self) -> ApproximateIndex:
+        """The nearest-neighbour search graph of method "knn", built on first use, then kept.
+
+        Returns
+        -------
+        ApproximateIndex (quests_lmp.engine.knn)
+        """
+        if self._knn is None:
+            self._knn = ApproximateIndex(self.descriptors)
+        return self._knn
 
     def entropy_and_diversity(self, h=None):
         """H and D of the reference set itself (Eqs. 5 and 8).
@@ -223,7 +308,8 @@ class Reference:
         return entropy_and_diversity(self.descriptors, self.bandwidth if h is None else h)
 
     def save(self, path, overwrite: bool = False) -> Path:
-        """Writes the reference file: complete or not at all (written aside, then moved into place).
+        """Writes the reference file, with the cluster index if it was built or loaded: complete or not
+        at all (written aside, then moved into place; processes that have the old file open keep it).
 
         Parameters
         ----------
@@ -247,12 +333,19 @@ class Reference:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; choose another name or pass overwrite=True")
         header = self._header()
+        arrays = {"descriptors": self.descriptors}
+        if self._clusters is not None:
+            index_arrays = self._clusters.arrays()
+            header["index"] = {"kind": INDEX_KIND, "version": INDEX_VERSION, "clusters": self._clusters.n_clusters,
+                               "units": self._clusters.n_units}
+            header["index"]["sha256"] = _index_checksum(index_arrays, header["index"])
+            arrays.update({f"index_{name}": array for name, array in index_arrays.items()})
         header["sha256"] = _checksum(self.descriptors, header)
-        encoded = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+        arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
 
         def write(temporary):
             with open(temporary, "wb") as stream:
-                write_archive(stream, {"descriptors": self.descriptors, "header": encoded})
+                write_archive(stream, arrays)
 
         return write_atomically(path, write)
 
@@ -284,7 +377,7 @@ class Reference:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"reference file not found: {path}")
-        descriptors, header = _read_archive(path)
+        descriptors, header, index = _read_archive(path)
         if k is not None and check_k(k) != header["k"]:
             raise ReferenceFileError(
                 f"{path} was built with k={header['k']} but k={k} was asked for; "
@@ -295,7 +388,7 @@ class Reference:
                 f"{path} was built with cutoff={header['cutoff']} A but cutoff={cutoff} A was asked for; "
                 "rebuild the reference with that cutoff or use the file's"
             )
-        return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"])
+        return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index)
 
     def _header(self) -> dict:
         return {
@@ -382,14 +475,26 @@ def _read(path: Path, selection: slice, format: str | None) -> list:
 
 
 def _checksum(descriptors: np.ndarray, header: dict) -> str:
-    digest = hashlib.sha256(memoryview(np.ascontiguousarray(descriptors, dtype="<f8")).cast("B"))  # no copy
-    fields = {key: value for key, value in header.items() if key != "sha256"}
-    digest.update(json.dumps(fields, sort_keys=True).encode("utf-8"))
+    return _digest([np.ascontiguousarray(descriptors, dtype="<f8")], header)
+
+
+def _index_checksum(arrays: dict, entry: dict) -> str:
+    return _digest([arrays[name] for name in INDEX_ARRAYS], entry)
+
+
+def _digest(arrays: list, fields: dict) -> str:
+    """sha256 of the arrays' bytes (no copy) and of the fields other than sha256."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    digest.update(json.dumps({key: value for key, value in fields.items() if key != "sha256"},
+                             sort_keys=True).encode("utf-8"))
     return digest.hexdigest()
 
 
-def _read_archive(path: Path) -> tuple[np.ndarray, dict]:
-    """Descriptors and header of a reference file, checked; ReferenceFileError otherwise."""
+def _read_archive(path: Path) -> tuple[np.ndarray, dict, ClusterIndex | None]:
+    """Descriptors, header and cluster index (None if it has none) of a reference file, checked;
+    ReferenceFileError otherwise."""
     foreign = f"{path} is not a quests-lmp reference file"
     if not zipfile.is_zipfile(path):
         raise ReferenceFileError(f"{foreign} (not a complete .npz archive: a text or structure file, or a "
@@ -400,7 +505,8 @@ def _read_archive(path: Path) -> tuple[np.ndarray, dict]:
         raise ReferenceFileError(
             f"{foreign}, or it is truncated or corrupted ({error}); rebuild it from its structures"
         ) from error
-    if set(arrays) != {"descriptors", "header"}:
+    index_names = {f"index_{name}" for name in INDEX_ARRAYS}
+    if not {"descriptors", "header"} <= set(arrays) <= {"descriptors", "header"} | index_names:
         raise ReferenceFileError(f"{foreign} (it holds {sorted(arrays)})")
     header_bytes, descriptors = arrays["header"], arrays["descriptors"]
     try:
@@ -430,4 +536,26 @@ def _read_archive(path: Path) -> tuple[np.ndarray, dict]:
         )
     if _checksum(descriptors, header) != header["sha256"]:
         raise ReferenceFileError(f"{path}: checksum mismatch, the file is corrupted; rebuild it")
-    return descriptors, header
+    return descriptors, header, _read_index(path, header, arrays, index_names)
+
+
+def _read_index(path: Path, header: dict, arrays: dict, names: set) -> ClusterIndex | None:
+    """The cluster index of a checked reference file, itself checked; None if the file has none."""
+    entry = header.get("index")
+    present = names & set(arrays)
+    if entry is None and not present:
+        return None
+    fix = f"rebuild it: quests-lmp reference index {path}"
+    if not isinstance(entry, dict) or present != names:
+        raise ReferenceFileError(f"{path}: the cluster index is incomplete (the file is corrupted); {fix}")
+    if entry.get("kind") != INDEX_KIND or entry.get("version") != INDEX_VERSION:
+        raise ReferenceFileError(f"{path} holds a search index of kind {entry.get('kind')!r}, version "
+                                 f"{entry.get('version')!r}; this quests-lmp reads {INDEX_KIND!r} version "
+                                 f"{INDEX_VERSION}: {fix}")
+    index_arrays = {name: arrays[f"index_{name}"] for name in INDEX_ARRAYS}
+    try:
+        if _index_checksum(index_arrays, entry) != entry.get("sha256"):
+            raise ValueError("checksum mismatch")
+        return ClusterIndex.from_arrays(index_arrays)
+    except (ValueError, TypeError) as error:
+        raise ReferenceFileError(f"{path}: the cluster index is corrupted ({error}); {fix}") from error

@@ -7,27 +7,33 @@ per-atom output). Nothing here keeps those arrays past the call: LAMMPS realloca
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from ..engine.approximate import DEFAULT_NEIGHBORS
-from ..engine.reference import Reference
-from ..engine.validation import check_bandwidths, check_method, check_precision
+from ..engine.reference import Reference, dh_options
+from ..engine.validation import check_bandwidths
 
 
 class FixEngine:
     """A reference loaded once, and how to compare the group's environments with it."""
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int | None = None, precision: str = "double"):
-        self.neighbors = check_method(method, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
-        self.method = method
-        self.precision = check_precision(precision, method)
+                 neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
+                 threshold: float = 0.0):
+        self.options = dh_options(method, neighbors, precision, certificate, threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
         self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
-        if method == "approx":
-            self.reference.approximate_index()  # build the search graph now, not at the first step
+        self.notice = ""  # a warning for LAMMPS to print once
+        if method == "approx" and not self.reference.has_cluster_index:
+            start = time.perf_counter()
+            self.reference.cluster_index()  # built now, not at the first step
+            self.notice = (f"{reference_file} has no cluster index: built one in {time.perf_counter() - start:.1f} s "
+                           f"on each rank; store it in the file to skip this: quests-lmp reference index {reference_file}")
+        elif method == "knn":
+            self.reference.knn_index()
 
     @property
     def cutoff(self) -> float:
@@ -49,6 +55,5 @@ class FixEngine:
         if centers.size == 0:
             return
         x = self.descriptor.compute_points(points, centers)
-        result[centers] = self.reference.delta_entropy(x, self.bandwidth, self.method, self.neighbors,
-                                                       self.precision)
+        result[centers] = self.reference.delta_entropy(x, self.bandwidth, **self.options)
 

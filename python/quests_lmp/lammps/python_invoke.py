@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.approximate import DEFAULT_NEIGHBORS
-from ..engine.validation import failure_message
+from ..engine.validation import check_dh_options, failure_message
 from .fix import FixEngine
 
-PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "precision", "threshold")
+PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "certificate", "precision",
+              "threshold")
 PROPERTY = "quests_dH"
 STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
@@ -52,7 +52,8 @@ class Settings:
     group: str = "all"
     bandwidth: float | None = None
     method: str = "exact"
-    neighbors: int = DEFAULT_NEIGHBORS
+    neighbors: int | None = None
+    certificate: float | None = None
     precision: str = "double"
     threshold: float = 0.0
 
@@ -72,16 +73,15 @@ class Settings:
             settings.bandwidth = _number(values, "bandwidth")
             if settings.bandwidth <= 0:
                 raise QuestsHookError(f"quests_bandwidth must be > 0 (1/A), got {values['bandwidth']}")
-        if settings.method not in ("exact", "approx"):
-            raise QuestsHookError(f"quests_method must be exact or approx, got '{settings.method}'")
         if "neighbors" in values:
             settings.neighbors = _integer(values, "neighbors")
-            if settings.neighbors < 1:
-                raise QuestsHookError(f"quests_neighbors must be an integer >= 1, got {values['neighbors']}")
-        if settings.precision not in ("single", "double"):
-            raise QuestsHookError(f"quests_precision must be single or double, got '{settings.precision}'")
-        if settings.precision == "single" and settings.method != "exact":
-            raise QuestsHookError("quests_precision single is for quests_method exact; use double with approx")
+        if "certificate" in values:
+            settings.certificate = _number(values, "certificate")
+        try:
+            check_dh_options(settings.method, settings.neighbors, settings.precision, settings.certificate)
+        except ValueError as error:  # the engine's rule, with the names of the variables
+            raise QuestsHookError(f"{error} (variables quests_method, quests_neighbors, quests_certificate, "
+                                  "quests_precision)") from None
         if "threshold" in values:
             settings.threshold = _number(values, "threshold")
         return settings
@@ -97,7 +97,7 @@ class Hook:
         self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
         self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
-                                settings.precision)
+                                settings.precision, settings.certificate, settings.threshold)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
@@ -164,6 +164,8 @@ def quests_setup(lmpptr) -> None:
         failure = failure_message(error)
     _agree_or_quit(lmp, comm, failure, "setup")
     _hook = hook
+    if hook.engine.notice and comm.Get_rank() == 0:
+        print(f"WARNING: QUESTS: {hook.engine.notice}", flush=True)
 
     import __main__
 

@@ -1,4 +1,4 @@
-"""Approximate dH (SI Eq. S19): recall of the neighbour search and error against exact dH.
+"""Method knn, dH over nearest neighbours (SI Eq. S19): recall of the search and error against exact dH.
 
 Reference: 4,000 environments of thermal FCC Cu (0.08 A noise); test: 864 environments at twice
 the noise, three quarters of them novel. Measured when written (2 cores): with the default 128
@@ -14,7 +14,7 @@ from ase.build import bulk
 
 from conftest import thermal
 from quests_lmp import Descriptor, Reference, delta_entropy
-from quests_lmp.engine.approximate import DEFAULT_NEIGHBORS
+from quests_lmp.engine.knn import DEFAULT_NEIGHBORS
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,12 @@ def case():
     x = Descriptor().compute(thermal(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(10), 0.08, 1))
     y = Descriptor().compute(thermal(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(6), 0.16, 2))
     reference = Reference(x)
-    reference.approximate_index()  # the one expensive build, shared by the tests below
+    reference.knn_index()  # the one expensive build, shared by the tests below
     return reference, y, delta_entropy(y, x, reference.bandwidth)
 
 
 def recall(reference, y, count):
-    found, _ = reference.approximate_index().neighbors(y, count)
+    found, _ = reference.knn_index().neighbors(y, count)
     sq = ((y[:, None, :] - reference.descriptors[None, :, :]) ** 2).sum(axis=2)
     true = np.argsort(sq, axis=1)[:, :count]
     return np.mean([len(set(true[i]) & set(found[i])) / count for i in range(len(y))])
@@ -40,7 +40,7 @@ def test_default_search_recalls_the_true_neighbours(case):
 
 def test_approximate_is_conservative_and_close_near_the_threshold(case):
     reference, y, exact = case
-    approx = reference.delta_entropy(y, method="approx")
+    approx = reference.delta_entropy(y, method="knn")
     error = approx - exact
     assert error.min() >= -1e-9  # never below the exact dH (up to rounding)
     assert not np.any((exact > 0) & (approx <= 0))  # no novel environment reported as covered
@@ -52,15 +52,15 @@ def test_approximate_is_conservative_and_close_near_the_threshold(case):
 
 def test_error_shrinks_with_more_neighbours(case):
     reference, y, exact = case
-    medians = [np.median(reference.delta_entropy(y, method="approx", neighbors=m) - exact) for m in (3, 32, 128)]
+    medians = [np.median(reference.delta_entropy(y, method="knn", neighbors=m) - exact) for m in (3, 32, 128)]
     assert medians[0] > 0.5  # the reference package's default of 3 neighbours
     assert medians[0] > medians[1] > medians[2]
 
 
 def test_bandwidth_vector_and_bad_neighbours(case):
     reference, y, _ = case
-    both = reference.delta_entropy(y[:50], h=[0.015, 0.057], method="approx")
+    both = reference.delta_entropy(y[:50], h=[0.015, 0.057], method="knn")
     assert both.shape == (50, 2)
-    np.testing.assert_allclose(both[:, 1], reference.delta_entropy(y[:50], h=0.057, method="approx"), rtol=1e-14)
+    np.testing.assert_allclose(both[:, 1], reference.delta_entropy(y[:50], h=0.057, method="knn"), rtol=1e-14)
     with pytest.raises(ValueError, match="neighbors"):
-        reference.delta_entropy(y[:5], method="approx", neighbors=0)
+        reference.delta_entropy(y[:5], method="knn", neighbors=0)
