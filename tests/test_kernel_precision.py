@@ -1,6 +1,7 @@
 """Precision single of exact dH (quests_lmp.engine.kernel): float32 products of the vectors less the
-reference mean and float32 exponentials, float64 sums. Within 1e-4 nats of double at the paper's
-h = 0.015 1/A on thermal, hot and strained Cu; the identities of dH keep holding."""
+reference mean and float32 exponentials, float64 sums, the nearest distance in float64. Within
+5e-5 nats of double at the paper's h = 0.015 1/A on thermal, hot and strained Cu; the identities
+of dH keep holding."""
 
 from __future__ import annotations
 
@@ -27,12 +28,12 @@ def cu():
 
 
 @pytest.mark.parametrize("h", [0.015, [0.015, 0.03, 0.06]])
-def test_single_is_within_1e_4_nats_of_double(cu, h):
+def test_single_is_within_5e_5_nats_of_double(cu, h):
     reference, y = cu
     double = reference.delta_entropy(y, h)
     single = reference.delta_entropy(y, h, precision="single")
     assert np.all(np.isfinite(single)) and single.shape == double.shape
-    assert np.abs(single - double).max() <= 1e-4
+    assert np.abs(single - double).max() <= 5e-5  # 2e-5 here; 9e-5 without the nearest distance in float64
     near = np.abs(double) < 1.0  # where the novelty decision is made
     assert near.sum() > 100 and np.abs(single - double)[near].max() <= 1e-5
     assert (double > 0).sum() > 500 and (double < 0).sum() > 500  # novel and covered atoms both tested

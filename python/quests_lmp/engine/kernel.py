@@ -19,8 +19,11 @@ Precision "single" runs the products y.x in float32 (single-precision BLAS, twic
 on vectors from which the reference's mean was subtracted (smaller norms, smaller rounding),
 and the exponentials in float32 SIMD code; the sums stay in float64. The squared distances then
 carry a rounding error of about 1e-7 |y - mean| |x - mean| (float32 dot products of 2k-1 = 63
-terms), which moves dH by that times 1/(2 h^2): for thermal, hot and strained Cu at h = 0.015 1/A
-at most 4e-6 nats where |dH| < 1 and 1.05e-4 at strongly novel atoms (benchmarks/README.md).
+terms), which moves dH by that times 1/(2 h^2). The distance to the nearest reference vector is
+recomputed in float64 at the end and its rounding removed in proportion to its term's share of
+the sum (to first order): far from the reference, where that term is nearly the whole sum and
+dH ~ d2min / (2 h^2) is large, the rounding of dH then no longer grows with dH
+(benchmarks/README.md has the measured errors).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class KernelOperand:
 
     def __init__(self, x: np.ndarray, precision: str = "double"):
         self.precision = check_precision(precision)
+        self.source = x  # float64: where the nearest distance of precision single is recomputed
         self.center = x.mean(axis=0) if precision == "single" else None
         self.values, self.norms = self.prepare(x)
 
@@ -76,15 +80,22 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
     col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(x_values.shape[0]), n_col_tiles)]
     result = np.empty((y_values.shape[0], bandwidths.size))
 
+    y_source = operand.source if y is x else y
+
     def row_tile(start: int) -> None:
         rows = slice(start, min(start + TILE_ROWS, y_values.shape[0]))
         nearest = np.full(rows.stop - rows.start, np.inf)
+        nearest_column = np.zeros(rows.stop - rows.start, dtype=np.int64)
         sums = np.zeros((rows.stop - rows.start, bandwidths.size))
         for cols in col_tiles:
             tile = y_values[rows] @ x_values[cols].T
             _products_to_sq_distances(tile, y_values[rows], x_values[cols], y_norms[rows], x_norms[cols], refine)
-            _accumulate(tile, scales, nearest, sums)
-        result[rows] = _log_sums(nearest, sums, scales)
+            _accumulate(tile, scales, nearest, sums, nearest_column, cols.start)
+        offsets = nearest[:, None]
+        if operand.precision == "single":  # the nearest term's rounding, weighted by its share of the sum
+            rounding = nearest - _sq_distances_of(y_source[rows], operand.source, nearest_column)
+            offsets = nearest[:, None] - rounding[:, None] / sums
+        result[rows] = np.log(sums) - offsets * scales[None, :]
 
     starts = range(0, y_values.shape[0], TILE_ROWS)
     threads = nb.get_num_threads()
@@ -102,13 +113,18 @@ def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray)
     scales = 0.5 / bandwidths**2
     nearest = np.full(sq_distances.shape[0], np.inf)
     sums = np.zeros((sq_distances.shape[0], bandwidths.size))
-    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums)
-    return _log_sums(nearest, sums, scales)
+    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums,
+                np.zeros(sq_distances.shape[0], dtype=np.int64), 0)
+    return np.log(sums) - nearest[:, None] * scales[None, :]  # sums are rescaled to the nearest
 
 
-def _log_sums(nearest: np.ndarray, sums: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """log S = log(sum rescaled to the nearest reference) - d2min / (2 h^2)."""
-    return np.log(sums) - nearest[:, None] * scales[None, :]
+@nb.njit(cache=True, nogil=True)
+def _sq_distances_of(y, x, columns):
+    """|y_i - x_{columns[i]}|^2 in float64, computed directly."""
+    out = np.empty(y.shape[0])
+    for i in range(y.shape[0]):
+        out[i] = sq_distance(y[i], x[columns[i]])
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
@@ -144,31 +160,41 @@ def sq_distance(a, b):
 
 @nb.njit(cache=True, nogil=True, fastmath={"nnan", "reassoc"})
 def smallest(values):
-    """Minimum of a 1-D array of finite numbers (vectorised)."""
-    result = values[0]
-    for j in range(1, values.shape[0]):
-        result = min(result, values[j])
-    return result
+    """Minimum of a 1-D array of finite numbers and the index of its first occurrence: the minimum
+    of each chunk of 256 is vectorised, and only the chunk that holds the minimum is searched."""
+    best, chunk = np.inf, 0
+    for start in range(0, values.shape[0], 256):
+        low = values[start]
+        for j in range(start + 1, min(start + 256, values.shape[0])):
+            low = min(low, values[j])
+        if low < best:
+            best, chunk = low, start
+    index = chunk
+    while index < values.shape[0] - 1 and values[index] != best:
+        index += 1
+    return best, index
 
 
 @nb.njit(cache=True, nogil=True)
-def _accumulate(sq_distances, scales, nearest, sums):
+def _accumulate(sq_distances, scales, nearest, sums, nearest_column, first_column):
     """Adds one tile of kernel terms exp(-d2 * scale) to the running sums of each row (in float32
     SIMD code for a float32 tile, see fastexp.exp_neg_terms).
 
     When the tile holds a nearer reference than seen so far, the row's sums are first rescaled
-    to the new nearest distance, so every sum stays >= 1 once a term is added.
+    to the new nearest distance, so every sum stays >= 1 once a term is added, and the nearest
+    reference's column (first_column + its place in the tile) is kept.
     """
     n_rows, n_cols = sq_distances.shape
     n_h = scales.shape[0]
     terms = np.empty(n_cols, dtype=sq_distances.dtype)  # summed in float64 by total()
     for i in range(n_rows):
-        tile_min = smallest(sq_distances[i])
+        tile_min, column = smallest(sq_distances[i])
         if tile_min < nearest[i]:
             if nearest[i] < np.inf:
                 for h in range(n_h):
                     sums[i, h] *= math.exp(-(nearest[i] - tile_min) * scales[h])
             nearest[i] = tile_min
+            nearest_column[i] = first_column + column
         for h in range(n_h):
             exp_neg_terms(sq_distances[i], nearest[i], scales[h], terms)
             sums[i, h] += total(terms)
