@@ -112,8 +112,8 @@ def dh_method(args, reference: Reference, world) -> dict:
     method = dh_options(args.method, args.neighbors, args.precision, args.certificate, args.threshold)
     if args.method == "approx" and not reference.has_cluster_index:
         if world.is_root and not args.quiet:
-            print(f"building the cluster index of {args.reference} (store it in a reference file: quests-lmp "
-                  "reference index FILE)", file=sys.stderr, flush=True)
+            print(f"building the cluster index of the reference ({reference.n_environments} environments; store "
+                  "it in a reference file: quests-lmp reference index FILE)", file=sys.stderr, flush=True)
         reference.cluster_index()
     return method
 
