@@ -76,6 +76,7 @@ class ClusterIndex:
         self.cluster_units = np.searchsorted(unit_cluster, np.arange(centroids.shape[0] + 1))
         self.unit_lo = np.ascontiguousarray(unit_radii[:, 0])
         self.unit_hi = np.ascontiguousarray(unit_radii[:, 1])
+        self.centroid_norms = np.einsum("ij,ij->i", centroids, centroids)
 
     @classmethod
     def build(cls, x: np.ndarray, n_clusters: int | None = None, shell_size: int = SHELL_SIZE,
@@ -130,8 +131,9 @@ class ClusterIndex:
 
         def run(start: int) -> None:
             rows = slice(start, start + block)
+            distances = self._centroid_distances(y[rows])  # the same for every bandwidth
             for column, h in enumerate(bandwidths):
-                dh[rows, column] = -self._log_sums(y[rows], 0.5 / h**2, slack, -stop_below)
+                dh[rows, column] = -self._log_sums(y[rows], distances, 0.5 / h**2, slack, -stop_below)
 
         with one_blas_thread():
             if threads == 1 or len(starts) == 1:
@@ -141,11 +143,14 @@ class ClusterIndex:
                 list(worker_pool(threads).map(run, starts))
         return dh
 
-    def _log_sums(self, y: np.ndarray, scale: float, slack: float, stop_log: float) -> np.ndarray:
+    def _centroid_distances(self, y: np.ndarray) -> np.ndarray:
+        """|y - c| of each query to each cluster centroid (1/A)."""
+        return np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", y, y)[:, None] + self.centroid_norms[None, :]
+                                  - 2.0 * (y @ self.centroids.T)))
+
+    def _log_sums(self, y: np.ndarray, distances: np.ndarray, scale: float, slack: float,
+                  stop_log: float) -> np.ndarray:
         """log P of each query: partial kernel sums, certified to slack = log(e^eps - 1)."""
-        distances = np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", y, y)[:, None]
-                                       + np.einsum("ij,ij->i", self.centroids, self.centroids)[None, :]
-                                       - 2.0 * (y @ self.centroids.T)))
         n = y.shape[0]
         nearest, sums = np.full(n, np.inf), np.zeros(n)
         first = np.empty((n, FIRST_UNITS), dtype=np.int64)
