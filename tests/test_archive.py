@@ -10,7 +10,7 @@ import pytest
 
 from quests_lmp import Reference
 from quests_lmp.engine.archive import ALIGNMENT, MAPPED_MIN_BYTES, read_archive, write_archive
-from quests_lmp.engine.reference import FORMAT, FORMAT_VERSION, _checksum
+from quests_lmp.engine.reference import FORMAT, _checksum
 
 RNG = np.random.default_rng(7)
 ARRAYS = {"large": RNG.random((5000, 63)), "small": np.arange(5, dtype=np.uint8),
@@ -91,9 +91,10 @@ def test_a_saved_reference_is_memory_mapped(tmp_path):
 
 
 def test_a_reference_file_written_before_the_alignment_still_loads(tmp_path):
-    """The files of earlier versions: np.savez of the same two members, unaligned."""
+    """The files of earlier versions: np.savez of the same two members, unaligned, format version 1
+    (no species records: they load as species unknown)."""
     descriptors = RNG.random((300, 63)) * 0.1
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "descriptor_version": 1, "k": 32, "cutoff": 5.0,
+    header = {"format": FORMAT, "format_version": 1, "descriptor_version": 1, "k": 32, "cutoff": 5.0,
               "bandwidth": 0.015, "n_environments": 300, "sources": ["old.xyz"]}
     header["sha256"] = _checksum(descriptors, header)
     path = tmp_path / "old.npz"
@@ -103,3 +104,6 @@ def test_a_reference_file_written_before_the_alignment_still_loads(tmp_path):
     loaded = Reference.load(path)
     np.testing.assert_array_equal(loaded.descriptors, descriptors)
     assert loaded.sources == ["old.xyz"]
+    assert loaded.centres is None and loaded.elements is None and loaded.multicomponent is None
+    with pytest.raises(ValueError, match="records no centre elements .* rebuild the reference"):
+        loaded.delta_entropy(descriptors[:5], by_centre=True, centres=np.full(5, 29))

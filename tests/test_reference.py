@@ -97,15 +97,16 @@ def test_flipped_byte_is_detected(saved):
         Reference.load(saved)
 
 
-def write_archive(path, descriptors, header):
+def write_archive(path, descriptors, header, centres=None):
     encoded = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    species = {} if centres is None else {"centres": centres}
     with open(path, "wb") as stream:
-        np.savez(stream, descriptors=descriptors, header=encoded)
+        np.savez(stream, descriptors=descriptors, header=encoded, **species)
 
 
 def valid_header(reference):
     header = reference._header()
-    header["sha256"] = _checksum(reference.descriptors, header)
+    header["sha256"] = _checksum(reference.descriptors, header, reference.centres)
     return header
 
 
@@ -113,7 +114,7 @@ def test_tampered_descriptors_fail_the_checksum(tmp_path, reference):
     """A well-formed archive whose numbers changed after it was written."""
     tampered = reference.descriptors.copy()
     tampered[0, 0] += 1e-9
-    write_archive(tmp_path / "t.npz", tampered, valid_header(reference))
+    write_archive(tmp_path / "t.npz", tampered, valid_header(reference), reference.centres)
     with pytest.raises(ReferenceFileError, match="checksum mismatch"):
         Reference.load(tmp_path / "t.npz")
 
@@ -126,7 +127,7 @@ def test_tampered_descriptors_fail_the_checksum(tmp_path, reference):
 ])
 def test_bad_headers(tmp_path, reference, change, message):
     header = valid_header(reference) | change
-    write_archive(tmp_path / "h.npz", reference.descriptors, header)
+    write_archive(tmp_path / "h.npz", reference.descriptors, header, reference.centres)
     with pytest.raises(ReferenceFileError, match=message):
         Reference.load(tmp_path / "h.npz")
 

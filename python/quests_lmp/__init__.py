@@ -5,7 +5,7 @@ Schwalbe-Koda et al., "Information theory unifies atomistic machine learning, un
 quantification, and materials thermodynamics".
 """
 
-from .engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor
 from .engine.information import (
     DEFAULT_BANDWIDTH,
     bandwidth_for_volume,
@@ -13,6 +13,7 @@ from .engine.information import (
     diversity,
     entropy,
     entropy_and_diversity,
+    entropy_by_element,
     novelty,
     overlap,
     self_delta_entropy,
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_K",
     "DESCRIPTOR_VERSION",
     "Descriptor",
+    "MulticomponentDescriptor",
     "Reference",
     "ReferenceFileError",
     "bandwidth_for_volume",
@@ -32,6 +34,7 @@ __all__ = [
     "diversity",
     "entropy",
     "entropy_and_diversity",
+    "entropy_by_element",
     "novelty",
     "overlap",
     "read_structures",

@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from .periodic import periodic_images
+from .species import atomic_numbers, symbol_order, symbols
 from .validation import as_positions, check_cutoff, check_k, is_atoms
 
 DEFAULT_K = 32  # nearest neighbours per environment, the paper's default
@@ -84,7 +85,7 @@ class Descriptor:
 
         Returns
         -------
-        (n_atoms, 2k-1) float64 array, 1/A.
+        (n_atoms, n_features) float64 array, 1/A.
 
         Raises
         ------
@@ -92,12 +93,10 @@ class Descriptor:
             No structures, an empty structure, NaN or infinite positions, a zero-volume periodic
             cell, or overlapping atoms (closer than 1e-8 A).
         """
-        frames = [structures] if is_atoms(structures) else list(_as_frames(structures))
-        if not frames:
-            raise ValueError("no structures given: pass an ase.Atoms or a non-empty list of them")
+        frames = frames_of(structures)
         return np.concatenate([self.compute_atoms(atoms, index=index) for index, atoms in enumerate(frames)])
 
-    def compute_points(self, points, centers) -> np.ndarray:
+    def compute_points(self, points, centers, numbers=None) -> np.ndarray:
         """Descriptors of selected points, with neighbours searched among all points (no cell).
 
         This is the form of a parallel domain: `points` holds the owned atoms followed by ghost
@@ -109,10 +108,12 @@ class Descriptor:
             Positions: owned atoms, then ghosts.
         centers : int or 1-D array of int
             m (the first m points) or the indices of the points to describe.
+        numbers : (n,) array of int, optional
+            Atomic number of each point; not used by this species-blind descriptor.
 
         Returns
         -------
-        (n_centers, 2k-1) float64 array, 1/A.
+        (n_centers, n_features) float64 array, 1/A.
 
         Raises
         ------
@@ -120,15 +121,10 @@ class Descriptor:
             Points not of shape (n, 3), empty or non-finite; centers out of range; overlapping atoms.
         """
         points = as_positions(points, "points")
-        if np.ndim(centers) == 0:
-            count = int(centers)
-            if count < 0 or count > len(points):
-                raise ValueError(f"centers={count} must be between 0 and the number of points ({len(points)})")
-            centers = np.arange(count, dtype=np.int64)
-        else:
-            centers = np.ascontiguousarray(centers, dtype=np.int64)
-            if centers.ndim != 1 or (centers.size and (centers.min() < 0 or centers.max() >= len(points))):
-                raise ValueError(f"centers must be indices between 0 and {len(points) - 1}")
+        return self._describe(points, _center_indices(centers, len(points)))
+
+    def _describe(self, points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+        """Species-blind descriptors of points[centers] (checked arrays)."""
         network = _sorting_network(self.k - 1)
         x, overlap = _environment_descriptors(points, centers, self.k, self.cutoff, network)
         if overlap.any():
@@ -155,7 +151,7 @@ class Descriptor:
 
         Returns
         -------
-        (n, 2k-1) float64 array, 1/A.
+        (n, n_features) float64 array, 1/A.
 
         Raises
         ------
@@ -165,17 +161,131 @@ class Descriptor:
         if len(atoms) == 0:
             raise ValueError(f"structure {index} is empty: it has no atoms")
         positions = as_positions(atoms.positions, f"positions of structure {index}")
-        points = periodic_images(positions, atoms.cell.array, atoms.pbc, self.cutoff)
-        return self.compute_points(points, len(positions) if atom_indices is None else atom_indices)
+        points, owners = periodic_images(positions, atoms.cell.array, atoms.pbc, self.cutoff, sources=True)
+        return self.compute_points(points, len(positions) if atom_indices is None else atom_indices,
+                                   atoms.numbers[owners])
 
 
-def _as_frames(structures) -> Iterable:
+class MulticomponentDescriptor(Descriptor):
+    """The multicomponent descriptor of the reference package (get_descriptors_multicomponent).
+
+    For a list of elements E_1..E_S (S >= 2, ordered by symbol as the reference package does):
+    the species-blind descriptor [X1, X2] of every atom, then for each E_s the descriptor computed
+    among the atoms of E_s only, for the atoms of E_s (zeros for the others). Neighbours of
+    elements outside the list count in the species-blind part only. Columns are in the reference
+    package's order: the k X1 features of the blind part and of each element, then the k-1 X2
+    features of each (its code comment announces per-element [X1, X2] pairs, but its slicing
+    keeps this order; distances, hence dH, H and D, are the same either way). With one element,
+    as there, the descriptor is the species-blind one. Unlike there, open and partly periodic
+    boundaries are honoured (it treats every cell as fully periodic).
+
+    Parameters
+    ----------
+    elements : list of str or int
+        The elements of the per-element parts (symbols or atomic numbers).
+    k, cutoff
+        As for Descriptor (cutoff in A).
+
+    Raises
+    ------
+    ValueError
+        No or repeated elements, an unknown symbol, or as Descriptor.
+    """
+
+    def __init__(self, elements, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF):
+        super().__init__(k, cutoff)
+        numbers = atomic_numbers(elements)
+        if numbers.size == 0 or np.unique(numbers).size != numbers.size:
+            raise ValueError(f"elements of a multicomponent descriptor must be distinct and at least one, "
+                             f"got {list(elements)!r}")
+        self.elements = symbol_order(numbers)  # atomic numbers
+
+    @property
+    def n_features(self) -> int:
+        """Length of one descriptor vector: (2k - 1)(S + 1) for S >= 2 elements, 2k - 1 for one."""
+        return (2 * self.k - 1) * self._parts
+
+    @property
+    def _parts(self) -> int:
+        return 1 if self.elements.size == 1 else self.elements.size + 1
+
+    def __repr__(self) -> str:
+        return f"MulticomponentDescriptor({symbols(self.elements)}, k={self.k}, cutoff={self.cutoff})"
+
+    def compute_points(self, points, centers, numbers=None) -> np.ndarray:
+        """Descriptors of selected points among all points (no cell), as Descriptor.compute_points.
+
+        Parameters
+        ----------
+        points : (n, 3) array, A
+            Positions: owned atoms, then ghosts.
+        centers : int or 1-D array of int
+            m (the first m points) or the indices of the points to describe.
+        numbers : (n,) array of int
+            Atomic number of each point (required).
+
+        Returns
+        -------
+        (n_centers, n_features) float64 array, 1/A.
+
+        Raises
+        ------
+        ValueError
+            As Descriptor.compute_points, or numbers missing or not one per point.
+        """
+        points = as_positions(points, "points")
+        centers = _center_indices(centers, len(points))
+        if numbers is None or np.shape(numbers) != (len(points),):
+            raise ValueError(f"the multicomponent descriptor needs the atomic number of each of the {len(points)} "
+                             f"points, got {None if numbers is None else np.shape(numbers)}")
+        numbers = np.asarray(numbers, dtype=np.int64)
+        blind = self._describe(points, centers)
+        if self._parts == 1:
+            return blind
+        k, parts = self.k, self._parts
+        x = np.zeros((centers.size, self.n_features))
+        x[:, :k] = blind[:, :k]
+        x[:, parts * k:parts * k + k - 1] = blind[:, k:]
+        for part, element in enumerate(self.elements, start=1):
+            members = np.flatnonzero(numbers == element)
+            rows = np.flatnonzero(numbers[centers] == element)
+            if rows.size == 0:
+                continue
+            position = np.empty(len(points), dtype=np.int64)
+            position[members] = np.arange(members.size)
+            own = self._describe(np.ascontiguousarray(points[members]), position[centers[rows]])
+            x[rows, part * k:(part + 1) * k] = own[:, :k]
+            first = parts * k + part * (k - 1)
+            x[rows, first:first + k - 1] = own[:, k:]
+        return x
+
+
+def _center_indices(centers, n_points: int) -> np.ndarray:
+    """int64 indices of the described points: `centers` is a count m (the first m) or indices."""
+    if np.ndim(centers) == 0:
+        count = int(centers)
+        if count < 0 or count > n_points:
+            raise ValueError(f"centers={count} must be between 0 and the number of points ({n_points})")
+        return np.arange(count, dtype=np.int64)
+    centers = np.ascontiguousarray(centers, dtype=np.int64)
+    if centers.ndim != 1 or (centers.size and (centers.min() < 0 or centers.max() >= n_points)):
+        raise ValueError(f"centers must be indices between 0 and {n_points - 1}")
+    return centers
+
+
+def frames_of(structures) -> list:
+    """A non-empty list of ase.Atoms from an ase.Atoms or an iterable of them; ValueError otherwise."""
+    if is_atoms(structures):
+        return [structures]
     if not isinstance(structures, Iterable):
         raise ValueError(f"expected an ase.Atoms or a list of them, got {type(structures).__name__}")
-    for frame in structures:
+    frames = list(structures)
+    for frame in frames:
         if not is_atoms(frame):
             raise ValueError(f"expected ase.Atoms in the list, got {type(frame).__name__}")
-        yield frame
+    if not frames:
+        raise ValueError("no structures given: pass an ase.Atoms or a non-empty list of them")
+    return frames
 
 
 @nb.njit(cache=True)

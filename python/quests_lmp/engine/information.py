@@ -10,6 +10,12 @@ bandwidths to get one result per bandwidth from a single pass over the distances
 
 Bounds: 0 <= H <= log n, dH(Y|X) >= -log n, dH(X_i|X) <= 0. dH is always finite here: far from
 the reference it grows like the squared distance to the nearest reference vector over 2h^2.
+
+By centre (quests_lmp.engine.species): given the centre element of every environment, the kernel
+becomes K_h(X_i, X_j) delta(Z_i, Z_j), so each environment is compared only with those of its
+element. The formulas above are unchanged: they give the quantities of the union of the
+per-element sets, e.g. H = sum_E p_E H_E - sum_E p_E log p_E with p_E = n_E / n, and D =
+log sum_E exp(D_E). A test environment of an element absent from the reference gets dH = +inf.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from .kernel import log_kernel_sums
+from .species import as_centres, by_element, element_rows, symbols
 from .validation import as_descriptors, check_bandwidths
 
 DEFAULT_BANDWIDTH = 0.015  # 1/A, the paper's default
 
 
-def delta_entropy(y, x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
+def delta_entropy(y, x, h=DEFAULT_BANDWIDTH, y_centres=None, x_centres=None) -> np.ndarray:
     """Differential entropy dH(Y_i | X) of each test vector against a reference set (Eq. 6).
 
     Parameters
@@ -33,23 +40,27 @@ def delta_entropy(y, x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
         Reference descriptors, with the same d = 2k-1.
     h : float or list of floats, 1/A
         Kernel bandwidth(s).
+    y_centres, x_centres : (n_y,) and (n_x,) arrays of int, optional
+        Atomic numbers of the centre atoms: both given, dH is by centre (module docstring).
 
     Returns
     -------
-    (n_y,) float64 array in nats for one h, (n_y, n_h) for a list. Finite everywhere.
+    (n_y,) float64 array in nats for one h, (n_y, n_h) for a list. Finite everywhere, except by
+    centre for elements absent from x (+inf).
 
     Raises
     ------
     ValueError
-        Empty, non-finite or non-2-D descriptors, mismatched d, or a bandwidth that is not a finite number >= 1e-100 1/A.
+        Empty, non-finite or non-2-D descriptors, mismatched d, a bandwidth that is not a finite
+        number >= 1e-100 1/A, or centres of only one side or not one per environment.
     """
     x = as_descriptors(x, "reference descriptors")
     y = as_descriptors(y, "test descriptors", n_features=x.shape[1])
     bandwidths, scalar = check_bandwidths(h)
-    return _per_bandwidth(-log_kernel_sums(y, x, bandwidths), scalar)
+    return _per_bandwidth(-_log_sums(y, x, bandwidths, y_centres, x_centres), scalar)
 
 
-def self_delta_entropy(x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
+def self_delta_entropy(x, h=DEFAULT_BANDWIDTH, centres=None) -> np.ndarray:
     """dH(X_i | X) of each member of a set against the whole set, itself included (Eq. 6).
 
     Parameters
@@ -58,6 +69,8 @@ def self_delta_entropy(x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
         Descriptors.
     h : float or list of floats, 1/A
         Kernel bandwidth(s).
+    centres : (n,) array of int, optional
+        Atomic numbers of the centre atoms: dH by centre (module docstring).
 
     Returns
     -------
@@ -66,20 +79,21 @@ def self_delta_entropy(x, h=DEFAULT_BANDWIDTH) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite descriptors, or a bandwidth that is not a finite number >= 1e-100 1/A.
+        Empty or non-finite descriptors, a bandwidth that is not a finite number >= 1e-100 1/A, or
+        centres not one per environment.
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
-    return _per_bandwidth(-log_kernel_sums(x, x, bandwidths), scalar)
+    return _per_bandwidth(-_log_sums(x, x, bandwidths, centres, centres), scalar)
 
 
-def entropy(x, h=DEFAULT_BANDWIDTH):
+def entropy(x, h=DEFAULT_BANDWIDTH, centres=None):
     """Information entropy H(X) of a set of environments (Eq. 5).
 
     Parameters
     ----------
-    x, h
-        As for entropy_and_diversity: descriptors (1/A) and bandwidth(s) (1/A).
+    x, h, centres
+        As for entropy_and_diversity: descriptors (1/A), bandwidth(s) (1/A), centre elements.
 
     Returns
     -------
@@ -90,16 +104,16 @@ def entropy(x, h=DEFAULT_BANDWIDTH):
     ValueError
         As entropy_and_diversity.
     """
-    return entropy_and_diversity(x, h)[0]
+    return entropy_and_diversity(x, h, centres)[0]
 
 
-def diversity(x, h=DEFAULT_BANDWIDTH):
+def diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     """Diversity D(X) = log sum_i exp(dH(X_i|X)) of a set of environments (Eq. 8, S21).
 
     Parameters
     ----------
-    x, h
-        As for entropy_and_diversity: descriptors (1/A) and bandwidth(s) (1/A).
+    x, h, centres
+        As for entropy_and_diversity: descriptors (1/A), bandwidth(s) (1/A), centre elements.
 
     Returns
     -------
@@ -110,10 +124,10 @@ def diversity(x, h=DEFAULT_BANDWIDTH):
     ValueError
         As entropy_and_diversity.
     """
-    return entropy_and_diversity(x, h)[1]
+    return entropy_and_diversity(x, h, centres)[1]
 
 
-def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH):
+def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     """H and D of a set of environments from one pass over its kernel matrix (Eqs. 5 and 8).
 
     Parameters
@@ -122,6 +136,9 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH):
         Descriptors.
     h : float or list of floats, 1/A
         Kernel bandwidth(s).
+    centres : (n,) array of int, optional
+        Atomic numbers of the centre atoms: H and D of the union of the per-element sets
+        (module docstring; entropy_by_element gives each element's).
 
     Returns
     -------
@@ -130,21 +147,54 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH):
     Raises
     ------
     ValueError
-        Empty or non-finite descriptors, or a bandwidth that is not a finite number >= 1e-100 1/A.
+        Empty or non-finite descriptors, a bandwidth that is not a finite number >= 1e-100 1/A, or
+        centres not one per environment.
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
-    dh = -log_kernel_sums(x, x, bandwidths)  # (n, n_h), each <= 0
-    n = x.shape[0]
-    h_values = np.log(n) + dh.mean(axis=0)
-    top = dh.max(axis=0)
-    d_values = top + np.log(np.exp(dh - top).sum(axis=0))
+    h_values, d_values = _entropy_and_diversity(-_log_sums(x, x, bandwidths, centres, centres))
     if scalar:
         return float(h_values[0]), float(d_values[0])
     return h_values, d_values
 
 
-def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
+def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
+    """H and D of each element's environments, and of their union, from one by-centre pass.
+
+    Parameters
+    ----------
+    x : (n, d) array, 1/A
+        Descriptors.
+    centres : (n,) array of int
+        Atomic number of each environment's centre atom.
+    h : float or list of floats, 1/A
+        Kernel bandwidth(s).
+
+    Returns
+    -------
+    dict: element symbol (ordered by symbol, then "total") -> (n_environments, H, D), H and D in
+    nats (floats for one h, (n_h,) arrays for a list).
+
+    Raises
+    ------
+    ValueError
+        As entropy_and_diversity.
+    """
+    x = as_descriptors(x)
+    bandwidths, scalar = check_bandwidths(h)
+    centres = as_centres(centres, x.shape[0])
+    dh = -_log_sums(x, x, bandwidths, centres, centres)
+    groups = element_rows(centres)
+    names = symbols(groups)
+    table = {name: (rows.size, *_entropy_and_diversity(dh[rows])) for name, rows in zip(names, groups.values())}
+    table = {name: table[name] for name in sorted(table)}
+    table["total"] = (x.shape[0], *_entropy_and_diversity(dh))
+    if scalar:
+        table = {name: (n, float(h_[0]), float(d_[0])) for name, (n, h_, d_) in table.items()}
+    return table
+
+
+def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x_centres=None):
     """Fraction of test environments that are novel with respect to a reference: dH(Y|X) > threshold (Methods).
 
     Parameters
@@ -157,6 +207,8 @@ def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
         Kernel bandwidth(s).
     threshold : float, nats
         Novel means dH above it; 0 is the paper's threshold-free criterion.
+    y_centres, x_centres : arrays of int, optional
+        Centre elements: by centre (as delta_entropy).
 
     Returns
     -------
@@ -167,11 +219,11 @@ def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
     ValueError
         As delta_entropy.
     """
-    dh = delta_entropy(y, x, h)
+    dh = delta_entropy(y, x, h, y_centres, x_centres)
     return _fraction(dh > threshold)
 
 
-def overlap(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
+def overlap(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x_centres=None):
     """Fraction of test environments covered by a reference: dH(Y|X) <= threshold (Methods); 1 - novelty.
 
     Parameters
@@ -180,6 +232,8 @@ def overlap(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
         As for novelty: test and reference descriptors (1/A), bandwidth(s) (1/A).
     threshold : float, nats
         Covered means dH at or below it.
+    y_centres, x_centres : arrays of int, optional
+        Centre elements: by centre (as delta_entropy).
 
     Returns
     -------
@@ -190,7 +244,7 @@ def overlap(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0):
     ValueError
         As delta_entropy.
     """
-    dh = delta_entropy(y, x, h)
+    dh = delta_entropy(y, x, h, y_centres, x_centres)
     return _fraction(dh <= threshold)
 
 
@@ -220,6 +274,32 @@ def bandwidth_for_volume(volume_per_atom):
         raise ValueError(f"volume per atom must be a finite number > 0 (A^3/atom), got {volume_per_atom!r}")
     h = 0.0897141 * np.exp(-0.5 * (volume / 10.896) ** 2) + 0.0119417
     return float(h) if h.ndim == 0 else h
+
+
+def _log_sums(y, x, bandwidths, y_centres, x_centres) -> np.ndarray:
+    """log sum_j K_h(y_i, x_j), over all x or, given both sides' centres, over those of y_i's element."""
+    if y_centres is None and x_centres is None:
+        return log_kernel_sums(y, x, bandwidths)
+    if y_centres is None or x_centres is None:
+        raise ValueError("by-centre quantities need the centre elements of both sets of environments")
+    y_centres, x_centres = as_centres(y_centres, y.shape[0]), as_centres(x_centres, x.shape[0])
+    x_rows = element_rows(x_centres)
+    same = y is x and np.array_equal(y_centres, x_centres)  # a set against itself: one operand per element
+
+    def values_of(z, rows):
+        if z not in x_rows:
+            return None
+        subset = x[x_rows[z]]
+        return log_kernel_sums(subset if same else y[rows], subset, bandwidths)
+
+    return by_element(y_centres, bandwidths.size, values_of, -np.inf)
+
+
+def _entropy_and_diversity(dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, D) per bandwidth column from the self dH (n, n_h) of a set (H = log n + mean dH)."""
+    h_values = np.log(dh.shape[0]) + dh.mean(axis=0)
+    top = dh.max(axis=0)
+    return h_values, top + np.log(np.exp(dh - top).sum(axis=0))
 
 
 def _per_bandwidth(values: np.ndarray, scalar: bool) -> np.ndarray:

@@ -18,7 +18,7 @@ from .validation import as_positions, check_cutoff
 _MARGIN = 1e-9
 
 
-def periodic_images(positions, cell, pbc, cutoff: float) -> np.ndarray:
+def periodic_images(positions, cell, pbc, cutoff: float, sources: bool = False):
     """Owned atoms (wrapped into the cell) followed by all their periodic images near the cell.
 
     Parameters
@@ -28,15 +28,18 @@ def periodic_images(positions, cell, pbc, cutoff: float) -> np.ndarray:
     pbc : three booleans, periodicity along each cell vector
     cutoff : float, A; every image within this distance of an owned atom is included
 
+    sources : bool, also return which owned atom each point is an image of
+
     Returns
     -------
-    (n + n_images, 3) array, A: the first n rows are the owned atoms, in their input order.
+    (n + n_images, 3) array, A: the first n rows are the owned atoms, in their input order; with
+    sources, also the (n + n_images,) int64 index of each point's owned atom.
     """
     positions = as_positions(positions)
     cutoff = check_cutoff(cutoff)
     pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
     if not pbc.any():
-        return positions.copy()
+        return (positions.copy(), np.arange(len(positions))) if sources else positions.copy()
 
     cell = _complete_cell(np.asarray(cell, dtype=np.float64), pbc)
     inverse = np.linalg.inv(cell)
@@ -59,14 +62,16 @@ def periodic_images(positions, cell, pbc, cutoff: float) -> np.ndarray:
         steps = int(np.ceil(reach[axis]))
         f = fractional[:, axis]
         near.append({o: (f + o >= -reach[axis]) & (f + o < 1.0 + reach[axis]) for o in range(-steps, steps + 1)})
-    images = [wrapped]
+    images, owners = [wrapped], [np.arange(len(positions))]
     for offset in itertools.product(*(sorted(n) for n in near)):
         if offset == (0, 0, 0):
             continue
         inside = near[0][offset[0]] & near[1][offset[1]] & near[2][offset[2]]
         if inside.any():
             images.append(wrapped[inside] + np.asarray(offset, dtype=np.float64) @ cell)
-    return np.ascontiguousarray(np.concatenate(images))
+            owners.append(np.flatnonzero(inside))
+    points = np.ascontiguousarray(np.concatenate(images))
+    return (points, np.concatenate(owners)) if sources else points
 
 
 def _complete_cell(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:

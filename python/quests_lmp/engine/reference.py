@@ -1,17 +1,24 @@
 """Reference (training) sets of environments and their portable files.
 
 A `Reference` holds the descriptors of the environments a potential was trained on, with the
-descriptor parameters (k, cutoff in A) and a default bandwidth (1/A). It answers dH of new
-environments against itself: exactly (Eq. 6), approximately with a certified bound through a
-cluster index (quests_lmp.engine.cluster_index), or over nearest neighbours (SI Eq. S19).
+descriptor parameters (k, cutoff in A), a default bandwidth (1/A) and, where known, the element of
+each environment's centre atom. It answers dH of new environments against itself: exactly (Eq. 6),
+approximately with a certified bound through a cluster index (quests_lmp.engine.cluster_index), or
+over nearest neighbours (SI Eq. S19); species-blind (the paper's method) or by centre element, with
+species-blind or multicomponent descriptors (quests_lmp.engine.species).
 
 File format (one file, any name; `.npz` suggested): an uncompressed NumPy zip archive
 (quests_lmp.engine.archive: the descriptors 64-byte aligned and memory-mapped when loaded, so the
 processes of a node share one copy) with
-  - `descriptors`: float64 array (n_environments, 2k-1), 1/A;
+  - `descriptors`: float64 array (n_environments, n_features), 1/A: 2k-1 features, or those of
+    the multicomponent descriptor;
+  - `centres` (format version 2, where known): uint8 atomic number of each environment's centre
+    atom, the rows grouped by it in increasing order;
   - `header`: UTF-8 JSON with format, format_version, descriptor_version, k, cutoff, bandwidth,
-    n_environments, sources (file or structure names) and sha256 (of the descriptors' bytes and
-    the other header fields);
+    n_environments, sources (file or structure names), sha256 (of the descriptors' and centres'
+    bytes and the other header fields) and, in version 2, elements (symbols of the centres, or
+    null where unknown) and multicomponent (the descriptor's element symbols, or null for the
+    species-blind descriptor). Version 1 files load as species unknown;
   - optionally the cluster index of method approx: `index_<name>` for each name in
     quests_lmp.engine.cluster_index.ARRAYS (memory-mapped like the descriptors), described by the
     header's `index` entry (kind, version, clusters, units, sha256 of the index arrays). Files without it load as
@@ -24,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -33,14 +41,16 @@ from .knn import DEFAULT_NEIGHBORS, ApproximateIndex
 from .archive import read_archive, write_archive
 from .cluster_index import ARRAYS as INDEX_ARRAYS
 from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
-from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor
+from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor, frames_of
 from .files import write_atomically
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
+from .species import as_centres, atomic_numbers, by_element, missing_elements, symbol_order, symbols
 from .validation import as_descriptors, check_bandwidths, check_cutoff, check_dh_options, check_k, is_atoms
 
 FORMAT = "quests-lmp reference"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 INDEX_KIND = "clusters"
 INDEX_VERSION = 1
 
@@ -70,8 +80,8 @@ class Reference:
 
     Parameters
     ----------
-    descriptors : (n, 2k-1) array, 1/A
-        One row per reference environment.
+    descriptors : (n, n_features) array, 1/A
+        One row per reference environment: 2k-1 features, or those of the multicomponent descriptor.
     k : int
         Neighbours of the descriptor the rows were computed with.
     cutoff : float, A
@@ -82,23 +92,40 @@ class Reference:
         Names of the files or structures the environments come from (kept in the file).
     index : ClusterIndex, optional
         The cluster index of these descriptors (as loaded from a file); built on first use otherwise.
+    centres : (n,) array of int, optional
+        Atomic number of each environment's centre atom; species unknown if not given. The rows
+        are kept grouped by it (a stable sort; rows already in increasing order are not copied).
+    multicomponent : list of str or int, optional
+        The elements of the multicomponent descriptor the rows were computed with
+        (quests_lmp.engine.descriptor.MulticomponentDescriptor); species-blind descriptors if not given.
 
     Raises
     ------
     ValueError
-        Invalid k, cutoff or bandwidth, descriptors that are empty, non-finite or not 2k-1 wide, or
-        an index of another size.
+        Invalid k, cutoff or bandwidth, descriptors that are empty, non-finite or of another width
+        than the descriptor's, centres that are not one atomic number per row, or an index of
+        another size or given with rows that need regrouping.
     """
 
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
-                 bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None):
+                 bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None,
+                 centres=None, multicomponent=None):
         self.k = check_k(k)
         self.cutoff = check_cutoff(cutoff)
         bandwidths, scalar = check_bandwidths(bandwidth)
         if not scalar:
             raise ValueError(f"the default bandwidth of a reference is one number (1/A), got {bandwidth!r}")
         self.bandwidth = float(bandwidths[0])
-        self.descriptors = as_descriptors(descriptors, "reference descriptors", n_features=2 * self.k - 1)
+        self._descriptor = (Descriptor(self.k, self.cutoff) if multicomponent is None
+                            else MulticomponentDescriptor(multicomponent, self.k, self.cutoff))
+        self.descriptors = as_descriptors(descriptors, "reference descriptors",
+                                          n_features=self._descriptor.n_features)
+        self.centres = None if centres is None else as_centres(centres, self.n_environments)
+        if self.centres is not None and np.any(self.centres[1:] < self.centres[:-1]):
+            if index is not None:
+                raise ValueError("a cluster index needs the rows grouped by centre element, as in reference files")
+            order = np.argsort(self.centres, kind="stable")
+            self.descriptors, self.centres = np.ascontiguousarray(self.descriptors[order]), self.centres[order]
         self.sources = [str(source) for source in sources]
         if index is not None and index.members.shape != self.descriptors.shape:
             raise ValueError(f"the cluster index holds {index.members.shape[0]} environments of width "
@@ -106,11 +133,13 @@ class Reference:
         self._clusters = index
         self._knn = None
         self._operands = {}  # precision -> KernelOperand of the descriptors
+        self._parts = {}  # atomic number -> Reference of that element's environments (by-centre)
 
     @classmethod
     def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
-                        bandwidth: float = DEFAULT_BANDWIDTH, sources=()) -> Reference:
-        """Reference of every atomic environment in an ase.Atoms or a list of them.
+                        bandwidth: float = DEFAULT_BANDWIDTH, sources=(), multicomponent=False) -> Reference:
+        """Reference of every atomic environment in an ase.Atoms or a list of them, with the
+        element of each centre atom (rows grouped by it, in input order within an element).
 
         Parameters
         ----------
@@ -118,6 +147,9 @@ class Reference:
             The training structures (positions in A).
         k, cutoff, bandwidth, sources
             As for Reference (cutoff in A, bandwidth in 1/A).
+        multicomponent : bool or list of str
+            Multicomponent descriptors (quests_lmp.engine.species): True for the elements of the
+            structures, or the list of elements; species-blind descriptors if False.
 
         Returns
         -------
@@ -128,12 +160,19 @@ class Reference:
         ValueError
             As Descriptor.compute and Reference.
         """
-        descriptors = Descriptor(k, cutoff).compute(structures)
-        return cls(descriptors, k, cutoff, bandwidth, sources)
+        frames = frames_of(structures)
+        centres = np.concatenate([atoms.numbers for atoms in frames])
+        elements = None
+        if multicomponent is not False:
+            elements = symbols(symbol_order(centres)) if multicomponent is True else multicomponent
+        descriptor = (Descriptor(k, cutoff) if elements is None else MulticomponentDescriptor(elements, k, cutoff))
+        return cls(descriptor.compute(frames), k, cutoff, bandwidth, sources, centres=centres,
+                   multicomponent=elements)
 
     @classmethod
     def from_files(cls, paths, index=":", format: str | None = None, k: int = DEFAULT_K,
-                   cutoff: float = DEFAULT_CUTOFF, bandwidth: float = DEFAULT_BANDWIDTH) -> Reference:
+                   cutoff: float = DEFAULT_CUTOFF, bandwidth: float = DEFAULT_BANDWIDTH,
+                   multicomponent=False) -> Reference:
         """Reference from structure files ASE reads (extxyz, LAMMPS dump/data, POSCAR, ...).
 
         Parameters
@@ -144,8 +183,8 @@ class Reference:
             Frames of each file, as in ase.io.read: ":" all, "::10", "-1", ...
         format : str, optional
             An ASE format name, e.g. "lammps-dump-text" or "lammps-data"; guessed if not given.
-        k, cutoff, bandwidth
-            As for Reference (cutoff in A, bandwidth in 1/A).
+        k, cutoff, bandwidth, multicomponent
+            As for from_structures (cutoff in A, bandwidth in 1/A).
 
         Returns
         -------
@@ -164,7 +203,8 @@ class Reference:
         frames = []
         for path in paths:
             frames.extend(read_structures(path, index, format))
-        return cls.from_structures(frames, k, cutoff, bandwidth, sources=[str(p) for p in paths])
+        return cls.from_structures(frames, k, cutoff, bandwidth, sources=[str(p) for p in paths],
+                                   multicomponent=multicomponent)
 
     @property
     def n_environments(self) -> int:
@@ -173,22 +213,36 @@ class Reference:
 
     @property
     def descriptor(self) -> Descriptor:
-        """The Descriptor (this k and cutoff) that test environments must be computed with."""
-        return Descriptor(self.k, self.cutoff)
+        """The Descriptor that test environments must be computed with (this k, cutoff and kind:
+        species-blind or MulticomponentDescriptor)."""
+        return self._descriptor
+
+    @property
+    def multicomponent(self) -> list[str] | None:
+        """Element symbols of the multicomponent descriptor; None for species-blind descriptors."""
+        return symbols(self._descriptor.elements) if isinstance(self._descriptor, MulticomponentDescriptor) else None
+
+    @property
+    def elements(self) -> list[str] | None:
+        """Symbols of the centre elements, ordered by symbol; None where species are unknown."""
+        return None if self.centres is None else symbols(symbol_order(np.unique(self.centres)))
 
     def __repr__(self) -> str:
+        species = "species unknown" if self.centres is None else "elements " + " ".join(self.elements)
+        kind = "" if self.multicomponent is None else ", multicomponent"
         return (f"Reference({self.n_environments} environments, k={self.k}, cutoff={self.cutoff} A, "
-                f"bandwidth={self.bandwidth} 1/A)")
+                f"bandwidth={self.bandwidth} 1/A, {species}{kind})")
 
     def delta_entropy(self, test, h=None, method: str = "exact", neighbors: int | None = None,
                       precision: str = "double", certificate: float | None = None,
-                      stop_below: float = STOP_BELOW) -> np.ndarray:
+                      stop_below: float = STOP_BELOW, by_centre: bool = False, centres=None,
+                      unknown: str | None = None) -> np.ndarray:
         """dH(test | reference) of each test environment (Eq. 6, exactly or approximately).
 
         Parameters
         ----------
-        test : (n, 2k-1) array in 1/A, or ase.Atoms or a list of them
-            Test descriptors, or structures (described here with this reference's k and cutoff).
+        test : (n, n_features) array in 1/A, or ase.Atoms or a list of them
+            Test descriptors, or structures (described here with this reference's descriptor).
         h : float or list of floats, 1/A, optional
             Bandwidth(s); the reference's own by default.
         method : str
@@ -209,6 +263,16 @@ class Reference:
         stop_below : float, nats
             "approx" stops summing once dH is certainly below this (-1): such environments get a
             value between their exact dH and stop_below. -inf: certified values everywhere.
+        by_centre : bool
+            Compare each test environment only with the reference environments whose centre is the
+            same element (quests_lmp.engine.species); the reference must record its centres.
+        centres : (n,) array of int, optional
+            Atomic number of each test environment's centre, for test descriptors (structures
+            carry their own): needed by by_centre and unknown.
+        unknown : str, optional
+            What a test centre of an element the reference does not hold gets: "error" (ValueError
+            naming it) or "novel" (dH = +inf). By default "error" with by_centre, and no check
+            without it (the species-blind descriptor compares any atoms).
 
         Returns
         -------
@@ -218,22 +282,123 @@ class Reference:
         ------
         ValueError
             An unknown method or precision, a setting of another method (neighbors without knn,
-            certificate without approx, single with approx or knn), an invalid bandwidth, or test
-            descriptors that are empty, non-finite or of another width.
+            certificate without approx, single with approx or knn), an invalid bandwidth, test
+            descriptors that are empty, non-finite or of another width, by_centre or unknown with a
+            reference or test that records no elements, or an element the reference lacks.
         """
         method, neighbors, precision, certificate = check_dh_options(method, neighbors, precision, certificate)
-        y = self._test_descriptors(test)
+        y, test_centres = self._test_descriptors(test, centres)
         bandwidths, scalar = check_bandwidths(self.bandwidth if h is None else h)
+        options = {"method": method, "precision": precision, "stop_below": float(stop_below),
+                   "neighbors": DEFAULT_NEIGHBORS if neighbors is None else neighbors,
+                   "certificate": DEFAULT_CERTIFICATE if certificate is None else certificate}
+        absent = self._absent(test_centres, by_centre, unknown)
+        if by_centre:
+            def values_of(z, rows):
+                part = self.element_part(z)
+                return None if part is None else part._delta_entropy(y[rows], bandwidths, **options)
+
+            dh = by_element(test_centres, bandwidths.size, values_of, np.inf)
+        else:
+            dh = self._delta_entropy(y, bandwidths, **options)
+            if absent is not None:
+                dh[absent] = np.inf
+        return dh[:, 0] if scalar else dh
+
+    def _delta_entropy(self, y, bandwidths, method, neighbors, precision, certificate, stop_below) -> np.ndarray:
+        """(n, n_h) dH of checked test descriptors against every environment of this reference."""
         if method == "exact":
             if precision not in self._operands:
                 self._operands[precision] = KernelOperand(self.descriptors, precision)
-            dh = -log_kernel_sums(y, self._operands[precision], bandwidths)
-        elif method == "approx":
-            certificate = DEFAULT_CERTIFICATE if certificate is None else certificate
-            dh = self.cluster_index().delta_entropy(y, bandwidths, certificate, float(stop_below))
-        else:
-            dh = self.knn_index().delta_entropy(y, bandwidths, DEFAULT_NEIGHBORS if neighbors is None else neighbors)
-        return dh[:, 0] if scalar else dh
+            return -log_kernel_sums(y, self._operands[precision], bandwidths)
+        if method == "approx":
+            return self.cluster_index().delta_entropy(y, bandwidths, certificate, stop_below)
+        return self.knn_index().delta_entropy(y, bandwidths, neighbors)
+
+    def _absent(self, test_centres, by_centre: bool, unknown: str | None) -> np.ndarray | None:
+        """Mask of the test centres of elements this reference lacks, where they are allowed (as
+        novel); None if there is nothing to check. ValueError for a check that cannot be made or
+        fails."""
+        if unknown not in (None, "error", "novel"):
+            raise ValueError(f"unknown must be 'error' or 'novel', got {unknown!r}")
+        if not by_centre and unknown is None:
+            return None
+        rebuild = "rebuild the reference from its structures (quests-lmp reference build)"
+        if self.centres is None:
+            raise ValueError(f"this reference records no centre elements (a file of format version 1, or "
+                             f"descriptors given without centres), so it cannot compare by element: {rebuild}")
+        if test_centres is None:
+            raise ValueError("comparing by element needs the element of each test environment's centre: "
+                             "pass structures, or centres= with the descriptors")
+        known = np.unique(self.centres)
+        if missing := missing_elements(test_centres, known):
+            if unknown != "novel":
+                raise ValueError(f"element {', '.join(missing)} is not in the reference (elements "
+                                 f"{' '.join(self.elements)}): add such environments to the reference, or count "
+                                 "these atoms as novel (unknown novel)")
+            return ~np.isin(test_centres, known)
+        return None
+
+    def element_part(self, element) -> Reference | None:
+        """The reference environments whose centre is `element` (symbol or atomic number), a
+        Reference sharing this one's memory (its own cluster index is built on first use); None
+        if there are none.
+
+        Parameters
+        ----------
+        element : str or int
+
+        Returns
+        -------
+        Reference or None
+
+        Raises
+        ------
+        ValueError
+            An unknown element, or a reference that records no centres.
+        """
+        z = int(atomic_numbers(element)[0])
+        if self.centres is None:
+            raise ValueError("this reference records no centre elements: rebuild it from its structures")
+        if z not in self._parts:
+            start, stop = np.searchsorted(self.centres, [z, z + 1])
+            self._parts[z] = None if start == stop else Reference(
+                self.descriptors[start:stop], self.k, self.cutoff, self.bandwidth, self.sources,
+                centres=self.centres[start:stop], multicomponent=self.multicomponent)
+        return self._parts[z]
+
+    def prepare(self, method: str = "exact", by_centre: bool = False) -> float:
+        """Builds now what `method` needs that is not at hand (the cluster index of approx, one per
+        element with by_centre; the search graph of knn) rather than at the first query.
+
+        Parameters
+        ----------
+        method : str
+            "exact", "approx" or "knn".
+        by_centre : bool
+            Prepare the per-element references of by-centre comparisons.
+
+        Returns
+        -------
+        float: seconds spent building cluster indexes (0.0 if none was needed).
+
+        Raises
+        ------
+        ValueError
+            An unknown method, or by_centre with a reference that records no centres.
+        """
+        method = check_dh_options(method, None, "double", None)[0]
+        if by_centre:
+            self._absent(self.centres, True, None)  # raises if species are unknown
+        parts = [self.element_part(z) for z in np.unique(self.centres)] if by_centre else [self]
+        start, built = time.perf_counter(), False
+        for part in parts:
+            if method == "approx" and not part.has_cluster_index:
+                part.cluster_index()
+                built = True
+            elif method == "knn":
+                part.knn_index()
+        return time.perf_counter() - start if built else 0.0
 
     @property
     def has_cluster_index(self) -> bool:
@@ -288,13 +453,15 @@ class Reference:
             self._knn = ApproximateIndex(self.descriptors)
         return self._knn
 
-    def entropy_and_diversity(self, h=None):
+    def entropy_and_diversity(self, h=None, by_centre: bool = False):
         """H and D of the reference set itself (Eqs. 5 and 8).
 
         Parameters
         ----------
         h : float or list of floats, 1/A, optional
             Bandwidth(s); the reference's own by default.
+        by_centre : bool
+            Those of the union of the per-element sets (quests_lmp.engine.information).
 
         Returns
         -------
@@ -303,9 +470,12 @@ class Reference:
         Raises
         ------
         ValueError
-            An invalid bandwidth.
+            An invalid bandwidth, or by_centre with a reference that records no centres.
         """
-        return entropy_and_diversity(self.descriptors, self.bandwidth if h is None else h)
+        if by_centre:
+            self._absent(self.centres, True, None)  # raises if species are unknown
+        return entropy_and_diversity(self.descriptors, self.bandwidth if h is None else h,
+                                     centres=self.centres if by_centre else None)
 
     def save(self, path, overwrite: bool = False) -> Path:
         """Writes the reference file, with the cluster index if it was built or loaded: complete or not
@@ -334,13 +504,15 @@ class Reference:
             raise FileExistsError(f"{path} exists; choose another name or pass overwrite=True")
         header = self._header()
         arrays = {"descriptors": self.descriptors}
+        if self.centres is not None:
+            arrays["centres"] = self.centres
         if self._clusters is not None:
             index_arrays = self._clusters.arrays()
             header["index"] = {"kind": INDEX_KIND, "version": INDEX_VERSION, "clusters": self._clusters.n_clusters,
                                "units": self._clusters.n_units}
             header["index"]["sha256"] = _index_checksum(index_arrays, header["index"])
             arrays.update({f"index_{name}": array for name, array in index_arrays.items()})
-        header["sha256"] = _checksum(self.descriptors, header)
+        header["sha256"] = _checksum(self.descriptors, header, self.centres)
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
 
         def write(temporary):
@@ -377,7 +549,7 @@ class Reference:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"reference file not found: {path}")
-        descriptors, header, index = _read_archive(path)
+        descriptors, centres, header, index = _read_archive(path)
         if k is not None and check_k(k) != header["k"]:
             raise ReferenceFileError(
                 f"{path} was built with k={header['k']} but k={k} was asked for; "
@@ -388,7 +560,8 @@ class Reference:
                 f"{path} was built with cutoff={header['cutoff']} A but cutoff={cutoff} A was asked for; "
                 "rebuild the reference with that cutoff or use the file's"
             )
-        return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index)
+        return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index,
+                   centres=centres, multicomponent=header.get("multicomponent"))
 
     def _header(self) -> dict:
         return {
@@ -400,12 +573,17 @@ class Reference:
             "bandwidth": self.bandwidth,
             "n_environments": self.n_environments,
             "sources": self.sources,
+            "elements": self.elements,
+            "multicomponent": self.multicomponent,
         }
 
-    def _test_descriptors(self, test) -> np.ndarray:
+    def _test_descriptors(self, test, centres) -> tuple[np.ndarray, np.ndarray | None]:
+        """(descriptors, centre atomic numbers or None) of the test environments."""
         if is_atoms(test) or (isinstance(test, (list, tuple)) and test and is_atoms(test[0])):
-            return self.descriptor.compute(test)
-        return as_descriptors(test, "test descriptors", n_features=2 * self.k - 1)
+            frames = frames_of(test)
+            return self.descriptor.compute(frames), np.concatenate([atoms.numbers for atoms in frames])
+        y = as_descriptors(test, "test descriptors", n_features=self.descriptor.n_features)
+        return y, None if centres is None else as_centres(centres, y.shape[0], "test centres")
 
 
 def read_structures(path, index=":", format: str | None = None) -> list:
@@ -474,8 +652,9 @@ def _read(path: Path, selection: slice, format: str | None) -> list:
     return frames if isinstance(frames, list) else [frames]
 
 
-def _checksum(descriptors: np.ndarray, header: dict) -> str:
-    return _digest([np.ascontiguousarray(descriptors, dtype="<f8")], header)
+def _checksum(descriptors: np.ndarray, header: dict, centres: np.ndarray | None = None) -> str:
+    arrays = [np.ascontiguousarray(descriptors, dtype="<f8")]
+    return _digest(arrays if centres is None else arrays + [centres], header)
 
 
 def _index_checksum(arrays: dict, entry: dict) -> str:
@@ -492,9 +671,9 @@ def _digest(arrays: list, fields: dict) -> str:
     return digest.hexdigest()
 
 
-def _read_archive(path: Path) -> tuple[np.ndarray, dict, ClusterIndex | None]:
-    """Descriptors, header and cluster index (None if it has none) of a reference file, checked;
-    ReferenceFileError otherwise."""
+def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, ClusterIndex | None]:
+    """Descriptors, centres (None where unknown), header and cluster index (None if it has none)
+    of a reference file, checked; ReferenceFileError otherwise."""
     foreign = f"{path} is not a quests-lmp reference file"
     if not zipfile.is_zipfile(path):
         raise ReferenceFileError(f"{foreign} (not a complete .npz archive: a text or structure file, or a "
@@ -506,7 +685,7 @@ def _read_archive(path: Path) -> tuple[np.ndarray, dict, ClusterIndex | None]:
             f"{foreign}, or it is truncated or corrupted ({error}); rebuild it from its structures"
         ) from error
     index_names = {f"index_{name}" for name in INDEX_ARRAYS}
-    if not {"descriptors", "header"} <= set(arrays) <= {"descriptors", "header"} | index_names:
+    if not {"descriptors", "header"} <= set(arrays) <= {"descriptors", "header", "centres"} | index_names:
         raise ReferenceFileError(f"{foreign} (it holds {sorted(arrays)})")
     header_bytes, descriptors = arrays["header"], arrays["descriptors"]
     try:
@@ -515,12 +694,14 @@ def _read_archive(path: Path) -> tuple[np.ndarray, dict, ClusterIndex | None]:
         raise ReferenceFileError(f"{path}: the header is corrupted ({error}); rebuild the file") from error
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ReferenceFileError(f"{foreign} (unknown format {header.get('format') if isinstance(header, dict) else header!r})")
-    if header.get("format_version") != FORMAT_VERSION:
+    if header.get("format_version") not in READABLE_VERSIONS:
         raise ReferenceFileError(
             f"{path} has format version {header.get('format_version')}; this quests-lmp reads "
-            f"version {FORMAT_VERSION}: rebuild it with this version"
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}: rebuild it with this version"
         )
     required = {"descriptor_version", "k", "cutoff", "bandwidth", "n_environments", "sources", "sha256"}
+    if header["format_version"] >= 2:
+        required |= {"elements", "multicomponent"}
     if missing := sorted(required - header.keys()):
         raise ReferenceFileError(f"{path}: the header lacks {', '.join(missing)}; the file is corrupted")
     if header["descriptor_version"] != DESCRIPTOR_VERSION:
@@ -528,15 +709,41 @@ def _read_archive(path: Path) -> tuple[np.ndarray, dict, ClusterIndex | None]:
             f"{path} holds descriptors of version {header['descriptor_version']}; this quests-lmp computes "
             f"version {DESCRIPTOR_VERSION}: rebuild the reference from its structures"
         )
-    expected_shape = (header["n_environments"], 2 * header["k"] - 1)
+    multicomponent = header.get("multicomponent")
+    try:
+        parts = 1 if multicomponent is None or len(atomic_numbers(multicomponent)) == 1 else len(multicomponent) + 1
+    except (ValueError, TypeError) as error:
+        raise ReferenceFileError(f"{path}: the multicomponent elements are corrupted ({error}); rebuild the file") \
+            from error
+    expected_shape = (header["n_environments"], (2 * header["k"] - 1) * parts)
     if descriptors.dtype != np.float64 or descriptors.shape != expected_shape:
         raise ReferenceFileError(
             f"{path}: descriptors have shape {descriptors.shape} ({descriptors.dtype}), the header says "
             f"{expected_shape} (float64); the file is corrupted"
         )
-    if _checksum(descriptors, header) != header["sha256"]:
+    centres = _read_species(path, header, arrays)
+    if _checksum(descriptors, header, centres) != header["sha256"]:
         raise ReferenceFileError(f"{path}: checksum mismatch, the file is corrupted; rebuild it")
-    return descriptors, header, _read_index(path, header, arrays, index_names)
+    return descriptors, centres, header, _read_index(path, header, arrays, index_names)
+
+
+def _read_species(path: Path, header: dict, arrays: dict) -> np.ndarray | None:
+    """The centres of a reference file (None where species are unknown), consistent with its
+    header's elements; ReferenceFileError otherwise."""
+    corrupted = f"{path}: the species records are inconsistent; the file is corrupted, rebuild it"
+    elements = header.get("elements")
+    try:
+        if elements is None:
+            if "centres" in arrays:
+                raise ValueError("centres without elements")
+            return None
+        centres = arrays.get("centres")
+        if (centres is None or centres.dtype != np.uint8 or centres.shape != (header["n_environments"],)
+                or np.any(centres[1:] < centres[:-1]) or symbols(symbol_order(np.unique(centres))) != elements):
+            raise ValueError("centres do not match the elements")
+    except (ValueError, TypeError) as error:
+        raise ReferenceFileError(f"{corrupted} ({error})") from error
+    return centres
 
 
 def _read_index(path: Path, header: dict, arrays: dict, names: set) -> ClusterIndex | None:
