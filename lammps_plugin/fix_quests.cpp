@@ -32,7 +32,28 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
     const std::string keyword = arg[iarg];
     if (iarg + 1 >= narg) error->all(FLERR, "Fix quests: keyword '{}' needs a value", keyword);
     const char *value = arg[iarg + 1];
-    if (keyword == "bandwidth") {
+    if (keyword == "elements") {
+      // One element per atom type, as pair_coeff: the next ntypes words.
+      const int ntypes = atom->ntypes;
+      if (iarg + ntypes >= narg)
+        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}", ntypes,
+                   narg - iarg - 1);
+      for (int t = 1; t <= ntypes; t++) options.elements += std::string(t > 1 ? " " : "") + arg[iarg + t];
+      iarg += ntypes - 1;
+    } else if (keyword == "species") {
+      options.species = value;
+      if (options.species != "blind" && options.species != "by-centre" && options.species != "multicomponent" &&
+          options.species != "multicomponent/by-centre")
+        error->all(FLERR,
+                   "Fix quests: species must be blind, by-centre, multicomponent or multicomponent/by-centre, got "
+                   "'{}'",
+                   value);
+    } else if (keyword == "unknown") {
+      options.unknown = value;
+      if (options.unknown != "error" && options.unknown != "novel")
+        error->all(FLERR, "Fix quests: unknown must be error or novel (atoms of elements the reference lacks), "
+                   "got '{}'", value);
+    } else if (keyword == "bandwidth") {
       options.bandwidth = utils::numeric(FLERR, value, false, lmp);
       if (options.bandwidth <= 0.0) error->all(FLERR, "Fix quests: bandwidth must be > 0 (1/A), got {}", value);
     } else if (keyword == "method") {
@@ -55,8 +76,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
       options.threshold = utils::numeric(FLERR, value, false, lmp);
     } else {
       error->all(FLERR,
-                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision or "
-                 "threshold)",
+                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
+                 "threshold, elements, species or unknown)",
                  keyword);
     }
   }
@@ -65,6 +86,11 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
     error->all(FLERR, "Fix quests: neighbors is a keyword of method knn, not {}", options.method);
   if (options.certificate >= 0.0 && options.method != "approx")
     error->all(FLERR, "Fix quests: certificate is a keyword of method approx, not {}", options.method);
+  if (!options.unknown.empty() && options.elements.empty())
+    error->all(FLERR, "Fix quests: unknown needs elements E1 E2 ... (one element per atom type)");
+  if (options.species != "" && options.species != "blind" && options.elements.empty())
+    error->all(FLERR, "Fix quests: species {} needs elements E1 E2 ... (one element per atom type, as pair_coeff)",
+               options.species);
   if (options.precision == "single" && options.method != "exact")
     error->all(FLERR, "Fix quests: precision single is for method exact (method {} chooses its own arithmetic)",
                options.method);
@@ -195,7 +221,7 @@ void FixQuests::evaluate()
   const int nlocal = atom->nlocal;
   const int n_points = nlocal + atom->nghost;    // owned atoms, then ghosts
   const std::string failure =
-      engine.evaluate(n_points ? atom->x[0] : nullptr, n_points, nlocal, atom->mask, groupbit, dh);
+      engine.evaluate(n_points ? atom->x[0] : nullptr, atom->type, n_points, nlocal, atom->mask, groupbit, dh);
   if (!failure.empty())
     error->one(FLERR, "Fix quests: dH evaluation failed at step {}: {}", update->ntimestep, failure);
 

@@ -134,9 +134,11 @@ std::string PythonEngine::create(const EngineOptions &options)
     PyObject *neighbors = options.neighbors > 0 ? PyLong_FromLong(options.neighbors) : Py_NewRef(Py_None);
     PyObject *certificate =
         options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
-    PyObject *engine = PyObject_CallMethod(module, "FixEngine", "sOsOsOd", options.reference_file.c_str(),
-                                           bandwidth, options.method.c_str(), neighbors, options.precision.c_str(),
-                                           certificate, options.threshold);
+    auto text_or_none = [](const std::string &text) { return text.empty() ? nullptr : text.c_str(); };
+    PyObject *engine = PyObject_CallMethod(
+        module, "FixEngine", "sOsOsOdzzz", options.reference_file.c_str(), bandwidth, options.method.c_str(),
+        neighbors, options.precision.c_str(), certificate, options.threshold, text_or_none(options.elements),
+        text_or_none(options.species), text_or_none(options.unknown));
     Py_DECREF(bandwidth);
     Py_DECREF(neighbors);
     Py_DECREF(certificate);
@@ -163,19 +165,22 @@ std::string PythonEngine::create(const EngineOptions &options)
   return error;
 }
 
-std::string PythonEngine::evaluate(double *positions, int n_points, int nlocal, int *mask, int groupbit, double *out)
+std::string PythonEngine::evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
+                                   double *out)
 {
   PyGILState_STATE gil = PyGILState_Ensure();
   std::string error;
   PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
+  PyObject *t = memory(types, Py_ssize_t(n_points) * sizeof(int), PyBUF_READ);
   PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
   PyObject *o = memory(out, Py_ssize_t(nlocal) * sizeof(double), PyBUF_WRITE);
-  PyObject *result = (x && m && o) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "evaluate", "OiiOiO", x,
-                                                         n_points, nlocal, m, groupbit, o)
-                                   : nullptr;
+  PyObject *result = (x && t && m && o) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "evaluate",
+                                                              "OOiiOiO", x, t, n_points, nlocal, m, groupbit, o)
+                                        : nullptr;
   if (!result) error = python_error();
   Py_XDECREF(result);
   Py_XDECREF(x);
+  Py_XDECREF(t);
   Py_XDECREF(m);
   Py_XDECREF(o);
   PyGILState_Release(gil);

@@ -19,6 +19,9 @@ struct EngineOptions {
   double certificate = -1.0;  // nats, approx only; < 0: the engine's default
   std::string precision = "double";
   double threshold = 0.0;     // nats: atoms with dH above it count as novel
+  std::string elements;       // element of each atom type, space-separated; empty: not given
+  std::string species;        // species mode; empty: as the reference file
+  std::string unknown;        // error or novel; empty: the engine's default
 };
 
 class PythonEngine {
@@ -35,7 +38,9 @@ class PythonEngine {
   // A warning of the engine to print once (empty if none).
   const std::string &notice() const { return notice_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
-  std::string evaluate(double *positions, int n_points, int nlocal, int *mask, int groupbit, double *out);
+  // positions and types: owned atoms, then ghosts (n_points of each).
+  std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
+                       double *out);
 
  private:
   void *engine_ = nullptr;    // PyObject *

@@ -123,9 +123,10 @@ def assert_ran(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
-def write_data(atoms, path: Path) -> None:
-    """A LAMMPS data file (atom_style atomic, one type) with full-precision positions."""
-    ase.io.write(path, atoms, format="lammps-data", atom_style="atomic", masses=True)
+def write_data(atoms, path: Path, specorder=None) -> None:
+    """A LAMMPS data file (atom_style atomic) with full-precision positions; specorder: the element
+    of each atom type (type 1 first), as in the deck's pair_coeff."""
+    ase.io.write(path, atoms, format="lammps-data", atom_style="atomic", masses=True, specorder=specorder)
 
 
 def dump_columns(path: Path) -> list[dict]:

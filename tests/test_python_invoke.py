@@ -170,7 +170,7 @@ def run_error_case(folder, extra, units="metal", structure=None):
     (GOOD + "\nvariable quests_bandwidth equal 1e-300", "bandwidth must be a finite number >= 1e-100 1/A"),
     (GOOD + "\nvariable quests_bandwith equal 0.02",
      "variable quests_bandwith is not a parameter of the hook (did you mean quests_bandwidth?)"),
-    (GOOD + "\nvariable quests_speed equal 1", "variable quests_speed is not a parameter of the hook; its parameters"),
+    (GOOD + "\nvariable quests_colour equal 1", "variable quests_colour is not a parameter of the hook; its parameters"),
     (GOOD + '\npython quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"'
             "\npython quests_setup invoke", "quests_setup was already invoked: the hook is set up once"),
     (GOOD + "\nfix nve all nve\nfix d all deform 1 x erate 0.1 remap x",

@@ -45,7 +45,7 @@ from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descripto
 from .files import write_atomically
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
-from .species import as_centres, atomic_numbers, by_element, missing_elements, symbol_order, symbols
+from .species import as_centres, atomic_numbers, by_element, missing_elements, species_mode, symbol_order, symbols
 from .validation import as_descriptors, check_bandwidths, check_cutoff, check_dh_options, check_k, is_atoms
 
 FORMAT = "quests-lmp reference"
@@ -68,6 +68,33 @@ def dh_options(method: str = "exact", neighbors: int | None = None, precision: s
         certificate = DEFAULT_CERTIFICATE
     return {"method": method, "neighbors": neighbors, "precision": precision, "certificate": certificate,
             "stop_below": min(STOP_BELOW, float(threshold) - 1.0)}
+
+
+def species_options(reference: Reference, species: str | None = None, unknown: str | None = None) -> dict:
+    """Keyword arguments (by_centre, unknown) of Reference.delta_entropy for a front-end's species
+    mode (quests_lmp.engine.species), checked against the reference's descriptors.
+
+    species None follows the reference: "multicomponent" if it holds multicomponent descriptors,
+    "blind" otherwise. unknown: what atoms of elements the reference lacks get, "error" or
+    "novel"; None checks nothing in the species-blind modes (the paper's method compares any
+    atoms) and means "error" by centre. ValueError for a mode the reference's descriptors cannot
+    serve, a by-centre mode with a reference that records no centres, or an unknown `unknown`.
+    """
+    multicomponent = reference.multicomponent is not None
+    wanted, by_centre = species_mode(species) if species is not None else (multicomponent, False)
+    if wanted and not multicomponent:
+        raise ValueError(f"species {species} needs a reference of multicomponent descriptors, and this one holds "
+                         "species-blind descriptors: rebuild it with quests-lmp reference build --species "
+                         "multicomponent")
+    if multicomponent and not wanted:
+        raise ValueError(f"the reference holds multicomponent descriptors (elements "
+                         f"{' '.join(reference.multicomponent)}): use species multicomponent or "
+                         "multicomponent/by-centre, or leave species out")
+    if unknown not in (None, "error", "novel"):
+        raise ValueError(f"unknown must be error or novel, got {unknown!r}")
+    if by_centre:
+        reference._absent(reference.centres, True, None)  # raises if the reference records no centres
+    return {"by_centre": by_centre, "unknown": unknown}
 
 
 class ReferenceFileError(ValueError):

@@ -1,50 +1,79 @@
 """Python side of the LAMMPS `fix quests` plugin (lammps_plugin/): one engine object per rank.
 
 The C++ fix creates a `FixEngine` once per rank and calls its `evaluate(...)` every N steps, handing
-over zero-copy memoryviews of LAMMPS memory (owned + ghost positions, the atom mask and the fix's
-per-atom output). Nothing here keeps those arrays past the call: LAMMPS reallocates them.
+over zero-copy memoryviews of LAMMPS memory (owned + ghost positions and types, the atom mask and
+the fix's per-atom output). Nothing here keeps those arrays past the call: LAMMPS reallocates them.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from ..engine.reference import Reference, dh_options
+from ..engine.reference import Reference, dh_options, species_options
+from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
 
 
 class FixEngine:
-    """A reference loaded once, and how to compare the group's environments with it."""
+    """A reference loaded once, and how to compare the group's environments with it.
+
+    elements: one element symbol per LAMMPS atom type (type 1 first), as pair_coeff maps them (a
+    list, or one space-separated string);
+    species: a mode of quests_lmp.engine.species, or None to follow the reference file; unknown:
+    "error" or "novel" (dH = +inf) for atoms of elements the reference lacks, checked where
+    elements are given and the file records its elements.
+    """
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
-                 threshold: float = 0.0):
+                 threshold: float = 0.0, elements=None, species: str | None = None, unknown: str | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
         self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
         self.notice = ""  # a warning for LAMMPS to print once
-        if method == "approx" and not self.reference.has_cluster_index:
-            start = time.perf_counter()
-            self.reference.cluster_index()  # built now, not at the first step
-            self.notice = (f"{reference_file} has no cluster index: built one in {time.perf_counter() - start:.1f} s "
-                           f"on each rank; store it in the file to skip this: quests-lmp reference index {reference_file}")
-        elif method == "knn":
-            self.reference.knn_index()
+        self.type_numbers = self._type_numbers(elements, species, unknown, reference_file)
+        if self.type_numbers is not None and self.reference.centres is not None:
+            unknown = unknown or "error"
+        self.options.update(species_options(self.reference, species, unknown))
+        seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
+        if seconds and self.options["by_centre"]:
+            self.notice = (f"built a cluster index for each element of {reference_file} in {seconds:.1f} s on each "
+                           "rank (per-element indexes are not stored in reference files)")
+        elif seconds:
+            self.notice = (f"{reference_file} has no cluster index: built one in {seconds:.1f} s on each rank; "
+                           f"store it in the file to skip this: quests-lmp reference index {reference_file}")
+
+    def _type_numbers(self, elements, species, unknown, reference_file) -> np.ndarray | None:
+        """Atomic number of each atom type (index 0 unused); None without elements. ValueError for a
+        species-aware mode without elements."""
+        needs = "multicomponent descriptors" if species is None else f"species {species}"
+        if not elements:
+            if self.reference.multicomponent is not None or (species not in (None, "blind")):
+                raise ValueError(f"{needs} need the element of each atom type, one per type as in pair_coeff: "
+                                 "add elements Ni Al ... (fix quests) or variable quests_elements string "
+                                 '"Ni Al ..." (python/invoke)')
+            if unknown is not None:
+                raise ValueError("unknown needs elements E1 E2 ... (one element per atom type)")
+            return None
+        numbers = atomic_numbers(elements.split() if isinstance(elements, str) else elements, "elements")
+        if self.reference.centres is None and self.reference.multicomponent is None:
+            self.notice = (f"{reference_file} records no elements (a file of an earlier version): the elements of "
+                           "the atoms are not checked against it; rebuild it to have them checked")
+        return np.concatenate(([0], numbers))
 
     @property
     def cutoff(self) -> float:
         """Descriptor cutoff in A: LAMMPS must provide ghost atoms at least this far out."""
         return self.descriptor.cutoff
 
-    def evaluate(self, positions, n_points: int, nlocal: int, mask, groupbit: int, out) -> None:
+    def evaluate(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out) -> None:
         """Writes dH (nats) of the owned atoms in the group into `out`; 0 for the others.
 
-        positions: memoryview of n_points x 3 doubles (owned atoms first, then ghosts), A;
-        mask: memoryview of at least nlocal ints; out: writable memoryview of nlocal doubles.
+        positions: memoryview of n_points x 3 doubles (owned atoms first, then ghosts), A; types:
+        memoryview of n_points ints (LAMMPS atom types); mask: memoryview of at least nlocal ints;
+        out: writable memoryview of nlocal doubles.
         """
         result = np.frombuffer(out, dtype=np.float64, count=nlocal)
         result[:] = 0.0
@@ -54,6 +83,14 @@ class FixEngine:
         centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
         if centers.size == 0:
             return
-        x = self.descriptor.compute_points(points, centers)
-        result[centers] = self.reference.delta_entropy(x, self.bandwidth, **self.options)
+        numbers = None
+        if self.type_numbers is not None:
+            atom_types = np.frombuffer(types, dtype=np.int32, count=n_points)
+            if atom_types.min() < 1 or atom_types.max() >= self.type_numbers.size:
+                raise ValueError(f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
+                                 f"of type {atom_types.max()}: give one element per atom type")
+            numbers = self.type_numbers[atom_types]
+        x = self.descriptor.compute_points(points, centers, numbers)
+        result[centers] = self.reference.delta_entropy(x, self.bandwidth, centres=None if numbers is None
+                                                       else numbers[centers], **self.options)
 

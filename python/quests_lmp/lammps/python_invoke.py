@@ -32,7 +32,7 @@ from ..engine.validation import check_dh_options, failure_message
 from .fix import FixEngine
 
 PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "certificate", "precision",
-              "threshold")
+              "threshold", "elements", "species", "unknown")
 PROPERTY = "quests_dH"
 STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
@@ -56,6 +56,9 @@ class Settings:
     certificate: float | None = None
     precision: str = "double"
     threshold: float = 0.0
+    elements: list[str] | None = None
+    species: str | None = None
+    unknown: str | None = None
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> Settings:
@@ -84,6 +87,9 @@ class Settings:
                                   "quests_precision)") from None
         if "threshold" in values:
             settings.threshold = _number(values, "threshold")
+        if "elements" in values:
+            settings.elements = values["elements"].split()
+        settings.species, settings.unknown = values.get("species"), values.get("unknown")
         return settings
 
 
@@ -97,7 +103,8 @@ class Hook:
         self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
         self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
-                                settings.precision, settings.certificate, settings.threshold)
+                                settings.precision, settings.certificate, settings.threshold, settings.elements,
+                                settings.species, settings.unknown)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
@@ -119,11 +126,13 @@ class Hook:
         """dH of the group's owned atoms into d_quests_dH; returns this rank's (max, sum, novel, n)."""
         nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
         positions = lmp.numpy.extract_atom("x", nelem=nlocal + nghost, dim=3)
+        types = lmp.numpy.extract_atom("type", nelem=nlocal + nghost) if nlocal + nghost else None
         in_group = lmp.extract_variable("quests_in_group", "all", 1)  # atom-style: copied, nlocal values
         mask = np.asarray(in_group[:nlocal] if nlocal else [], dtype=np.int32)
         dh = lmp.numpy.extract_atom("d_" + PROPERTY, nelem=nlocal) if nlocal else np.zeros(0)
         points = np.ascontiguousarray(positions if nlocal + nghost else np.zeros((0, 3)), dtype=np.float64)
-        self.engine.evaluate(points, nlocal + nghost, nlocal, mask, 1, dh)
+        types = np.ascontiguousarray(types if types is not None else np.zeros(0), dtype=np.int32)
+        self.engine.evaluate(points, types, nlocal + nghost, nlocal, mask, 1, dh)
         values = dh[mask.astype(bool)]
         novel = values > self.settings.threshold
         return values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size)
