@@ -115,3 +115,30 @@ def test_a_reference_file_is_accepted(reference, tmp_path):
     atoms = crystal(0.05, 8)
     QuestsMonitor(None, atoms, tmp_path / "r.npz")()
     np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms), rtol=1e-12)
+
+
+def test_species_modes_equal_the_offline_engine():
+    """A Cu-Au crystal under EMT: by-centre and multicomponent dH on the atoms as the engine gives them;
+    an element the reference lacks is an error or novel."""
+    def cuau(noise, seed):
+        atoms = crystal(noise, seed)
+        atoms.symbols[::4] = "Au"
+        atoms.calc = EMT()
+        return atoms
+
+    frames = [cuau(0.08, seed) for seed in (1, 2)]
+    for multicomponent, species in ((False, "by-centre"), (True, "multicomponent/by-centre"), (True, None)):
+        reference = Reference.from_structures(frames, multicomponent=multicomponent)
+        atoms = cuau(0.1, 3)
+        QuestsMonitor(None, atoms, reference, species=species)()
+        by_centre = species is not None and species.endswith("by-centre")
+        np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms, by_centre=by_centre),
+                                   rtol=1e-12, atol=1e-12)
+    stranger = cuau(0.1, 4)
+    stranger.symbols[5] = "Ag"
+    with pytest.raises(ValueError, match="element Ag is not in the reference"):
+        QuestsMonitor(None, stranger, reference, species="multicomponent/by-centre")()
+    QuestsMonitor(None, stranger, reference, unknown="novel")()
+    assert np.isinf(stranger.arrays["dH"][5]) and np.isfinite(np.delete(stranger.arrays["dH"], 5)).all()
+    with pytest.raises(ValueError, match="holds multicomponent descriptors"):
+        QuestsMonitor(None, stranger, reference, species="blind")

@@ -14,7 +14,8 @@ Every call computes dH (nats) of every atom against the reference with the same 
 `fix quests` (Reference.delta_entropy), stores it on the atoms as `atoms.arrays["dH"]`, appends a
 line (step, time, max, mean, novel fraction, novel count) to the CSV log, appends the frame to
 `novel_frames` when it has novel atoms, and raises NoveltyAlarm once the novel fraction exceeds
-`stop_fraction`. Works with any ASE calculator; only positions, cell and pbc are read.
+`stop_fraction`. Works with any ASE calculator; only positions, cell, pbc and (for the
+species-aware modes) the atoms' elements are read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from ase.units import fs
 
 from .engine.files import check_folder
-from .engine.reference import Reference, dh_options
+from .engine.reference import Reference, dh_options, species_options
 from .engine.validation import check_bandwidths
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
@@ -67,6 +68,12 @@ class QuestsMonitor:
         "double", or "single" for faster exact dH within about 1e-4 nats, as the keyword of fix quests.
     threshold : float, nats
         Atoms with dH above it count as novel (the paper's 0 by default).
+    species : str, optional
+        "blind", "by-centre", "multicomponent" or "multicomponent/by-centre"
+        (quests_lmp.engine.species); by default as the reference's descriptors.
+    unknown : str, optional
+        Atoms of elements the reference lacks: "error" or "novel" (dH = inf); by default "error"
+        by centre and not checked in the species-blind modes.
     log : str or path, optional
         CSV file, one line per call (LOG_COLUMNS); appended to, as ASE's MDLogger does (the header
         is written where the file is new or empty).
@@ -81,8 +88,8 @@ class QuestsMonitor:
     Raises
     ------
     ValueError
-        A bad method, neighbors, certificate, precision, bandwidth or stop_fraction, or a reference
-        file that cannot be used.
+        A bad method, neighbors, certificate, precision, bandwidth, species, unknown or
+        stop_fraction, or a reference file that cannot be used.
     FileNotFoundError
         A missing reference file, or an output folder that does not exist.
     """
@@ -90,10 +97,12 @@ class QuestsMonitor:
     def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, threshold: float = 0.0, log=None,
                  stop_fraction: float | None = None, novel_frames=None, precision: str = "double",
-                 certificate: float | None = None):
+                 certificate: float | None = None, species: str | None = None, unknown: str | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, threshold)
         self.threshold = float(threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
+        self.options.update(species_options(self.reference, species, unknown))
+        self.reference.prepare(method, self.options["by_centre"])
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
             raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")

@@ -11,17 +11,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..engine.information import entropy
-from ..engine.kernel import log_kernel_sums
+from ..engine.information import delta_entropy, entropy
 
 METHODS = ("random", "greedy")
 
 
 def select_structures(blocks: list[np.ndarray], h: float, size: int, method: str, rng: np.random.Generator,
-                      on_selected: Callable[[], None] | None = None) -> np.ndarray:
+                      on_selected: Callable[[], None] | None = None, centres: list[np.ndarray] | None = None
+                      ) -> np.ndarray:
     """Indices (in selection order) of `size` structures, from their descriptor blocks (1/A).
 
     `on_selected()`, if given, is called after each structure the greedy method keeps (a progress bar).
+    `centres`, the atomic numbers of each block's centre atoms, makes the greedy method's entropies
+    and dH by centre (quests_lmp.engine.information).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -29,24 +31,24 @@ def select_structures(blocks: list[np.ndarray], h: float, size: int, method: str
         raise ValueError(f"the subset size must be between 1 and the number of structures ({len(blocks)}), got {size}")
     if method == "random":
         return np.sort(rng.choice(len(blocks), size, replace=False))
-    return _greedy(blocks, h, size, on_selected or (lambda: None))
+    return _greedy(blocks, h, size, on_selected or (lambda: None), centres or [None] * len(blocks))
 
 
-def _greedy(blocks, h, size, on_selected):
+def _greedy(blocks, h, size, on_selected, centres):
     x = np.concatenate(blocks)
+    x_centres = None if centres[0] is None else np.concatenate(centres)
     owner = np.repeat(np.arange(len(blocks)), [len(block) for block in blocks])
     counts = np.bincount(owner, minlength=len(blocks))
-    bandwidth = np.array([h])
     log_sums = np.full(len(x), -np.inf)  # log sum of kernels to the kept environments
     kept = np.zeros(len(blocks), dtype=bool)
-    order = [int(np.argmax([entropy(block, h) for block in blocks]))]
+    order = [int(np.argmax([entropy(block, h, centre) for block, centre in zip(blocks, centres)]))]
     while True:
         new = order[-1]
         kept[new] = True
         on_selected()
         if len(order) == size:
             return np.array(order)
-        log_sums = np.logaddexp(log_sums, log_kernel_sums(x, blocks[new], bandwidth)[:, 0])
+        log_sums = np.logaddexp(log_sums, -delta_entropy(x, blocks[new], h, x_centres, centres[new]))
         mean_dh = np.bincount(owner, weights=-log_sums, minlength=len(blocks)) / counts
         mean_dh[kept] = -np.inf
         order.append(int(np.argmax(mean_dh)))

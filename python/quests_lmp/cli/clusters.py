@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.clusters import DEFAULT_DISTANCE, cluster_sizes
+from ..engine.reference import species_options
 from . import options
-from .datasets import md_steps, read_dataset, short_names, write_csv
+from .datasets import md_steps, short_names, write_csv
 from .progress import Progress
 from .report import beside, print_table, write_result
 
@@ -23,12 +24,14 @@ def register(commands) -> None:
 
 def run(args, world) -> None:
     options.check_outputs(args, [args.csv, args.plot, args.json or beside(args.plot)])
-    trajectory = read_dataset(args.trajectory, args.format)
+    trajectory = options.read(args, args.trajectory)
     reference = options.reference(args)
+    species = species_options(reference, args.species)
     rows, all_sizes = [], []
     with Progress("frames", len(trajectory.frames), enabled=not args.quiet) as bar:
         for index, atoms in enumerate(trajectory.frames):
-            dh = reference.delta_entropy(reference.descriptor.compute_atoms(atoms, index=index))
+            dh = reference.delta_entropy(reference.descriptor.compute_atoms(atoms, index=index), centres=atoms.numbers,
+                                         **species)
             solid_like = dh <= args.threshold
             sizes = cluster_sizes(atoms, solid_like, args.distance)
             all_sizes.append(sizes)

@@ -33,12 +33,17 @@ def run(args, world) -> None:
     size = args.size if args.size is not None else max(1, round(args.fraction * n))
     offsets = np.cumsum([0] + [len(atoms) for atoms in dataset.frames])
     blocks = [dataset.descriptors[offsets[i]:offsets[i + 1]] for i in range(n)]
+    by_centre = options.by_centre(args)
+    centres = [atoms.numbers for atoms in dataset.frames] if by_centre else None
     with Progress(f"{args.method} selection", size, enabled=not args.quiet and args.method == "greedy") as bar:
-        chosen = select_structures(blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance)
+        chosen = select_structures(blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance,
+                                   centres)
     subset = np.concatenate([blocks[i] for i in chosen])
-    full_h, full_d = entropy_and_diversity(dataset.descriptors, h)
-    sub_h, sub_d = entropy_and_diversity(subset, h)
-    result = {"dataset": dataset.name, "method": args.method, "bandwidth": h, "structures": n, "kept": len(chosen),
+    subset_centres = np.concatenate([centres[i] for i in chosen]) if by_centre else None
+    full_h, full_d = entropy_and_diversity(dataset.descriptors, h, dataset.centres if by_centre else None)
+    sub_h, sub_d = entropy_and_diversity(subset, h, subset_centres)
+    result = {"dataset": dataset.name, "method": args.method, "bandwidth": h, "species": args.species or "blind",
+              "structures": n, "kept": len(chosen),
               "environments": len(dataset.descriptors), "kept_environments": len(subset),
               "entropy": full_h, "diversity": full_d, "subset_entropy": sub_h, "subset_diversity": sub_d,
               "information_gap": full_h - sub_h, "indices": [int(i) for i in chosen]}

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 from ase.io.formats import filetype
 
-from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
+from ..engine.descriptor import Descriptor
 from ..engine.files import check_folder, write_atomically
 from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.reference import Reference, frame_selection, read_structures
+from ..engine.species import atomic_numbers, symbols
 from .progress import Progress
 
 
@@ -36,6 +37,11 @@ class Dataset:
     def n_environments(self) -> int:
         return sum(len(atoms) for atoms in self.frames)
 
+    @property
+    def centres(self) -> np.ndarray:
+        """Atomic number of every atom of every frame, in order."""
+        return np.concatenate([atoms.numbers for atoms in self.frames])
+
     def atom_ids(self) -> list[np.ndarray] | None:
         """The LAMMPS atom id of every atom of each frame, for a LAMMPS text dump (None otherwise).
 
@@ -51,8 +57,12 @@ class Dataset:
         return [ids[selection]] if isinstance(selection, int) else ids[selection]
 
 
-def read_dataset(spec: str, format: str | None = None) -> Dataset:
-    """The frames of `file[@index]`; FileNotFoundError or ValueError name the problem."""
+def read_dataset(spec: str, format: str | None = None, elements: list[str] | None = None) -> Dataset:
+    """The frames of `file[@index]`; FileNotFoundError or ValueError name the problem.
+
+    elements: the element of each LAMMPS atom type (type 1 first), for dumps and data files that do
+    not name their elements (ASE then reads type t as atomic number t).
+    """
     path, index = split_spec(spec)
     if path.endswith(".npz"):
         raise ValueError(f"{path} is a reference file (descriptors only); give the structure files instead")
@@ -62,7 +72,22 @@ def read_dataset(spec: str, format: str | None = None) -> Dataset:
         shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
         raise ValueError(f"{spec}: {len(empty)} of {len(frames)} frames have no atoms (frame {shown} of the "
                          "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)")
+    if elements is not None:
+        _name_types(spec, frames, atomic_numbers(elements, "--elements"))
     return Dataset(spec, frames, format=format)
+
+
+def _name_types(spec: str, frames: list, numbers: np.ndarray) -> None:
+    """Sets each atom's element from its LAMMPS type (ASE's `type` array)."""
+    for atoms in frames:
+        types = atoms.arrays.get("type")
+        if types is None:
+            raise ValueError(f"--elements names LAMMPS atom types, but {spec} has none (not a LAMMPS dump or data "
+                             "file): its elements are read from the file; leave --elements out")
+        if types.min() < 1 or types.max() > numbers.size:
+            raise ValueError(f"{spec} has atoms of type {types.max()}, but --elements names {numbers.size} types: "
+                             "give one element per atom type")
+        atoms.numbers = numbers[types - 1]
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -115,19 +140,25 @@ def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float
     return bandwidth_for_volume(float(np.mean(volumes)))
 
 
-def load_reference(spec: str, k: int | None, cutoff: float | None, bandwidth: str | None, format: str | None,
-                   quiet: bool = False) -> Reference:
-    """A reference file (.npz from `reference build`) or reference structures, described here."""
-    if spec.endswith(".npz"):
-        reference = Reference.load(spec, k=k, cutoff=cutoff)
+def load_reference(source, k: int | None, cutoff: float | None, bandwidth: str | None,
+                   descriptor: Descriptor | None = None, quiet: bool = False) -> Reference:
+    """A reference file (a path to the .npz of `reference build`), or a Dataset of reference
+    structures described here with `descriptor`, with their centre elements."""
+    if not isinstance(source, Dataset):
+        reference = Reference.load(source, k=k, cutoff=cutoff)
         if bandwidth is not None:
             reference.bandwidth = resolve_bandwidth(bandwidth, [])
         return reference
-    dataset = read_dataset(spec, format)
-    descriptor = Descriptor(DEFAULT_K if k is None else k, DEFAULT_CUTOFF if cutoff is None else cutoff)
-    describe([dataset], descriptor, quiet)
-    return Reference(dataset.descriptors, descriptor.k, descriptor.cutoff, resolve_bandwidth(bandwidth, [dataset]),
-                     sources=[spec])
+    describe([source], descriptor, quiet)
+    return reference_of([source], descriptor, resolve_bandwidth(bandwidth, [source]))
+
+
+def reference_of(datasets: list[Dataset], descriptor: Descriptor, h: float) -> Reference:
+    """The Reference of described datasets, with their centre elements (and multicomponent elements)."""
+    elements = getattr(descriptor, "elements", None)
+    return Reference(np.concatenate([d.descriptors for d in datasets]), descriptor.k, descriptor.cutoff, h,
+                     sources=[d.name for d in datasets], centres=np.concatenate([d.centres for d in datasets]),
+                     multicomponent=None if elements is None else symbols(elements))
 
 
 def check_output_paths(paths, overwrite: bool, inputs=()) -> None:

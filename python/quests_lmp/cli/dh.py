@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.species import element_rows, mode_name, symbols
 from . import options
-from .datasets import per_atom_format_check, read_dataset, write_per_atom
+from .datasets import per_atom_format_check, write_per_atom
 from .progress import Progress
-from .report import write_result
+from .report import print_table, write_result
 
 CHUNK = 16384  # environments per dH evaluation
 
@@ -25,7 +26,7 @@ def register(commands) -> None:
 def run(args, world) -> None:
     per_atom_format_check(args.output)
     options.check_outputs(args, [args.output, args.json])
-    test = read_dataset(args.test, args.format)
+    test = options.read(args, args.test)
     reference = options.reference(args)
     method = options.dh_method(args, reference, world)
     values = _distributed_dh(world, test.frames, reference, method, args)
@@ -36,20 +37,39 @@ def run(args, world) -> None:
               "bandwidth": reference.bandwidth, **_described(method),
               "threshold": args.threshold,
               "max_dH": float(values.max()), "mean_dH": float(values.mean()),
-              "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum())}
+              "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum()),
+              "by_element": by_element(values, test.centres, args.threshold)}
     print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
-          f"(h = {reference.bandwidth:.6g} 1/A, {args.method}):\n"
+          f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
           f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
           f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})")
+    if len(result["by_element"]) > 1:
+        print_table([{"element": name, **row} for name, row in result["by_element"].items()],
+                    ["element", "environments", "max_dH", "mean_dH", "novel_count", "novel_fraction"])
     if args.output:
         write_per_atom(args.output, test, values)
     write_result(args, result)
 
 
 def _described(method: dict) -> dict:
-    """The dH options for the JSON result: method and precision, and the method's own setting."""
+    """The dH options for the JSON result: method and precision, the method's own setting, by_centre."""
     return {key: value for key, value in method.items()
-            if key in ("method", "precision") or (key in ("neighbors", "certificate") and value is not None)}
+            if key in ("method", "precision", "by_centre") or (key in ("neighbors", "certificate") and value is not None)}
+
+
+def species_name(method: dict, reference) -> str:
+    """The species mode in use, named as --species names it."""
+    return mode_name(reference.multicomponent is not None, method["by_centre"])
+
+
+def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dict:
+    """Per centre element (by symbol): environments, max and mean dH (nats), novel count and fraction."""
+    table = {}
+    for name, rows in sorted(zip(symbols(element_rows(centres)), element_rows(centres).values())):
+        part = values[rows]
+        table[name] = {"environments": int(part.size), "max_dH": float(part.max()), "mean_dH": float(part.mean()),
+                       "novel_count": int(np.sum(part > threshold)), "novel_fraction": float(np.mean(part > threshold))}
+    return table
 
 
 def _distributed_dh(world, frames, reference, method, args):
@@ -58,17 +78,19 @@ def _distributed_dh(world, frames, reference, method, args):
     start, stop = world.block(int(offsets[-1]))
 
     def work():
-        descriptor, parts, pending = reference.descriptor, [], []
+        descriptor, parts, pending, centres = reference.descriptor, [], [], []
         with Progress("dH", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for index, atoms in enumerate(frames):
                 low, high = max(start, offsets[index]), min(stop, offsets[index + 1])
                 if low < high:
-                    pending.append(descriptor.compute_atoms(atoms, np.arange(low, high) - offsets[index], index))
+                    rows = np.arange(low, high) - offsets[index]
+                    pending.append(descriptor.compute_atoms(atoms, rows, index))
+                    centres.append(atoms.numbers[rows])
                 if pending and (sum(map(len, pending)) >= CHUNK or index == len(frames) - 1):
                     x = np.concatenate(pending)
-                    parts.append(reference.delta_entropy(x, **method))
+                    parts.append(reference.delta_entropy(x, centres=np.concatenate(centres), **method))
                     bar.advance(len(x))
-                    pending = []
+                    pending, centres = [], []
         return np.concatenate(parts) if parts else np.zeros(0)
 
     gathered = world.run(work)

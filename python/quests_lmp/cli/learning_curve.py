@@ -25,13 +25,14 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.plot, args.json or beside(args.plot)])
     (dataset,) = options.described(args)
     x = dataset.descriptors
+    centres = dataset.centres if options.by_centre(args) else None
     h = resolve_bandwidth(args.bandwidth, [dataset])
     rng = np.random.default_rng(args.seed)
     sizes = subset_sizes(len(x), args.points, args.smallest)
     samples = []
     with Progress("learning curve", len(sizes), enabled=not args.quiet) as bar:
         for size in sizes:
-            samples.append(sampled_entropy(x, h, int(size), args.repeats, rng))
+            samples.append(sampled_entropy(x, h, int(size), args.repeats, rng, centres))
             bar.advance()
     mean, std = np.array([s.mean() for s in samples]), np.array([s.std() for s in samples])
     fit = asymptote(sizes, mean)
@@ -45,6 +46,7 @@ def run(args, world) -> None:
         from .plots import learning_curve_plot
 
         learning_curve_plot(args.plot, short_names([dataset.name])[0], sizes, mean, std, fit)
-    write_result(args, {"dataset": dataset.name, "bandwidth": h, "repeats": args.repeats, "sizes": sizes.tolist(),
+    write_result(args, {"dataset": dataset.name, "bandwidth": h, "species": args.species or "blind",
+                        "repeats": args.repeats, "sizes": sizes.tolist(),
                         "entropy": mean.tolist(), "entropy_std": std.tolist(),
                         "fit": dict(zip("abc", fit)), "asymptote": fit[0], "information_gap": gap.tolist()})

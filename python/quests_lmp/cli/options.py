@@ -7,8 +7,9 @@ import sys
 
 import numpy as np
 
-from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor
-from ..engine.reference import Reference, dh_options
+from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, MulticomponentDescriptor
+from ..engine.reference import Reference, dh_options, species_options
+from ..engine.species import MODES, species_mode, symbol_order, symbols
 from ..engine.validation import METHODS, MIN_BANDWIDTH
 from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
 
@@ -24,6 +25,14 @@ def bandwidth_argument(text: str):
     if not np.isfinite(value) or value < MIN_BANDWIDTH:
         raise argparse.ArgumentTypeError(f"must be a finite number >= {MIN_BANDWIDTH:g} (1/A) or 'auto', got {text}")
     return text
+
+
+def element_list(text: str) -> list[str]:
+    """--elements: element symbols separated by commas or spaces ("Ni,Al" or "Ni Al")."""
+    names = text.replace(",", " ").split()
+    if not names:
+        raise argparse.ArgumentTypeError("expected element symbols, e.g. Ni,Al (one per LAMMPS atom type)")
+    return names
 
 
 def positive(kind):
@@ -50,6 +59,13 @@ def _common() -> argparse.ArgumentParser:
                          help="kernel bandwidth in 1/A, or 'auto' for the paper's h(V) (default: the reference "
                               "file's, else 0.015)")
     options.add_argument("--format", help="ASE format of the input files, if not guessed (e.g. lammps-dump-text)")
+    options.add_argument("--species", choices=MODES,
+                         help="blind (the paper's method), by-centre (each atom against environments of its own "
+                              "element), multicomponent (per-element descriptors) or multicomponent/by-centre "
+                              "(default: a reference file's own descriptors, else blind)")
+    options.add_argument("--elements", type=element_list, metavar="E1,E2,...",
+                         help="element of each LAMMPS atom type (type 1 first) for dumps and data files that do "
+                              "not name their elements, as in pair_coeff")
     options.add_argument("--threads", type=positive(int), help="numba threads (default: all cores)")
     options.add_argument("--json", help="write the results as JSON to this file")
     options.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -68,6 +84,9 @@ def _dh() -> argparse.ArgumentParser:
     dh.add_argument("--precision", choices=("double", "single"), default="double",
                     help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)")
     dh.add_argument("--threshold", type=float, default=0.0, help="novel: dH > threshold (nats, 0)")
+    dh.add_argument("--unknown", choices=("error", "novel"),
+                    help="atoms of elements the reference lacks: error, or novel (dH = inf); default: error by "
+                         "centre, not checked in the species-blind modes")
     return dh
 
 
@@ -88,33 +107,54 @@ def add_command(commands, name: str, handler, help: str, parents=()) -> argparse
     return command
 
 
-def descriptor(args) -> Descriptor:
-    """The Descriptor of -k and --cutoff (the paper's defaults where not given)."""
-    return Descriptor(DEFAULT_K if args.k is None else args.k, DEFAULT_CUTOFF if args.cutoff is None else args.cutoff)
+def by_centre(args) -> bool:
+    """Whether --species compares by centre element."""
+    return args.species is not None and species_mode(args.species)[1]
+
+
+def descriptor(args, datasets=()) -> Descriptor:
+    """The Descriptor of -k, --cutoff (the paper's defaults where not given) and --species: the
+    multicomponent one over the elements of all `datasets` where --species asks for it."""
+    k, cutoff = DEFAULT_K if args.k is None else args.k, DEFAULT_CUTOFF if args.cutoff is None else args.cutoff
+    if args.species is None or not species_mode(args.species)[0]:
+        return Descriptor(k, cutoff)
+    elements = symbols(symbol_order(np.concatenate([dataset.centres for dataset in datasets])))
+    return MulticomponentDescriptor(elements, k, cutoff)
+
+
+def read(args, spec: str) -> Dataset:
+    """The frames of one dataset named on the command line, with --format and --elements."""
+    return read_dataset(spec, args.format, args.elements)
 
 
 def described(args) -> list[Dataset]:
     """The datasets named on the command line, read and described."""
     specs = args.datasets if hasattr(args, "datasets") else [args.dataset]
-    datasets = [read_dataset(spec, args.format) for spec in specs]
-    describe(datasets, descriptor(args), args.quiet)
+    datasets = [read(args, spec) for spec in specs]
+    describe(datasets, descriptor(args, datasets), args.quiet)
     return datasets
 
 
 def reference(args) -> Reference:
-    """The reference of --reference: a reference file, or structures described here."""
-    return load_reference(args.reference, args.k, args.cutoff, args.bandwidth, args.format, args.quiet)
+    """The reference of --reference: a reference file, or structures described here (--species)."""
+    if args.reference.endswith(".npz"):
+        return load_reference(args.reference, args.k, args.cutoff, args.bandwidth)
+    dataset = read(args, args.reference)
+    return load_reference(dataset, args.k, args.cutoff, args.bandwidth, descriptor(args, [dataset]), args.quiet)
 
 
 def dh_method(args, reference: Reference, world) -> dict:
-    """The keyword arguments of Reference.delta_entropy for --method and its options (checked), with
-    the cluster index of approx loaded or built now (said on stderr: every rank builds its own)."""
+    """The keyword arguments of Reference.delta_entropy for --method, --species and their options
+    (checked), with the cluster index of approx loaded or built now (said on stderr: every rank
+    builds its own)."""
     method = dh_options(args.method, args.neighbors, args.precision, args.certificate, args.threshold)
-    if args.method == "approx" and not reference.has_cluster_index:
+    method.update(species_options(reference, args.species, args.unknown))
+    if args.method == "approx" and (method["by_centre"] or not reference.has_cluster_index):
         if world.is_root and not args.quiet:
-            print(f"building the cluster index of the reference ({reference.n_environments} environments; store "
-                  "it in a reference file: quests-lmp reference index FILE)", file=sys.stderr, flush=True)
-        reference.cluster_index()
+            what = "a cluster index for each element" if method["by_centre"] else "the cluster index"
+            print(f"building {what} of the reference ({reference.n_environments} environments; store it in a "
+                  "reference file: quests-lmp reference index FILE)", file=sys.stderr, flush=True)
+    reference.prepare(args.method, method["by_centre"])
     return method
 
 

@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
+from ..engine.information import entropy_by_element
 from ..engine.reference import Reference
 from . import options
-from .datasets import describe, read_dataset, resolve_bandwidth
-from .report import write_result
+from .datasets import describe, reference_of, resolve_bandwidth
+from .report import print_table, write_result
 
 
 INDEX_AUTO_SIZE = 50_000  # environments from which `reference build` stores the cluster index by default
@@ -37,25 +38,40 @@ def register(commands) -> None:
 
 def build_command(args, world) -> None:
     options.check_outputs(args, [args.output, args.json])
-    datasets = [read_dataset(spec, args.format) for spec in args.files]
-    descriptor = options.descriptor(args)
+    datasets = [options.read(args, spec) for spec in args.files]
+    descriptor = options.descriptor(args, datasets)
     describe(datasets, descriptor, args.quiet)
     frames = [atoms for dataset in datasets for atoms in dataset.frames]
     h = resolve_bandwidth(args.bandwidth, datasets)
-    reference = Reference(np.concatenate([d.descriptors for d in datasets]), descriptor.k, descriptor.cutoff, h,
-                          sources=args.files)
+    reference = reference_of(datasets, descriptor, h)
     if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
         _build_index(reference, args.quiet)
     reference.save(args.output, overwrite=args.overwrite)
-    entropy_value, diversity_value = reference.entropy_and_diversity()
+    by_centre = options.by_centre(args)
+    entropy_value, diversity_value = reference.entropy_and_diversity(by_centre=by_centre)
     result = {"reference": args.output, "structures": len(frames), "environments": reference.n_environments,
-              "k": reference.k, "cutoff": reference.cutoff, "bandwidth": h, "entropy": entropy_value,
+              "k": reference.k, "cutoff": reference.cutoff, "bandwidth": h, "elements": reference.elements,
+              "multicomponent": reference.multicomponent, "by_centre": by_centre, "entropy": entropy_value,
               "diversity": diversity_value, "log_n": float(np.log(reference.n_environments)),
               "cluster_index": reference.has_cluster_index}
-    print(f"{args.output}: {len(frames)} structures, {reference.n_environments} environments, k={reference.k}, "
-          f"cutoff={reference.cutoff} A, bandwidth={h:.6g} 1/A\n"
-          f"H = {entropy_value:.6f} nats, D = {diversity_value:.6f} nats, log n = {result['log_n']:.6f}")
+    kind = "multicomponent" if reference.multicomponent else "species-blind"
+    print(f"{args.output}: {len(frames)} structures, {reference.n_environments} environments "
+          f"({' '.join(reference.elements)}), {kind} descriptors, k={reference.k}, cutoff={reference.cutoff} A, "
+          f"bandwidth={h:.6g} 1/A\n"
+          f"H = {entropy_value:.6f} nats, D = {diversity_value:.6f} nats, log n = {result['log_n']:.6f}"
+          f"{' (by centre: the union of the elements)' if by_centre else ''}")
+    if by_centre:
+        result["by_element"] = element_table(entropy_by_element(reference.descriptors, reference.centres, h))
     write_result(args, result)
+
+
+def element_table(table: dict) -> dict:
+    """Prints entropy_by_element's table; returns it as {element: {environments, entropy, diversity}}."""
+    rows = {name: {"environments": n, "entropy": value, "diversity": diversity}
+            for name, (n, value, diversity) in table.items()}
+    print_table([{"element": name, **row} for name, row in rows.items()],
+                ["element", "environments", "entropy", "diversity"])
+    return rows
 
 
 def index_command(args, world) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.information import entropy
-from ..engine.reference import Reference
 from . import options
-from .datasets import (Dataset, md_steps, per_atom_format_check, read_dataset, resolve_bandwidth,
+from .datasets import (Dataset, describe, md_steps, per_atom_format_check, reference_of, resolve_bandwidth,
                        short_names, write_csv, write_per_atom)
 from .progress import Progress
 from .report import beside, print_table, write_result
@@ -29,14 +28,15 @@ def register(commands) -> None:
 def run(args, world) -> None:
     per_atom_format_check(args.output)
     options.check_outputs(args, [args.output, args.csv, args.plot, args.json or beside(args.plot)])
-    trajectory = read_dataset(args.trajectory, args.format)
+    trajectory = options.read(args, args.trajectory)
     frames = trajectory.frames
     if args.reference:
         reference, (against,) = options.reference(args), short_names([args.reference])
     else:
-        descriptor = options.descriptor(args)
-        h = resolve_bandwidth(args.bandwidth, [Dataset(args.trajectory, frames[:1])])
-        reference = Reference(descriptor.compute_atoms(frames[0]), descriptor.k, descriptor.cutoff, h)
+        first = Dataset(args.trajectory, frames[:1])
+        descriptor = options.descriptor(args, [trajectory])  # multicomponent: every element of the trajectory
+        describe([first], descriptor, quiet=True)
+        reference = reference_of([first], descriptor, resolve_bandwidth(args.bandwidth, [first]))
         against = "the first frame"
     method = options.dh_method(args, reference, world)
     start, stop = world.block(len(frames))
@@ -46,9 +46,10 @@ def run(args, world) -> None:
         with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for index in range(start, stop):
                 x = reference.descriptor.compute_atoms(frames[index], index=index)
-                dh = reference.delta_entropy(x, **method)
-                rows.append([index, len(x), entropy(x, reference.bandwidth), dh.mean(), dh.max(),
-                             np.mean(dh > args.threshold)])
+                centres = frames[index].numbers
+                dh = reference.delta_entropy(x, centres=centres, **method)
+                rows.append([index, len(x), entropy(x, reference.bandwidth, centres if method["by_centre"] else None),
+                             dh.mean(), dh.max(), np.mean(dh > args.threshold)])
                 values.append(dh)
                 bar.advance()
         return rows, values
