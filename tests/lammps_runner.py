@@ -25,12 +25,13 @@ DEBIAN_ENV = Path(os.environ.get("QUESTS_LMP_DEBIAN_ENV", REPOSITORY / ".venv-de
 DEBIAN_PYTHONPATH = f"{REPOSITORY / 'python'}:{DEBIAN_ENV}"  # this checkout's engine, then its dependencies
 
 PAIRS = {"eam": "pair_style eam/alloy\npair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu",
+         "nial": "pair_style eam/alloy\npair_coeff * * {potentials}/NiAlH_jea.eam.alloy Ni Al",  # types 1, 2
          "zero": "pair_style zero 5.0\npair_coeff * *\ncomm_modify cutoff 7.0"}  # no forces, ghosts to 7 A
 
 
 def cu_deck(body: str, pair: str = "eam", potentials: Path = POTENTIALS) -> str:
     """A deck over data.lmp (Cu, atom_style atomic, units metal): the pair style ("eam": Mishin's
-    EAM from `potentials`; "zero": no forces), then `body`."""
+    EAM from `potentials`; "zero": no forces; "nial": the NiAlH EAM for Ni3Al data), then `body`."""
     return ("units metal\natom_style atomic\nread_data data.lmp\n" + PAIRS[pair].format(potentials=potentials)
             + "\n" + body)
 
@@ -96,6 +97,23 @@ def cu_reference(folder: Path, **kwargs) -> Path:
     """ref.npz in `folder`: two thermal FCC Cu cells (216 environments); kwargs go to the Reference."""
     frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08, seed) for seed in (1, 2)]
     return Reference.from_structures(frames, **kwargs).save(folder / "ref.npz", overwrite=True)
+
+
+def ni3al(seed: int, sigma: float, antisites: int = 0):
+    """L1_2 Ni3Al (256 atoms, Al on the cube corners), thermalised, with some Ni-Al swaps."""
+    atoms = bulk("Ni", "fcc", a=3.57, cubic=True).repeat(4)
+    atoms.symbols[::4] = "Al"
+    rng = np.random.default_rng(seed)
+    for _ in range(antisites):
+        ni, al = rng.choice(np.flatnonzero(atoms.numbers == 28)), rng.choice(np.flatnonzero(atoms.numbers == 13))
+        atoms.numbers[[ni, al]] = atoms.numbers[[al, ni]]
+    return thermal(atoms, sigma, seed)
+
+
+def ni3al_reference(path: Path, multicomponent: bool = False) -> Path:
+    """A reference file of two thermal Ni3Al frames (512 environments, elements recorded)."""
+    frames = [ni3al(seed, 0.06) for seed in (1, 2)]
+    return Reference.from_structures(frames, multicomponent=multicomponent).save(path, overwrite=True)
 
 
 def shared_cu_reference(folder: Path) -> Path:

@@ -127,7 +127,7 @@ def test_elements_name_the_types_of_a_lammps_dump(alloys, tmp_path):
     np.testing.assert_allclose(per_atom(tmp_path / "d.csv"), expected, rtol=1e-10, atol=1e-12)
     failed = run("dh", tmp_path / "run.dump", "--reference", tmp_path / "r.npz", "--species", "by-centre",
                  "--format", "lammps-dump-text", folder=tmp_path, check=False)  # types 1, 2 read as H, He
-    assert failed.returncode != 0 and "element H, He is not in the reference" in failed.stderr
+    assert failed.returncode != 0 and "elements H, He are not in the reference" in failed.stderr
 
 
 def test_unknown_elements_error_or_novel(alloys, tmp_path):

@@ -19,7 +19,8 @@ from ase.build import bulk
 
 from conftest import thermal
 from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, REPOSITORY, assert_ran, cu_deck, cu_reference,
-                           debian_lammps_missing, native_lmp, run_debian_lammps, run_lammps, write_data)
+                           debian_lammps_missing, native_lmp, ni3al, ni3al_reference, run_debian_lammps, run_lammps,
+                           write_data)
 from quests_lmp.lammps.plugin import plugin_dir
 
 COMMANDS = {"atom_modify", "comm_modify", "compute", "dump", "dump_modify", "fix", "group", "minimize",
@@ -76,11 +77,18 @@ def test_deck_snippet_runs(snippet, tmp_path):
     hook = any(command(line) == "python" for line in snippet.splitlines())
     if hook and debian_lammps_missing():
         pytest.skip(debian_lammps_missing())
-    reference = cu_reference(tmp_path)
-    for name in set(re.findall(r"[\w.-]+\.npz", snippet)) - {reference.name}:
-        shutil.copy(reference, tmp_path / name)
-    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 7), tmp_path / "data.lmp")
-    deck = cu_deck(PRELUDE + snippet + "run 200\n", potentials=DEBIAN_POTENTIALS if hook else POTENTIALS)
+    alloy = "elements Ni Al" in snippet  # in Ni3Al, with blind and (by name) multicomponent references
+    if alloy:
+        for name in set(re.findall(r"[\w.-]+\.npz", snippet)):
+            ni3al_reference(tmp_path / name, multicomponent="multicomponent" in name)
+        write_data(ni3al(7, 0.05), tmp_path / "data.lmp", specorder=["Ni", "Al"])
+    else:
+        reference = cu_reference(tmp_path)
+        for name in set(re.findall(r"[\w.-]+\.npz", snippet)) - {reference.name}:
+            shutil.copy(reference, tmp_path / name)
+        write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 7), tmp_path / "data.lmp")
+    deck = cu_deck(PRELUDE + snippet + "run 200\n", pair="nial" if alloy else "eam",
+                   potentials=DEBIAN_POTENTIALS if hook else POTENTIALS)
     if hook:
         result = run_debian_lammps(deck, tmp_path)
     elif any(command(line) == "plugin" for line in snippet.splitlines()):

@@ -7,11 +7,9 @@ from __future__ import annotations
 import ase.io
 import numpy as np
 import pytest
-from ase.build import bulk
 
-from conftest import thermal
-from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, assert_ran, debian_lammps_missing, dump_columns,
-                           run_debian_lammps, run_lammps, thermo_rows, write_data)
+from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, assert_ran, debian_lammps_missing, dump_columns, ni3al,
+                           ni3al_reference, run_debian_lammps, run_lammps, thermo_rows, write_data)
 from quests_lmp import Reference
 
 ELEMENTS = ["Ni", "Al"]  # atom types 1 and 2
@@ -35,20 +33,8 @@ run 10
 """
 
 
-def ni3al(seed: int, sigma: float, antisites: int = 0):
-    """L1_2 Ni3Al (256 atoms, Al on the cube corners), thermalised, with some Ni-Al swaps."""
-    atoms = bulk("Ni", "fcc", a=3.57, cubic=True).repeat(4)
-    atoms.symbols[::4] = "Al"
-    rng = np.random.default_rng(seed)
-    for _ in range(antisites):
-        ni, al = rng.choice(np.flatnonzero(atoms.numbers == 28)), rng.choice(np.flatnonzero(atoms.numbers == 13))
-        atoms.numbers[[ni, al]] = atoms.numbers[[al, ni]]
-    return thermal(atoms, sigma, seed)
-
-
 def prepare(folder, keywords, multicomponent=False, structure=None, elements=ELEMENTS):
-    frames = [ni3al(seed, 0.06) for seed in (1, 2)]
-    Reference.from_structures(frames, multicomponent=multicomponent).save(folder / "ref.npz", overwrite=True)
+    ni3al_reference(folder / "ref.npz", multicomponent)
     write_data(ni3al(3, 0.08, antisites=6) if structure is None else structure, folder / "data.lmp", elements)
     return DECK.format(keywords=keywords, pair_elements=" ".join(elements))
 
@@ -160,7 +146,7 @@ def test_an_element_missing_from_the_reference_stops_the_run_or_counts_as_novel(
 
 @pytest.mark.parametrize("keywords, multicomponent, message", [
     ("species by-centre", False, "species by-centre needs elements E1 E2"),
-    ("", True, "multicomponent descriptors need the element of each atom type: add elements"),
+    ("", True, "multicomponent descriptors need the element of each atom type, one per type as in pair_coeff"),
     ("elements Ni", False, "elements needs one element per atom type (2 types), got 1"),
     ("elements Ni Xx", False, "'Xx' is not an element"),
     ("elements Ni Al species by-centre/blind", False, "species must be blind, by-centre, multicomponent or"),
@@ -172,3 +158,15 @@ def test_species_errors_are_clear(tmp_path, keywords, multicomponent, message):
     result = run_lammps(prepare(tmp_path, keywords, multicomponent), tmp_path)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr, result.stdout[-2000:]
+
+
+def test_a_reference_without_element_records_is_compared_species_blind_with_a_warning(tmp_path):
+    from quests_lmp.lammps.fix import FixEngine
+
+    blind = Reference.load(ni3al_reference(tmp_path / "ref.npz"))
+    Reference(blind.descriptors).save(tmp_path / "old.npz")  # as files before format version 2: no centres
+    engine = FixEngine(str(tmp_path / "old.npz"), elements="Ni Al")
+    assert "records no elements" in engine.notice and engine.options["unknown"] is None
+    with pytest.raises(ValueError, match="records no centre elements .*rebuild the reference"):
+        FixEngine(str(tmp_path / "old.npz"), elements="Ni Al", species="by-centre")
+    assert FixEngine(str(tmp_path / "ref.npz"), elements=["Ni", "Al"]).options["unknown"] == "error"

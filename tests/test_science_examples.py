@@ -80,3 +80,16 @@ def test_solidification_largest_cluster_grows_after_nucleation(tmp_path):
     entropy = summary["entropy"]
     assert entropy[-1] < entropy[0] - 0.5  # the crystal holds less information than the melt
     assert (folder / "solidification.png").exists() and (folder / "clusters.png").exists()
+
+
+def test_alloy_order_species_aware_modes_see_the_disorder_that_blind_dh_misses(tmp_path):
+    folder = run_quick(tmp_path, "alloy_order", [sys.executable, "run.py"])
+    modes = json.loads((folder / "alloy_order.json").read_text())["modes"]
+    novel = {mode: {name: entry["novel_fraction"] for name, entry in row.items()} for mode, row in modes.items()}
+    for mode in novel:
+        assert novel[mode]["control"] <= 0.02 and novel[mode]["melt"] > 0.99, (mode, novel[mode])
+    assert novel["blind"]["swapped"] == novel["blind"]["control"]  # fixed geometry: blind cannot tell
+    assert novel["by-centre"]["swapped"] == novel["by-centre"]["control"]  # nor by centre, every site is FCC
+    for mode in ("multicomponent", "multicomponent/by-centre"):
+        assert novel[mode]["swapped"] > 0.8 and novel[mode]["random"] > 0.8, novel[mode]
+    assert novel["blind"]["random"] < 0.1  # relaxation around the disorder is a weak signal

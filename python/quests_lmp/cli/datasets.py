@@ -193,7 +193,8 @@ def write_csv(path, header: list[str], rows) -> None:
 
 
 def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH") -> None:
-    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom, value).
+    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom,
+    element, value).
 
     `atom` is the atom's place in its frame; for LAMMPS dumps an `id` column (an `id` array in
     extxyz) gives the LAMMPS atom id too.
@@ -203,7 +204,8 @@ def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH")
         frame_of = np.repeat(np.arange(len(frames)), [len(atoms) for atoms in frames])
         columns = [frame_of, np.concatenate([np.arange(len(atoms)) for atoms in frames])]
         columns += [np.concatenate(ids)] if ids is not None else []
-        header = ["frame", "atom"] + (["id"] if ids is not None else []) + [name]
+        columns += [np.array(symbols(dataset.centres))]
+        header = ["frame", "atom"] + (["id"] if ids is not None else []) + ["element", name]
         write_csv(path, header, zip(*[column.tolist() for column in columns], values.tolist()))
         return
     copies, start = [], 0

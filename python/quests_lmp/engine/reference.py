@@ -90,10 +90,7 @@ def species_options(reference: Reference, species: str | None = None, unknown: s
         raise ValueError(f"the reference holds multicomponent descriptors (elements "
                          f"{' '.join(reference.multicomponent)}): use species multicomponent or "
                          "multicomponent/by-centre, or leave species out")
-    if unknown not in (None, "error", "novel"):
-        raise ValueError(f"unknown must be error or novel, got {unknown!r}")
-    if by_centre:
-        reference._absent(reference.centres, True, None)  # raises if the reference records no centres
+    reference._absent(reference.centres, by_centre, unknown)  # raises for a check the reference cannot serve
     return {"by_centre": by_centre, "unknown": unknown}
 
 
@@ -347,7 +344,7 @@ class Reference:
         novel); None if there is nothing to check. ValueError for a check that cannot be made or
         fails."""
         if unknown not in (None, "error", "novel"):
-            raise ValueError(f"unknown must be 'error' or 'novel', got {unknown!r}")
+            raise ValueError(f"unknown must be error or novel, got {unknown!r}")
         if not by_centre and unknown is None:
             return None
         rebuild = "rebuild the reference from its structures (quests-lmp reference build)"
@@ -360,7 +357,8 @@ class Reference:
         known = np.unique(self.centres)
         if missing := missing_elements(test_centres, known):
             if unknown != "novel":
-                raise ValueError(f"element {', '.join(missing)} is not in the reference (elements "
+                are = "elements {} are" if len(missing) > 1 else "element {} is"
+                raise ValueError(f"{are.format(', '.join(missing))} not in the reference (elements "
                                  f"{' '.join(self.elements)}): add such environments to the reference, or count "
                                  "these atoms as novel (unknown novel)")
             return ~np.isin(test_centres, known)
