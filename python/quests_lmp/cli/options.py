@@ -151,9 +151,10 @@ def dh_method(args, reference: Reference, world) -> dict:
     method.update(species_options(reference, args.species, args.unknown))
     if args.method == "approx" and (method["by_centre"] or not reference.has_cluster_index):
         if world.is_root and not args.quiet:
-            what = "a cluster index for each element" if method["by_centre"] else "the cluster index"
-            print(f"building {what} of the reference ({reference.n_environments} environments; store it in a "
-                  "reference file: quests-lmp reference index FILE)", file=sys.stderr, flush=True)
+            what = ("a cluster index for each element of the reference (per-element indexes are not stored in "
+                    "reference files)" if method["by_centre"] else "the cluster index of the reference (store it in "
+                    "a reference file: quests-lmp reference index FILE)")
+            print(f"building {what}; {reference.n_environments} environments", file=sys.stderr, flush=True)
     reference.prepare(args.method, method["by_centre"])
     return method
 
