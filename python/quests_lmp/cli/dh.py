@@ -65,7 +65,8 @@ def species_name(method: dict, reference) -> str:
 def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dict:
     """Per centre element (by symbol): environments, max and mean dH (nats), novel count and fraction."""
     table = {}
-    for name, rows in sorted(zip(symbols(element_rows(centres)), element_rows(centres).values())):
+    groups = element_rows(centres)
+    for name, rows in sorted(zip(symbols(groups), groups.values())):
         part = values[rows]
         table[name] = {"environments": int(part.size), "max_dH": float(part.max()), "mean_dH": float(part.mean()),
                        "novel_count": int(np.sum(part > threshold)), "novel_fraction": float(np.mean(part > threshold))}

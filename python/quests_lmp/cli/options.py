@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, MulticomponentDescriptor
 from ..engine.reference import Reference, dh_options, species_options
-from ..engine.species import MODES, species_mode, symbol_order, symbols
+from ..engine.species import MODES, species_mode
 from ..engine.validation import METHODS, MIN_BANDWIDTH
 from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
 
@@ -118,8 +118,7 @@ def descriptor(args, datasets=()) -> Descriptor:
     k, cutoff = DEFAULT_K if args.k is None else args.k, DEFAULT_CUTOFF if args.cutoff is None else args.cutoff
     if args.species is None or not species_mode(args.species)[0]:
         return Descriptor(k, cutoff)
-    elements = symbols(symbol_order(np.concatenate([dataset.centres for dataset in datasets])))
-    return MulticomponentDescriptor(elements, k, cutoff)
+    return MulticomponentDescriptor(np.unique(np.concatenate([dataset.centres for dataset in datasets])), k, cutoff)
 
 
 def read(args, spec: str) -> Dataset:

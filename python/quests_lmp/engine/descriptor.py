@@ -109,7 +109,8 @@ class Descriptor:
         centers : int or 1-D array of int
             m (the first m points) or the indices of the points to describe.
         numbers : (n,) array of int, optional
-            Atomic number of each point; not used by this species-blind descriptor.
+            Atomic number of each point: required by MulticomponentDescriptor, not used by the
+            species-blind descriptor.
 
         Returns
         -------
@@ -118,10 +119,15 @@ class Descriptor:
         Raises
         ------
         ValueError
-            Points not of shape (n, 3), empty or non-finite; centers out of range; overlapping atoms.
+            Points not of shape (n, 3), empty or non-finite; centers out of range; overlapping atoms;
+            for MulticomponentDescriptor, numbers missing or not one per point.
         """
         points = as_positions(points, "points")
-        return self._describe(points, _center_indices(centers, len(points)))
+        return self._environments(points, _center_indices(centers, len(points)), numbers)
+
+    def _environments(self, points: np.ndarray, centers: np.ndarray, numbers) -> np.ndarray:
+        """Descriptors of points[centers] (checked arrays): the species-blind ones here."""
+        return self._describe(points, centers)
 
     def _describe(self, points: np.ndarray, centers: np.ndarray) -> np.ndarray:
         """Species-blind descriptors of points[centers] (checked arrays)."""
@@ -212,29 +218,8 @@ class MulticomponentDescriptor(Descriptor):
     def __repr__(self) -> str:
         return f"MulticomponentDescriptor({symbols(self.elements)}, k={self.k}, cutoff={self.cutoff})"
 
-    def compute_points(self, points, centers, numbers=None) -> np.ndarray:
-        """Descriptors of selected points among all points (no cell), as Descriptor.compute_points.
-
-        Parameters
-        ----------
-        points : (n, 3) array, A
-            Positions: owned atoms, then ghosts.
-        centers : int or 1-D array of int
-            m (the first m points) or the indices of the points to describe.
-        numbers : (n,) array of int
-            Atomic number of each point (required).
-
-        Returns
-        -------
-        (n_centers, n_features) float64 array, 1/A.
-
-        Raises
-        ------
-        ValueError
-            As Descriptor.compute_points, or numbers missing or not one per point.
-        """
-        points = as_positions(points, "points")
-        centers = _center_indices(centers, len(points))
+    def _environments(self, points: np.ndarray, centers: np.ndarray, numbers) -> np.ndarray:
+        """Multicomponent descriptors of points[centers] (checked arrays), `numbers` per point."""
         if numbers is None or np.shape(numbers) != (len(points),):
             raise ValueError(f"the multicomponent descriptor needs the atomic number of each of the {len(points)} "
                              f"points, got {None if numbers is None else np.shape(numbers)}")
