@@ -13,12 +13,16 @@ from .engine.information import (
     diversity,
     entropy,
     entropy_and_diversity,
+    entropy_and_diversity_from_self_dh,
     entropy_by_element,
+    entropy_by_element_from_self_dh,
     novelty,
     overlap,
+    sampled_entropy_and_diversity,
     self_delta_entropy,
 )
-from .engine.reference import Reference, ReferenceFileError, read_structures
+from .engine.frames import read_structures
+from .engine.reference import Reference, ReferenceFileError
 
 __all__ = [
     "DEFAULT_BANDWIDTH",
@@ -34,9 +38,12 @@ __all__ = [
     "diversity",
     "entropy",
     "entropy_and_diversity",
+    "entropy_and_diversity_from_self_dh",
     "entropy_by_element",
+    "entropy_by_element_from_self_dh",
     "novelty",
     "overlap",
     "read_structures",
+    "sampled_entropy_and_diversity",
     "self_delta_entropy",
 ]

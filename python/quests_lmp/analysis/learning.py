@@ -10,22 +10,18 @@ import math
 
 import numpy as np
 
-from ..engine.information import entropy
-
 
 def subset_sizes(n: int, points: int, smallest: int = 10) -> np.ndarray:
     """`points` sizes spaced evenly in log N from min(smallest, n) to n, without repeats."""
     return np.unique(np.geomspace(min(smallest, n), n, points).round().astype(np.int64))
 
 
-def sampled_entropy(x: np.ndarray, h: float, size: int, repeats: int, rng: np.random.Generator,
-                    centres: np.ndarray | None = None) -> np.ndarray:
-    """H (nats) of `repeats` random subsets of `size` environments of x (all of x once if size >= n);
-    by centre where the centres' atomic numbers are given."""
-    if size >= len(x):
-        return np.array([entropy(x, h, centres)])
-    picks = [rng.choice(len(x), size, replace=False) for _ in range(repeats)]
-    return np.array([entropy(x[pick], h, None if centres is None else centres[pick]) for pick in picks])
+def subset_picks(n: int, size: int, repeats: int, rng: np.random.Generator) -> list:
+    """Indices of `repeats` random subsets of `size` of n environments, or [None] (the whole set,
+    once) if size >= n."""
+    if size >= n:
+        return [None]
+    return [rng.choice(n, size, replace=False) for _ in range(repeats)]
 
 
 def asymptote(sizes, values) -> tuple[float, float, float]:

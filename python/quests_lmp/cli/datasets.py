@@ -10,32 +10,69 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ase.io.formats import filetype
 
 from ..engine.descriptor import Descriptor
 from ..engine.files import check_folder, write_atomically
 from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
-from ..engine.reference import Reference, frame_selection, read_structures
+from ..engine.frames import FrameFile
+from ..engine.reference import Reference
 from ..engine.species import atomic_numbers, symbols
 from .progress import Progress
 
+CHUNK = 16384  # environments per block of descriptors handed to the engine
 
-@dataclass
+
 class Dataset:
-    """Frames of one file selection, and their descriptors once computed (1/A)."""
+    """The frames of one file selection, read only when asked for, and their descriptors once computed (1/A).
 
-    name: str
-    frames: list
-    descriptors: np.ndarray | None = None
-    format: str | None = None
+    The frame index (frame count, atoms per frame) is known without parsing any atom line for
+    LAMMPS text dumps and (ext)xyz files (quests_lmp.engine.frames), so work can be split by
+    environments and each rank reads only the frames it is given.
+    """
+
+    def __init__(self, name: str, source: FrameFile | None = None, numbers=None, types=None, frames=None):
+        self.name, self.source, self.types = name, source, types
+        self.numbers = np.arange(len(frames)) if frames is not None else np.asarray(numbers)  # frames in the file
+        self._frames = list(frames) if frames is not None else None
+        self.descriptors: np.ndarray | None = None
+
+    @property
+    def format(self) -> str | None:
+        return None if self.source is None else self.source.format
+
+    @property
+    def atom_counts(self) -> np.ndarray:
+        """Atoms of each selected frame."""
+        if self._frames is not None:
+            return np.array([len(atoms) for atoms in self._frames], dtype=np.int64)
+        return self.source.atom_counts[self.numbers]
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.numbers.size)
 
     @property
     def n_environments(self) -> int:
-        return sum(len(atoms) for atoms in self.frames)
+        return int(self.atom_counts.sum())
+
+    @property
+    def frames(self) -> list:
+        """Every selected frame (ase.Atoms), read on first use."""
+        if self._frames is None:
+            self._frames = self.read(range(self.n_frames))
+        return self._frames
+
+    def read(self, positions) -> list:
+        """The frames at these places of the selection (0 = its first frame), elements named."""
+        if self._frames is not None:
+            return [self._frames[position] for position in positions]
+        frames = self.source.read(self.numbers[list(positions)])
+        if self.types is not None:
+            _name_types(self.name, frames, self.types)
+        return frames
 
     @property
     def centres(self) -> np.ndarray:
@@ -47,34 +84,36 @@ class Dataset:
 
         ASE orders a dump's atoms by id but does not keep the ids: they are read here.
         """
-        path, index = split_spec(self.name)
-        if (self.format or _format_of(path)) != "lammps-dump-text":
+        if self.format != "lammps-dump-text":
             return None
-        ids = _dump_ids(path)
-        if ids is None:
-            return None
-        selection = frame_selection(index)
-        return [ids[selection]] if isinstance(selection, int) else ids[selection]
+        ids = _dump_ids(self.source.path)
+        return None if ids is None else [ids[number] for number in self.numbers]
 
 
-def read_dataset(spec: str, format: str | None = None, elements: list[str] | None = None) -> Dataset:
-    """The frames of `file[@index]`; FileNotFoundError or ValueError name the problem.
+def read_dataset(spec: str, format: str | None = None, elements: list[str] | None = None, world=None) -> Dataset:
+    """The frame index of `file[@index]`; FileNotFoundError or ValueError name the problem.
 
     elements: the element of each LAMMPS atom type (type 1 first), for dumps and data files that do
-    not name their elements (ASE then reads type t as atomic number t).
+    not name their elements (ASE then reads type t as atomic number t). world: the file is
+    indexed on rank 0 and the index shared (no other rank reads the whole file).
     """
     path, index = split_spec(spec)
     if path.endswith(".npz"):
         raise ValueError(f"{path} is a reference file (descriptors only); give the structure files instead")
-    frames = read_structures(path, index, format)
-    empty = [number for number, atoms in enumerate(frames) if len(atoms) == 0]
-    if empty:
-        shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
-        raise ValueError(f"{spec}: {len(empty)} of {len(frames)} frames have no atoms (frame {shown} of the "
+    types = None if elements is None else atomic_numbers(elements, "--elements")
+
+    def indexed():
+        source = FrameFile(path, format)
+        return source, source.select(index)
+
+    source, numbers = indexed() if world is None else world.from_root(indexed)
+    dataset = Dataset(spec, source, numbers, types)
+    empty = np.flatnonzero(dataset.atom_counts == 0)
+    if empty.size:
+        shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+        raise ValueError(f"{spec}: {empty.size} of {dataset.n_frames} frames have no atoms (frame {shown} of the "
                          "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)")
-    if elements is not None:
-        _name_types(spec, frames, atomic_numbers(elements, "--elements"))
-    return Dataset(spec, frames, format=format)
+    return dataset
 
 
 def _name_types(spec: str, frames: list, numbers: np.ndarray) -> None:
@@ -88,6 +127,33 @@ def _name_types(spec: str, frames: list, numbers: np.ndarray) -> None:
             raise ValueError(f"{spec} has atoms of type {types.max()}, but --elements names {numbers.size} types: "
                              "give one element per atom type")
         atoms.numbers = numbers[types - 1]
+
+
+def environment_chunks(dataset: Dataset, descriptor: Descriptor, start: int, stop: int, chunk: int = CHUNK,
+                       rows: np.ndarray | None = None):
+    """Yields (descriptors (m, d) in 1/A, centre atomic numbers (m,)) of the environments
+    [start, stop) of a dataset (or only of `rows`, sorted indices in that range), in order, about
+    `chunk` at a time; reads only the frames that hold them, one at a time (memory: one frame and
+    one chunk)."""
+    offsets = np.concatenate([[0], np.cumsum(dataset.atom_counts)])
+    first, last = np.searchsorted(offsets, start, "right") - 1, np.searchsorted(offsets, stop, "left")
+    pending, centres = [], []
+    for position in range(max(first, 0), min(last, dataset.n_frames)):
+        low, high = max(start, offsets[position]), min(stop, offsets[position + 1])
+        if rows is None:
+            wanted = np.arange(low, high) - offsets[position]
+        else:
+            wanted = rows[np.searchsorted(rows, low):np.searchsorted(rows, high)] - offsets[position]
+        if wanted.size == 0:
+            continue
+        (atoms,) = dataset.read([position])
+        pending.append(descriptor.compute_atoms(atoms, wanted, position))
+        centres.append(atoms.numbers[wanted])
+        if sum(map(len, pending)) >= chunk:
+            yield np.concatenate(pending), np.concatenate(centres)
+            pending, centres = [], []
+    if pending:
+        yield np.concatenate(pending), np.concatenate(centres)
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -126,14 +192,25 @@ def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = Fals
             dataset.descriptors = np.concatenate(blocks)
 
 
-def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float = DEFAULT_BANDWIDTH) -> float:
+def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float = DEFAULT_BANDWIDTH,
+                      world=None) -> float:
     """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
-    of the datasets' periodic frames (SI Eq. S20), or `default` when not given."""
+    of the datasets' periodic frames (SI Eq. S20), or `default` when not given. world: the frames
+    are read in blocks by the ranks."""
     if value is None:
         return default
     if value != "auto":
         return float(value)
-    volumes = [atoms.get_volume() / len(atoms) for d in datasets for atoms in d.frames if all(atoms.pbc)]
+    from .distributed import per_frame
+
+    def volume(atoms):
+        return atoms.get_volume() / len(atoms) if all(atoms.pbc) else None
+
+    if world is None:
+        volumes = [volume(atoms) for d in datasets for atoms in d.frames]
+    else:
+        volumes = [v for d in datasets for v in per_frame(world, d, volume)]
+    volumes = [v for v in volumes if v is not None]
     if not volumes:
         raise ValueError("--bandwidth auto needs fully periodic frames (the atomic volume of h(V)); "
                          "give a number in 1/A instead")
@@ -235,14 +312,6 @@ def _dump_ids(path) -> list[np.ndarray] | None:
                 column = columns.index("id")
                 frames.append(np.sort([int(next(stream).split()[column]) for _ in range(count)]))
     return frames
-
-
-def _format_of(path) -> str | None:
-    """ASE's name for the format of a file, or None where ASE cannot tell."""
-    try:
-        return filetype(path)
-    except Exception:  # noqa: BLE001 - ASE raises several types for unknown files
-        return None
 
 
 def write_structures(path, frames: list) -> None:

@@ -9,15 +9,14 @@ import numpy as np
 
 from ..engine.species import element_rows, mode_name, symbols
 from . import options
-from .datasets import per_atom_format_check, write_per_atom
+from .datasets import environment_chunks, per_atom_format_check, write_per_atom
 from .progress import Progress
 from .report import print_table, write_result
 
-CHUNK = 16384  # environments per dH evaluation
-
 
 def register(commands) -> None:
-    command = options.add_command(commands, "dh", run, "dH of test environments against a reference", [options.DH])
+    command = options.add_command(commands, "dh", run, "dH of test environments against a reference", [options.DH],
+                                  parallel=True)
     command.add_argument("test", help="test structures (file@frames)")
     command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
@@ -26,10 +25,10 @@ def register(commands) -> None:
 def run(args, world) -> None:
     per_atom_format_check(args.output)
     options.check_outputs(args, [args.output, args.json])
-    test = options.read(args, args.test)
+    test = options.read(args, args.test, world)
     reference = options.reference(args)
     method = options.dh_method(args, reference, world)
-    values = _distributed_dh(world, test.frames, reference, method, args)
+    values, centres = _distributed_dh(world, test, reference, method, args)
     if not world.is_root:
         return
     novel = values > args.threshold
@@ -38,7 +37,7 @@ def run(args, world) -> None:
               "threshold": args.threshold,
               "max_dH": float(values.max()), "mean_dH": float(values.mean()),
               "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum()),
-              "by_element": by_element(values, test.centres, args.threshold)}
+              "by_element": by_element(values, centres, args.threshold)}
     print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
           f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
           f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
@@ -73,26 +72,22 @@ def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dic
     return table
 
 
-def _distributed_dh(world, frames, reference, method, args):
-    """dH of every environment of `frames`, split over the ranks; the whole array on rank 0."""
-    offsets = np.cumsum([0] + [len(atoms) for atoms in frames])
-    start, stop = world.block(int(offsets[-1]))
+def _distributed_dh(world, test, reference, method, args):
+    """(dH, centre atomic number) of every environment of the test dataset, each rank reading and
+    evaluating a block of them; both arrays on rank 0 (None elsewhere)."""
+    start, stop = world.block(test.n_environments)
 
     def work():
-        descriptor, parts, pending, centres = reference.descriptor, [], [], []
+        values, centres = [], []
         with Progress("dH", stop - start, enabled=world.is_root and not args.quiet) as bar:
-            for index, atoms in enumerate(frames):
-                low, high = max(start, offsets[index]), min(stop, offsets[index + 1])
-                if low < high:
-                    rows = np.arange(low, high) - offsets[index]
-                    pending.append(descriptor.compute_atoms(atoms, rows, index))
-                    centres.append(atoms.numbers[rows])
-                if pending and (sum(map(len, pending)) >= CHUNK or index == len(frames) - 1):
-                    x = np.concatenate(pending)
-                    parts.append(reference.delta_entropy(x, centres=np.concatenate(centres), **method))
-                    bar.advance(len(x))
-                    pending, centres = [], []
-        return np.concatenate(parts) if parts else np.zeros(0)
+            for x, z in environment_chunks(test, reference.descriptor, start, stop):
+                values.append(reference.delta_entropy(x, centres=z, **method))
+                centres.append(z)
+                bar.advance(len(x))
+        return (np.concatenate(values) if values else np.zeros(0),
+                np.concatenate(centres) if centres else np.zeros(0, dtype=np.int64))
 
     gathered = world.run(work)
-    return np.concatenate(gathered) if world.is_root else None
+    if not world.is_root:
+        return None, None
+    return tuple(np.concatenate([part[i] for part in gathered]) for i in (0, 1))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.learning import asymptote, sampled_entropy, subset_sizes
+from ..analysis.learning import asymptote, subset_picks, subset_sizes
+from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
 from .datasets import resolve_bandwidth, short_names
+from .distributed import describe_shares, self_dh
 from .progress import Progress
 from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
     command = options.add_command(commands, "learning-curve", run, "H against dataset size, asymptote and gap",
-                                  [options.PLOT])
+                                  [options.PLOT], parallel=True)
     command.add_argument("dataset")
     command.add_argument("--points", type=options.positive(int), default=8, help="dataset sizes (8, log-spaced)")
     command.add_argument("--smallest", type=options.positive(int), default=10, help="smallest size (10)")
@@ -23,17 +25,22 @@ def register(commands) -> None:
 
 def run(args, world) -> None:
     options.check_outputs(args, [args.plot, args.json or beside(args.plot)])
-    (dataset,) = options.described(args)
-    x = dataset.descriptors
-    centres = dataset.centres if options.by_centre(args) else None
-    h = resolve_bandwidth(args.bandwidth, [dataset])
+    (dataset,) = options.datasets(args, world)
+    (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
+    x, centres = share.whole(world)
+    centres = centres if options.by_centre(args) else None
+    h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
     rng = np.random.default_rng(args.seed)
     sizes = subset_sizes(len(x), args.points, args.smallest)
     samples = []
-    with Progress("learning curve", len(sizes), enabled=not args.quiet) as bar:
+    with Progress("learning curve", len(sizes), enabled=world.is_root and not args.quiet) as bar:
         for size in sizes:
-            samples.append(sampled_entropy(x, h, int(size), args.repeats, rng, centres))
+            dhs = [self_dh(world, x, h, centres, pick) for pick in subset_picks(len(x), int(size), args.repeats, rng)]
+            if world.is_root:
+                samples.append(np.array([entropy_and_diversity_from_self_dh(dh)[0] for dh in dhs]))
             bar.advance()
+    if not world.is_root:
+        return
     mean, std = np.array([s.mean() for s in samples]), np.array([s.std() for s in samples])
     fit = asymptote(sizes, mean)
     gap = fit[0] - mean

@@ -13,7 +13,8 @@
 
 A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
---json; `dh` and `trajectory` also run under `mpiexec -n P`. Mistakes give one line and exit code 1.
+--json; entropy, dh, overlap, trajectory and learning-curve split their work under `mpiexec -n P`
+(the others run on rank 0). Mistakes give one line and exit code 1.
 """
 
 from __future__ import annotations
@@ -34,15 +35,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     world = World()
     started = time.perf_counter()
+    failure = None
     try:
         if getattr(args, "threads", None):
             import numba
 
             numba.set_num_threads(args.threads)
-        args.handler(args, world)
+        if world.size == 1 or getattr(args, "parallel", False):
+            args.handler(args, world)
+        elif world.is_root:  # a command that does not split its work: rank 0 does it, the others wait
+            args.handler(args, World(mpi=False))
     except (ValueError, OSError, RankFailure) as error:
+        failure = f"quests-lmp {args.command}: error: {error}"
+    except Exception as error:
+        if world.size == 1:
+            raise
+        failure = f"quests-lmp {args.command}: rank {world.rank} failed: {type(error).__name__}: {error}"
+    failure = world.agree(failure)  # every rank ends with the same verdict, or the job is ended
+    if failure is not None:
         if world.is_root:
-            print(f"quests-lmp {args.command}: error: {error}", file=sys.stderr)
+            print(failure, file=sys.stderr)
         return 1
     if world.is_root and not getattr(args, "quiet", True):
         print(f"quests-lmp {args.command}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr)

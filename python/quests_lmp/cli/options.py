@@ -12,6 +12,7 @@ from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import MODES, species_mode
 from ..engine.validation import METHODS, MIN_BANDWIDTH
 from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
+from .distributed import per_frame
 
 
 def bandwidth_argument(text: str):
@@ -100,10 +101,11 @@ def _plot() -> argparse.ArgumentParser:
 COMMON, DH, PLOT = _common(), _dh(), _plot()  # parent parsers: every command, dH commands, tables
 
 
-def add_command(commands, name: str, handler, help: str, parents=()) -> argparse.ArgumentParser:
-    """A sub-command with the common options (and `parents`) that runs handler(args, world)."""
+def add_command(commands, name: str, handler, help: str, parents=(), parallel: bool = False) -> argparse.ArgumentParser:
+    """A sub-command with the common options (and `parents`) that runs handler(args, world);
+    parallel: it splits its work over MPI ranks (else rank 0 does it all under mpiexec)."""
     command = commands.add_parser(name, help=help, description=help, parents=[COMMON, *parents])
-    command.set_defaults(handler=handler)
+    command.set_defaults(handler=handler, parallel=parallel)
     return command
 
 
@@ -112,26 +114,37 @@ def by_centre(args) -> bool:
     return args.species is not None and species_mode(args.species)[1]
 
 
-def descriptor(args, datasets=()) -> Descriptor:
+def descriptor(args, datasets=(), world=None) -> Descriptor:
     """The Descriptor of -k, --cutoff (the paper's defaults where not given) and --species: the
-    multicomponent one over the elements of all `datasets` where --species asks for it."""
+    multicomponent one over the elements of all `datasets` where --species asks for it (world:
+    each rank reads a block of the frames to find them)."""
     k, cutoff = DEFAULT_K if args.k is None else args.k, DEFAULT_CUTOFF if args.cutoff is None else args.cutoff
     if args.species is None or not species_mode(args.species)[0]:
         return Descriptor(k, cutoff)
-    return MulticomponentDescriptor(np.unique(np.concatenate([dataset.centres for dataset in datasets])), k, cutoff)
+    if world is None:
+        numbers = [dataset.centres for dataset in datasets]
+    else:
+        numbers = [z for dataset in datasets for z in per_frame(world, dataset, lambda atoms: np.unique(atoms.numbers))]
+    return MulticomponentDescriptor(np.unique(np.concatenate(numbers)), k, cutoff)
 
 
-def read(args, spec: str) -> Dataset:
-    """The frames of one dataset named on the command line, with --format and --elements."""
-    return read_dataset(spec, args.format, args.elements)
+def read(args, spec: str, world=None) -> Dataset:
+    """The frame index of one dataset named on the command line, with --format and --elements
+    (world: indexed on rank 0 only)."""
+    return read_dataset(spec, args.format, args.elements, world)
+
+
+def datasets(args, world=None) -> list[Dataset]:
+    """The frame indexes of the datasets named on the command line."""
+    specs = args.datasets if hasattr(args, "datasets") else [args.dataset]
+    return [read(args, spec, world) for spec in specs]
 
 
 def described(args) -> list[Dataset]:
     """The datasets named on the command line, read and described."""
-    specs = args.datasets if hasattr(args, "datasets") else [args.dataset]
-    datasets = [read(args, spec) for spec in specs]
-    describe(datasets, descriptor(args, datasets), args.quiet)
-    return datasets
+    sets = datasets(args)
+    describe(sets, descriptor(args, sets), args.quiet)
+    return sets
 
 
 def reference(args) -> Reference:

@@ -19,7 +19,7 @@ from .report import beside, print_table, write_result
 def register(commands) -> None:
     command = options.add_command(commands, "trajectory", run,
                                   "per-frame H and dH against a reference or the first frame",
-                                  [options.DH, options.PLOT])
+                                  [options.DH, options.PLOT], parallel=True)
     command.add_argument("trajectory", help="trajectory (LAMMPS dump, extxyz, ...; file@frames)")
     command.add_argument("--reference", help="reference file (.npz) or structures (default: the first frame)")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
@@ -28,45 +28,46 @@ def register(commands) -> None:
 def run(args, world) -> None:
     per_atom_format_check(args.output)
     options.check_outputs(args, [args.output, args.csv, args.plot, args.json or beside(args.plot)])
-    trajectory = options.read(args, args.trajectory)
-    frames = trajectory.frames
+    trajectory = options.read(args, args.trajectory, world)
     if args.reference:
         reference, (against,) = options.reference(args), short_names([args.reference])
     else:
-        first = Dataset(args.trajectory, frames[:1])
-        descriptor = options.descriptor(args, [trajectory])  # multicomponent: every element of the trajectory
+        first = Dataset(args.trajectory, frames=trajectory.read([0]))
+        descriptor = options.descriptor(args, [trajectory], world)  # multicomponent: every element of the trajectory
         describe([first], descriptor, quiet=True)
         reference = reference_of([first], descriptor, resolve_bandwidth(args.bandwidth, [first]))
         against = "the first frame"
     method = options.dh_method(args, reference, world)
-    start, stop = world.block(len(frames))
+    start, stop = world.block(trajectory.n_frames)
 
     def work():
-        rows, values = [], []
+        rows, values, steps = [], [], []
         with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for index in range(start, stop):
-                x = reference.descriptor.compute_atoms(frames[index], index=index)
-                centres = frames[index].numbers
-                dh = reference.delta_entropy(x, centres=centres, **method)
-                rows.append([index, len(x), entropy(x, reference.bandwidth, centres if method["by_centre"] else None),
-                             dh.mean(), dh.max(), np.mean(dh > args.threshold)])
+                (atoms,) = trajectory.read([index])
+                x = reference.descriptor.compute_atoms(atoms, index=index)
+                dh = reference.delta_entropy(x, centres=atoms.numbers, **method)
+                own = entropy(x, reference.bandwidth, atoms.numbers if method["by_centre"] else None)
+                rows.append([index, len(x), own, dh.mean(), dh.max(), np.mean(dh > args.threshold)])
                 values.append(dh)
+                steps += md_steps([atoms]) or [None]
                 bar.advance()
-        return rows, values
+        return rows, values, steps
 
     gathered = world.run(work)
     if not world.is_root:
         return
-    rows = [row for part_rows, _ in gathered for row in part_rows]
+    rows = [row for part_rows, _, _ in gathered for row in part_rows]
     header = ["frame", "atoms", "entropy", "mean_dH", "max_dH", "novel_fraction"]
-    steps = md_steps(frames)
+    steps = [step for _, _, part in gathered for step in part]
+    steps = None if None in steps else steps
     if steps is not None:
         header.insert(1, "step")
         rows = [[row[0], steps[row[0]], *row[1:]] for row in rows]
     table = {name: np.array([row[i] for row in rows]) for i, name in enumerate(header)}
     print_table([dict(zip(header, row)) for row in rows], header)
     if args.output:
-        write_per_atom(args.output, trajectory, np.concatenate([v for _, part in gathered for v in part]))
+        write_per_atom(args.output, trajectory, np.concatenate([v for _, part, _ in gathered for v in part]))
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:

@@ -20,6 +20,8 @@ log sum_E exp(D_E). A test environment of an element absent from the reference g
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .kernel import log_kernel_sums
@@ -184,14 +186,102 @@ def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
     bandwidths, scalar = check_bandwidths(h)
     centres = as_centres(centres, x.shape[0])
     dh = -_log_sums(x, x, bandwidths, centres, centres)
-    groups = element_rows(centres)
-    names = symbols(groups)
-    table = {name: (rows.size, *_entropy_and_diversity(dh[rows])) for name, rows in zip(names, groups.values())}
+    return entropy_by_element_from_self_dh(dh if not scalar else dh[:, 0], centres)
+
+
+def entropy_and_diversity_from_self_dh(self_dh):
+    """H and D of a set from the dH(X_i|X) of all its members (H = log n + mean dH, Eq. 8).
+
+    Parameters
+    ----------
+    self_dh : (n,) or (n, n_h) array, nats
+        dH of every member against the whole set (self_delta_entropy; e.g. gathered from the ranks
+        that computed its parts).
+
+    Returns
+    -------
+    (H, D) in nats: floats for a 1-D array, (n_h,) arrays for 2-D.
+
+    Raises
+    ------
+    ValueError
+        An empty array.
+    """
+    dh = np.asarray(self_dh, dtype=np.float64)
+    if dh.shape[0] == 0:
+        raise ValueError("H and D need at least one environment")
+    h_values, d_values = _entropy_and_diversity(dh.reshape(dh.shape[0], -1))
+    if dh.ndim == 1:
+        return float(h_values[0]), float(d_values[0])
+    return h_values, d_values
+
+
+def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
+    """Each element's H and D, and the total, from the by-centre dH(X_i|X) of all members.
+
+    Parameters
+    ----------
+    self_dh : (n,) or (n, n_h) array, nats
+        By-centre dH of every member against the whole set.
+    centres : (n,) array of int
+        Atomic number of each environment's centre atom.
+
+    Returns
+    -------
+    dict as entropy_by_element: symbol (ordered, then "total") -> (n_environments, H, D).
+
+    Raises
+    ------
+    ValueError
+        An empty array, or centres not one per environment.
+    """
+    dh = np.asarray(self_dh, dtype=np.float64)
+    groups = element_rows(as_centres(centres, dh.shape[0]))
+    table = {name: (rows.size, *entropy_and_diversity_from_self_dh(dh[rows]))
+             for name, rows in zip(symbols(groups), groups.values())}
     table = {name: table[name] for name in sorted(table)}
-    table["total"] = (x.shape[0], *_entropy_and_diversity(dh))
-    if scalar:
-        table = {name: (n, float(h_[0]), float(d_[0])) for name, (n, h_, d_) in table.items()}
+    table["total"] = (dh.shape[0], *entropy_and_diversity_from_self_dh(dh))
     return table
+
+
+def sampled_entropy_and_diversity(sample_self_dh, n: int) -> dict:
+    """H and D of a set of n environments estimated from the exact dH(X_i|X) of m of them, drawn
+    uniformly without replacement, with their standard errors.
+
+    H = log n + mean_i dH_i and D = log n + log mean_i exp(dH_i) are means over the environments,
+    so the sample means estimate them: H without bias, with standard error
+    s_dH / sqrt(m) * sqrt(1 - m/n) (s: the sample's standard deviation); D through the log of an
+    unbiased mean (delta method; its bias is of order 1/m). m = n gives the exact values with
+    zero errors.
+
+    Parameters
+    ----------
+    sample_self_dh : (m,) array, nats
+        dH of each sampled environment against the whole set (all n, itself included).
+    n : int
+        Environments in the whole set.
+
+    Returns
+    -------
+    dict: entropy, entropy_error, diversity, diversity_error (nats; errors are one standard error).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 samples (no error estimate) unless m = n, or m > n.
+    """
+    dh = np.asarray(sample_self_dh, dtype=np.float64)
+    m = dh.shape[0]
+    if m > n or (m < 2 and m != n):
+        raise ValueError(f"a sample of {m} environments of {n} gives no estimate: sample at least 2 and at most n")
+    correction = math.sqrt(1.0 - m / n) / math.sqrt(m) if m > 1 else 0.0
+    top = dh.max()
+    weights = np.exp(dh - top)  # exp(dH) scaled: its mean and spread, without overflow
+    mean_weight = weights.mean()
+    return {"entropy": math.log(n) + float(dh.mean()),
+            "entropy_error": float(dh.std(ddof=1) * correction) if m > 1 else 0.0,
+            "diversity": math.log(n) + float(top + np.log(mean_weight)),
+            "diversity_error": float(weights.std(ddof=1) / mean_weight * correction) if m > 1 else 0.0}
 
 
 def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x_centres=None):

@@ -43,6 +43,7 @@ from .cluster_index import ARRAYS as INDEX_ARRAYS
 from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor, frames_of
 from .files import write_atomically
+from .frames import read_structures
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
 from .species import as_centres, atomic_numbers, by_element, missing_elements, species_mode, symbol_order, symbols
@@ -609,72 +610,6 @@ class Reference:
             return self.descriptor.compute(frames), np.concatenate([atoms.numbers for atoms in frames])
         y = as_descriptors(test, "test descriptors", n_features=self.descriptor.n_features)
         return y, None if centres is None else as_centres(centres, y.shape[0], "test centres")
-
-
-def read_structures(path, index=":", format: str | None = None) -> list:
-    """Frames of a structure file, read with ASE.
-
-    Parameters
-    ----------
-    path : str or path
-        A file in any format ASE reads.
-    index : str, int or slice
-        Frames, as in ase.io.read: ":" all, "::10", "100:200", "-1", ...
-    format : str, optional
-        An ASE format name (e.g. "lammps-dump-text"); guessed if not given.
-
-    Returns
-    -------
-    list of ase.Atoms
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        ASE cannot read it, a malformed selection, or a selection that holds no frames (the
-        message names the selection and the file's frame count).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"structure file not found: {path}")
-    selection = frame_selection(index)
-    if isinstance(selection, int):  # read as a slice: ASE maps an out-of-range integer to a frame
-        selection = slice(selection, selection + 1 or None)
-    frames = _read(path, selection, format)
-    if not frames:
-        count = len(_read(path, slice(None), format))
-        raise ValueError(f"frame selection {index!r} of {path} holds no frames: the file has {count} frames "
-                         f"(0 to {count - 1}, or -{count} to -1)" if count else f"{path} holds no frames")
-    return frames
-
-
-def frame_selection(index) -> int | slice:
-    """An int or slice from a frame selection: 5, -1, ":", "::10", "100:200" (as after '@' on the CLI)."""
-    if isinstance(index, slice) or (isinstance(index, int) and not isinstance(index, bool)):
-        return index
-    parts = str(index).strip().split(":")
-    try:
-        if len(parts) == 1:
-            return int(parts[0])
-        if len(parts) <= 3:
-            selection = slice(*[int(part) if part.strip() else None for part in parts])
-            if selection.step != 0:
-                return selection
-    except ValueError:
-        pass
-    raise ValueError(f"frame selection {index!r} is malformed: use an integer (0, -1) or start:stop:step "
-                     "(:, ::10, 100:200)")
-
-
-def _read(path: Path, selection: slice, format: str | None) -> list:
-    import ase.io
-
-    try:
-        frames = ase.io.read(path, index=selection, format=format)
-    except Exception as error:  # ASE raises many types for unreadable files
-        raise ValueError(f"cannot read structures from {path}: {type(error).__name__}: {error}") from error
-    return frames if isinstance(frames, list) else [frames]
 
 
 def _checksum(descriptors: np.ndarray, header: dict, centres: np.ndarray | None = None) -> str:

@@ -1,0 +1,128 @@
+"""The analyses of the command line spread over MPI ranks (quests_lmp.parallel), with the serial answer.
+
+Every dataset's environments are split into contiguous blocks, one per rank (World.block), and
+each rank reads and describes only the frames that hold its block. Exact quantities then need
+each rank's rows against the whole set: `Share.whole` puts the descriptors of all ranks in one
+shared copy per node (8 (2k-1) bytes per environment and node). Approximate entropy streams
+instead: memory per rank is one chunk of descriptors plus the sampled rows, for any input size.
+
+Per-row values (dH) are computed by one rank each exactly as in a serial run and gathered in
+order, so exact results equal the serial ones to rounding of the BLAS blocking (tested to 1e-12);
+sums over ranks (the sampled kernel sums) are added in rank order, not in file order (1e-15).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.information import delta_entropy
+from .datasets import Dataset, environment_chunks
+from .progress import Progress
+
+
+@dataclass
+class Share:
+    """One rank's block [start, stop) of a dataset's environments: descriptors (1/A), centres."""
+
+    dataset: Dataset
+    start: int
+    stop: int
+    descriptors: np.ndarray
+    centres: np.ndarray
+
+    def whole(self, world) -> tuple[np.ndarray, np.ndarray]:
+        """(descriptors, centres) of the whole dataset on every rank, one copy per node."""
+        return world.concatenate(self.descriptors), world.concatenate(self.centres)
+
+
+def describe_shares(world, datasets: list[Dataset], descriptor, quiet: bool = False) -> list[Share]:
+    """Each rank's Share of every dataset, described on that rank only."""
+    shares = []
+    with Progress("descriptors", sum(world.block(d.n_environments)[1] - world.block(d.n_environments)[0]
+                                     for d in datasets), enabled=world.is_root and not quiet) as bar:
+        for dataset in datasets:
+            start, stop = world.block(dataset.n_environments)
+
+            def work():
+                blocks, centres = [], []
+                for x, z in environment_chunks(dataset, descriptor, start, stop):
+                    blocks.append(x)
+                    centres.append(z)
+                    bar.advance(len(x))
+                width = 2 * descriptor.k - 1 if not blocks else blocks[0].shape[1]
+                return (np.concatenate(blocks) if blocks else np.zeros((0, width)),
+                        np.concatenate(centres) if centres else np.zeros(0, dtype=np.int64))
+
+            x, centres = world.each(work)
+            shares.append(Share(dataset, start, stop, *_same_width(world, x), centres))
+    return shares
+
+
+def _same_width(world, x: np.ndarray) -> tuple[np.ndarray]:
+    """A rank without environments gets the others' descriptor width (multicomponent widths vary)."""
+    width = max(world.allgather(x.shape[1] if len(x) else 0))
+    return (x if len(x) else np.zeros((0, width)),)
+
+
+def self_dh(world, x: np.ndarray, h, centres=None, rows=None) -> np.ndarray | None:
+    """dH(X_i|X) of every member of a set (or of the subset x[rows], against that subset), each
+    rank computing a block of them; the whole array on rank 0 (None elsewhere).
+
+    x: the whole set's descriptors on every rank (Share.whole); centres: given for by centre.
+    """
+    if rows is not None:
+        x, centres = x[rows], None if centres is None else centres[rows]
+    start, stop = world.block(len(x))
+    mine = world.each(lambda: block_dh(x[start:stop], x, h, None if centres is None else centres[start:stop], centres))
+    parts = world.gather(mine)
+    return np.concatenate(parts) if world.is_root else None
+
+
+def block_dh(y: np.ndarray, x: np.ndarray, h, y_centres=None, x_centres=None) -> np.ndarray:
+    """dH(y_i | x) (nats) of a rank's block of rows, which may be empty."""
+    return delta_entropy(y, x, h, y_centres, x_centres) if len(y) else np.zeros(0)
+
+
+def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by_centre: bool,
+                    quiet: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """(exact dH(X_i|X) of the environments `rows` (sorted global indices) against the whole
+    dataset, their centres) on rank 0, None elsewhere. Two streamed passes over this rank's
+    block: the sampled rows are described, then every environment once, in chunks."""
+    start, stop = world.block(dataset.n_environments)
+    mine = rows[(rows >= start) & (rows < stop)]
+
+    def sampled():
+        found = [chunk for chunk in environment_chunks(dataset, descriptor, start, stop, rows=mine)]
+        return (np.concatenate([x for x, _ in found]) if found else np.zeros((0, 2 * descriptor.k - 1)),
+                np.concatenate([z for _, z in found]) if found else np.zeros(0, dtype=np.int64))
+
+    x, z = world.each(sampled)
+    samples, sample_centres = world.concatenate(_same_width(world, x)[0]), world.concatenate(z)
+
+    def kernel_sums():
+        total = np.full(len(samples), -np.inf)
+        with Progress("kernel sums", stop - start, enabled=world.is_root and not quiet) as bar:
+            for chunk, centres in environment_chunks(dataset, descriptor, start, stop):
+                dh = delta_entropy(samples, chunk, h, sample_centres if by_centre else None,
+                                   centres if by_centre else None)
+                total = np.logaddexp(total, -dh)
+                bar.advance(len(chunk))
+        return total
+
+    parts = world.gather(world.each(kernel_sums))
+    if not world.is_root:
+        return None
+    total = parts[0]
+    for part in parts[1:]:
+        total = np.logaddexp(total, part)
+    return -total, np.asarray(sample_centres)
+
+
+def per_frame(world, dataset: Dataset, value) -> list:
+    """value(atoms) of every frame of a dataset, in order, on every rank; each rank reads a block
+    of the frames, one at a time."""
+    start, stop = world.block(dataset.n_frames)
+    mine = world.each(lambda: [value(atoms) for position in range(start, stop) for atoms in dataset.read([position])])
+    return [item for part in world.allgather(mine) for item in part]
