@@ -12,16 +12,18 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from conftest import cu_cluster, thermal
+from conftest import cu_cluster, on_reference_grid, thermal
 from test_cli import run, write_dump
-from quests_lmp import Descriptor, entropy_and_diversity, self_delta_entropy
+from quests_lmp import Descriptor, bandwidth_for_volume, entropy_and_diversity, self_delta_entropy
 from quests_lmp.engine.frames import FrameFile
 from quests_lmp.engine.information import sampled_entropy_and_diversity
 
 
 def crystals():
-    """5 periodic frames of two sizes (108 and 256 atoms, hotter and hotter): ranks split frames unevenly."""
-    return [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3 + i % 2), 0.04 + 0.03 * i, i) for i in range(5)]
+    """5 periodic frames of two sizes (108 and 256 atoms, hotter and hotter): ranks split frames
+    unevenly. On the reference package's coordinate grid, for parity with it."""
+    return [on_reference_grid(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3 + i % 2), 0.04 + 0.03 * i, i))
+            for i in range(5)]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,8 @@ COMMANDS = {
     "learning-curve": ["learning-curve", "md.dump@1:", "--points", "5"],
     "dh": ["dh", "md.dump", "--reference", "clusters.extxyz", "-o", "{tag}.csv"],
     "trajectory": ["trajectory", "md.dump@-2:", "--reference", "md.dump@0"],  # 2 frames: 3 ranks leave one idle
+    "metrics": ["metrics", "md.dump@1:", "-o", "{tag}.csv"],
+    "mutual-info": ["mutual-info", "md.dump@:2", "clusters.extxyz"],
 }
 
 
@@ -95,6 +99,49 @@ def test_numbers_are_those_of_the_engine(files):
     (row,) = outputs(folder, "e")["datasets"]
     h_value, d_value = entropy_and_diversity(Descriptor().compute(frames), 0.015)
     assert row["entropy"] == pytest.approx(h_value, rel=1e-12) and row["diversity"] == pytest.approx(d_value, rel=1e-12)
+
+
+def test_mutual_information_and_metrics_match_the_reference_package(files):
+    """I, H(A|B), d from the reference package's entropy of each set and of their union; metrics'
+    per-atom self dH from its delta_entropy of a set against itself."""
+    from quests.descriptor import get_descriptors
+    from quests.entropy import delta_entropy as reference_delta_entropy
+    from quests.entropy import entropy as reference_entropy
+
+    folder, frames = files
+    a, b = frames[:2], ase.io.read(folder / "clusters.extxyz", ":")
+    run("mutual-info", "md.dump@:2", "clusters.extxyz", "--json", "mi.json", "--overwrite", folder=folder, ranks=2)
+    result = outputs(folder, "mi")
+    x_a, x_b = Descriptor().compute(a), Descriptor().compute(b)
+    h_a, h_b, h_ab = (reference_entropy(x, 0.015) for x in (x_a, x_b, np.concatenate([x_a, x_b])))
+    shared = h_a + h_b - h_ab
+    assert result["entropy"] == pytest.approx([h_a, h_b], rel=1e-10)
+    assert result["union_entropy"] == pytest.approx(h_ab, rel=1e-10)
+    assert result["mutual_information"] == pytest.approx(shared, rel=1e-8, abs=1e-10)
+    assert result["conditional_entropy"] == pytest.approx([h_a - shared, h_b - shared], rel=1e-10)
+    assert result["normalised_distance"] == pytest.approx((h_ab - shared) / h_ab, rel=1e-10)
+    run("mutual-info", "md.dump@:2", "md.dump@:2", "--json", "same.json", "--overwrite", folder=folder)
+    same = outputs(folder, "same")  # a set and its copy: the union doubles every point, H unchanged
+    assert same["mutual_information"] == pytest.approx(same["entropy"][0], rel=1e-12)
+    assert abs(same["normalised_distance"]) < 1e-12
+    run("metrics", "md.dump@3", "-o", "m.csv", "--json", "m.json", "--overwrite", folder=folder, ranks=3)
+    theirs = reference_delta_entropy(get_descriptors([frames[3]]), get_descriptors([frames[3]]), h=0.015)
+    values = np.loadtxt(folder / "m.csv", delimiter=",", skiprows=1, usecols=-1)
+    # near dH = 0 (-log(1 + s), s ~ 1e-3 from the neighbours' terms) both codes' distance rounding
+    # moves s by ~1e-9 of itself: 1e-12 absolute
+    np.testing.assert_allclose(values, theirs, rtol=1e-10, atol=1e-11)
+    metrics = outputs(folder, "m")
+    assert metrics["entropy"] == pytest.approx(reference_entropy(get_descriptors([frames[3]]), 0.015), rel=1e-10)
+    assert metrics["entropy"] == pytest.approx(np.log(len(values)) + values.mean(), rel=1e-12)
+
+
+def test_bandwidth_of_a_volume(files):
+    folder, _ = files
+    run("bandwidth", "12.9", "20", "--json", "b.json", "--overwrite", folder=folder)
+    rows = outputs(folder, "b")["bandwidths"]
+    assert [row["bandwidth"] for row in rows] == pytest.approx([bandwidth_for_volume(12.9), bandwidth_for_volume(20)])
+    assert rows[0]["bandwidth"] == pytest.approx(0.057, abs=1e-3)  # the paper's h for Cu (SI Fig. S8)
+    assert run("bandwidth", "-1", folder=folder, check=False).returncode == 2
 
 
 def test_sampled_rows_estimate_the_exact_entropy(files):

@@ -3,18 +3,21 @@
     quests-lmp reference build FILES -o ref.npz   training structures -> reference file (+ H, D)
     quests-lmp entropy DATASETS                   H, D, log n; --sample N --repeats R
     quests-lmp dh TEST --reference REF            per-atom dH -> extxyz (array dH) or CSV; summary
+    quests-lmp metrics DATASET [-o per-atom.csv]  H, D and every environment's dH against its own set
     quests-lmp overlap DATASETS                   overlap matrix (fraction covered), CSV + heat map
+    quests-lmp mutual-info A B                    mutual information, conditional entropies, distance
     quests-lmp trajectory TRAJ [--reference REF]  per frame H, mean/max dH, novel fraction; CSV + plot
     quests-lmp clusters TRAJ --reference REF      clusters of atoms with dH <= 0, per frame; CSV + plot
     quests-lmp learning-curve DATASET             H against size, asymptote fit (Eq. 9), information gap
     quests-lmp compress DATASET --size N          a subset that keeps the most information -> extxyz
+    quests-lmp bandwidth V [V ...]                h(V) for atomic volumes in A^3/atom (SI Eq. S20)
     quests-lmp plugin-path                        folder of the LAMMPS plugin questsplugin.so
     quests-lmp build-plugin --lammps DIR -o OUT   the plugin compiled for another LAMMPS
 
 A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
---json; entropy, dh, overlap, trajectory and learning-curve split their work under `mpiexec -n P`
-(the others run on rank 0). Mistakes give one line and exit code 1.
+--json; entropy, metrics, dh, overlap, mutual-info, trajectory and learning-curve split their work
+under `mpiexec -n P` (the others run on rank 0). Mistakes give one line and exit code 1.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import sys
 import time
 
 from ..parallel import RankFailure, World
-from . import (build_plugin, clusters, compress, dh, entropy, learning_curve, overlap, plugin_path, reference,
-               trajectory)
+from . import (bandwidth, build_plugin, clusters, compress, dh, entropy, learning_curve, metrics, mutual_info, overlap,
+               plugin_path, reference, trajectory)
 
-COMMANDS = (reference, entropy, dh, overlap, trajectory, clusters, learning_curve, compress, plugin_path, build_plugin)
+COMMANDS = (reference, entropy, metrics, dh, overlap, mutual_info, trajectory, clusters, learning_curve, compress,
+            bandwidth, plugin_path, build_plugin)
 
 
 def main(argv: list[str] | None = None) -> int:
