@@ -84,9 +84,12 @@ def test_precision_single_equals_the_offline_engine_in_single(tmp_path):
     assert_ran(run_lammps(prepare(tmp_path, structure, keywords="precision single"), tmp_path))
     reference = Reference.load(tmp_path / "ref.npz")
     frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
+    # float32 products: BLAS chooses its kernel by the matrix shape and, on some CPUs, the rounding
+    # of a row then depends on the rows evaluated with it (LAMMPS's atom order and count against
+    # the dump's): equal to the float32 rounding of the products (measured here: 1e-7 nats)
     for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):
-        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms, precision="single"), rtol=1e-10,
-                                   atol=1e-12)
+        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms, precision="single"), rtol=0,
+                                   atol=1e-6)
         np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), atol=1e-4)
 
 
