@@ -46,24 +46,29 @@ def describe_shares(world, datasets: list[Dataset], descriptor, quiet: bool = Fa
             start, stop = world.block(dataset.n_environments)
 
             def work():
-                blocks, centres = [], []
-                for x, z in environment_chunks(dataset, descriptor, start, stop):
-                    blocks.append(x)
-                    centres.append(z)
-                    bar.advance(len(x))
-                width = 2 * descriptor.k - 1 if not blocks else blocks[0].shape[1]
-                return (np.concatenate(blocks) if blocks else np.zeros((0, width)),
-                        np.concatenate(centres) if centres else np.zeros(0, dtype=np.int64))
+                chunks = []
+                for chunk in environment_chunks(dataset, descriptor, start, stop):
+                    chunks.append(chunk)
+                    bar.advance(len(chunk[0]))
+                return _joined(chunks)
 
             x, centres = world.each(work)
-            shares.append(Share(dataset, start, stop, *_same_width(world, x), centres))
+            shares.append(Share(dataset, start, stop, _same_width(world, x), centres))
     return shares
 
 
-def _same_width(world, x: np.ndarray) -> tuple[np.ndarray]:
+def _joined(chunks) -> tuple[np.ndarray, np.ndarray]:
+    """The (descriptors, centres) chunks joined; empty arrays for no chunk (see _same_width)."""
+    chunks = list(chunks)
+    if not chunks:
+        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    return np.concatenate([x for x, _ in chunks]), np.concatenate([z for _, z in chunks])
+
+
+def _same_width(world, x: np.ndarray) -> np.ndarray:
     """A rank without environments gets the others' descriptor width (multicomponent widths vary)."""
     width = max(world.allgather(x.shape[1] if len(x) else 0))
-    return (x if len(x) else np.zeros((0, width)),)
+    return x if len(x) else np.zeros((0, width))
 
 
 def self_dh(world, x: np.ndarray, h, centres=None, rows=None) -> np.ndarray | None:
@@ -93,13 +98,8 @@ def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by
     start, stop = world.block(dataset.n_environments)
     mine = rows[(rows >= start) & (rows < stop)]
 
-    def sampled():
-        found = [chunk for chunk in environment_chunks(dataset, descriptor, start, stop, rows=mine)]
-        return (np.concatenate([x for x, _ in found]) if found else np.zeros((0, 2 * descriptor.k - 1)),
-                np.concatenate([z for _, z in found]) if found else np.zeros(0, dtype=np.int64))
-
-    x, z = world.each(sampled)
-    samples, sample_centres = world.concatenate(_same_width(world, x)[0]), world.concatenate(z)
+    x, z = world.each(lambda: _joined(environment_chunks(dataset, descriptor, start, stop, rows=mine)))
+    samples, sample_centres = world.concatenate(_same_width(world, x)), world.concatenate(z)
 
     def kernel_sums():
         total = np.full(len(samples), -np.inf)
