@@ -88,3 +88,13 @@ def test_progress_draws_on_a_terminal_unless_quiet():
         with Progress("work", 10, enabled=enabled, stream=stream) as bar:
             bar.advance(10)
         assert ("work: 100%" in stream.getvalue() and "10/10" in stream.getvalue()) == drawn
+
+
+def test_progress_reaches_a_fraction_of_its_total():
+    for fractions, shown in (([0.5], "5/10"), ([0.26, 1.0], "10/10")):
+        stream = io.StringIO()
+        stream.isatty = lambda: True
+        with Progress("sums", 10, stream=stream) as bar:
+            for fraction in fractions:
+                bar.reach(fraction)
+        assert stream.getvalue().rstrip().split("\r")[-1].split("|")[2].strip().startswith(shown)

@@ -22,6 +22,7 @@ from quests_lmp import (
     self_delta_entropy,
 )
 from quests_lmp.engine import kernel
+from quests_lmp.engine.information import self_kernel_sum_share
 
 descriptor_sets = arrays(np.float64, st.tuples(st.integers(1, 60), st.just(5)), elements=st.floats(-1.0, 1.0))
 bandwidths = st.floats(0.01, 2.0)
@@ -142,3 +143,51 @@ def test_members_of_a_set_count_themselves_exactly_once():
     assert np.all(self_delta_entropy(x, 0.01) <= 0.0)
     assert entropy(x[:1], 0.01) == 0.0
     assert delta_entropy(x[:1], x[:1], 0.01)[0] == 0.0
+
+
+@pytest.mark.parametrize("tile_side", [512, 7])
+def test_self_sums_over_the_upper_triangle_equal_the_full_kernel_sums(monkeypatch, tile_side):
+    """A set against itself (symmetric tiles, each once) gives the sums of the general path, also
+    for tiles that do not divide n, and the shares of any number of ranks add up to the whole."""
+    x = Descriptor().compute(thermal(PERIODIC["fcc"](), 0.1, 5))[:45]
+    h = np.array([0.015, 0.1, 0.5])
+    full = np.exp(kernel.log_kernel_sums(x, x.copy(), h))  # a copy takes the general path
+    monkeypatch.setattr(kernel, "TILE_SIDE", tile_side)
+    whole = kernel.self_kernel_sums(x, h)
+    np.testing.assert_allclose(whole, full, rtol=1e-13)
+    for shares in (2, 3, 11):
+        parts = [kernel.self_kernel_sums(x, h, share, shares) for share in range(shares)]
+        np.testing.assert_allclose(np.sum(parts, axis=0), full, rtol=1e-13)
+        if tile_side == 7:  # 7 x 7 tiles, 28 tile pairs: every share has work
+            assert all(part.sum() > 0 for part in parts)
+
+
+def test_self_sums_do_not_depend_on_the_number_of_threads(monkeypatch):
+    x = Descriptor().compute(thermal(PERIODIC["fcc"](), 0.1, 6))
+    h = np.array([0.015, 0.057])
+    monkeypatch.setattr(kernel, "TILE_SIDE", 16)
+    one = kernel.self_kernel_sums(x, h)
+    monkeypatch.setattr(kernel.nb, "get_num_threads", lambda: 2)
+    np.testing.assert_allclose(kernel.self_kernel_sums(x, h), one, rtol=1e-14)
+    np.testing.assert_allclose(self_delta_entropy(x, h), -np.log(one), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_smallest_is_the_first_minimum(dtype):
+    rng = np.random.default_rng(7)
+    for n in (1, 7, 8, 1023, 1024, 1025, 5000):
+        values = rng.integers(0, 50, n).astype(dtype)  # many ties
+        assert kernel.smallest(values) == (values.min(), int(np.argmin(values)))
+        values[n // 2:] = -1.0
+        assert kernel.smallest(values) == (-1.0, n // 2)
+
+
+@pytest.mark.parametrize("centres", [None, "two elements"])
+def test_self_sums_report_their_progress_up_to_one(monkeypatch, centres):
+    x = Descriptor().compute(thermal(PERIODIC["fcc"](), 0.1, 8))
+    z = None if centres is None else np.where(np.arange(len(x)) % 3 == 0, 8, 29)
+    monkeypatch.setattr(kernel, "TILE_SIDE", 5)
+    for share, shares in ((0, 1), (1, 2)):
+        fractions = []
+        self_kernel_sum_share(x, np.array([0.015]), z, share, shares, fractions.append)
+        assert np.all(np.diff(fractions) > 0) and fractions[-1] == pytest.approx(1.0, rel=1e-12)

@@ -6,9 +6,12 @@ each rank's rows against the whole set: `Share.whole` puts the descriptors of al
 shared copy per node (8 (2k-1) bytes per environment and node). Approximate entropy streams
 instead: memory per rank is one chunk of descriptors plus the sampled rows, for any input size.
 
-Per-row values (dH) are computed by one rank each exactly as in a serial run and gathered in
-order, so exact results equal the serial ones to rounding of the BLAS blocking (tested to 1e-12);
-sums over ranks (the sampled kernel sums) are added in rank order, not in file order (1e-15).
+Per-row values against another set (dH of a test set) are computed by one rank each exactly as
+in a serial run and gathered in order, so they equal the serial ones to rounding of the BLAS
+blocking (tested to 1e-12). A set against itself (H, D, self dH) is split by tiles of its
+symmetric kernel matrix instead (half the work of rows): each rank adds its tiles' terms to
+sums over the whole set, and rank 0 adds the ranks' sums in rank order. These, and the sampled
+kernel sums, differ from the serial run only in the order of additions (about 1e-15 relative).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.information import delta_entropy
+from ..engine.information import delta_entropy, self_kernel_sum_share
+from ..engine.validation import check_bandwidths
 from .datasets import Dataset, environment_chunks
 from .progress import Progress
 
@@ -71,18 +75,27 @@ def _same_width(world, x: np.ndarray) -> np.ndarray:
     return x if len(x) else np.zeros((0, width))
 
 
-def self_dh(world, x: np.ndarray, h, centres=None, rows=None) -> np.ndarray | None:
-    """dH(X_i|X) of every member of a set (or of the subset x[rows], against that subset), each
-    rank computing a block of them; the whole array on rank 0 (None elsewhere).
+def self_dh(world, x: np.ndarray, h, centres=None, rows=None, quiet: bool = False) -> np.ndarray | None:
+    """dH(X_i|X) of every member of a set (or of the subset x[rows], against that subset): each
+    rank adds its share of the kernel matrix's tiles (self_kernel_sum_share), rank 0 adds the
+    shares in rank order; the whole array on rank 0 (None elsewhere). Rank 0's progress bar
+    stands for all ranks (each has the same number of tiles, to one).
 
     x: the whole set's descriptors on every rank (Share.whole); centres: given for by centre.
     """
     if rows is not None:
         x, centres = x[rows], None if centres is None else centres[rows]
-    start, stop = world.block(len(x))
-    mine = world.each(lambda: block_dh(x[start:stop], x, h, None if centres is None else centres[start:stop], centres))
-    parts = world.gather(mine)
-    return np.concatenate(parts) if world.is_root else None
+    bandwidths, scalar = check_bandwidths(h)
+
+    def share():
+        with Progress("kernel sums", len(x), enabled=world.is_root and not quiet) as bar:
+            return self_kernel_sum_share(x, bandwidths, centres, world.rank, world.size, bar.reach)
+
+    parts = world.gather(world.each(share))
+    if not world.is_root:
+        return None
+    dh = -np.log(np.sum(parts, axis=0))
+    return dh[:, 0] if scalar else dh
 
 
 def block_dh(y: np.ndarray, x: np.ndarray, h, y_centres=None, x_centres=None) -> np.ndarray:

@@ -67,10 +67,11 @@ def _exact(world, share, h, by_centre, rng, args) -> list[dict]:
     centres = centres if by_centre else None
     n, name = len(x), share.dataset.name
     subsets = args.sample and args.sample < n
-    dh = self_dh(world, x, h, centres) if centres is not None or not subsets else None  # all rows, on rank 0
+    whole = centres is not None or not subsets
+    dh = self_dh(world, x, h, centres, quiet=args.quiet) if whole else None  # all rows, on rank 0
     if subsets:
         picks = [rng.choice(n, args.sample, replace=False) for _ in range(args.repeats)]
-        samples = [self_dh(world, x, h, centres, pick) for pick in picks]
+        samples = [self_dh(world, x, h, centres, pick, quiet=True) for pick in picks]
     if not world.is_root:
         return []
     if subsets:

@@ -35,7 +35,8 @@ def run(args, world) -> None:
     samples = []
     with Progress("learning curve", len(sizes), enabled=world.is_root and not args.quiet) as bar:
         for size in sizes:
-            dhs = [self_dh(world, x, h, centres, pick) for pick in subset_picks(len(x), int(size), args.repeats, rng)]
+            picks = subset_picks(len(x), int(size), args.repeats, rng)
+            dhs = [self_dh(world, x, h, centres, pick, quiet=True) for pick in picks]
             if world.is_root:
                 samples.append(np.array([entropy_and_diversity_from_self_dh(dh)[0] for dh in dhs]))
             bar.advance()

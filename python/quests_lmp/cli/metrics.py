@@ -23,7 +23,7 @@ def run(args, world) -> None:
     (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
     x, centres = share.whole(world)
     h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
-    values = self_dh(world, x, h, centres if options.by_centre(args) else None)
+    values = self_dh(world, x, h, centres if options.by_centre(args) else None, quiet=args.quiet)
     if not world.is_root:
         return
     entropy, diversity = entropy_and_diversity_from_self_dh(values)

@@ -32,7 +32,7 @@ def run(args, world) -> None:
     by_centre = options.by_centre(args)
     wholes = [share.whole(world) for share in shares]
     union = [np.concatenate(parts) for parts in zip(*wholes)]
-    entropies = [self_dh(world, x, h, z if by_centre else None) for x, z in [*wholes, union]]
+    entropies = [self_dh(world, x, h, z if by_centre else None, quiet=args.quiet) for x, z in [*wholes, union]]
     if not world.is_root:
         return
     first, second, both = [entropy_and_diversity_from_self_dh(dh)[0] for dh in entropies]

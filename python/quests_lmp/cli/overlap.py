@@ -40,7 +40,7 @@ def run(args, world) -> None:
                 inside = dh <= args.threshold
                 covered[i, j] = [inside.sum()] + [inside[share.centres == z].sum() for z in numbers]
                 bar.advance()
-    entropies = [self_dh(world, x, h, z if by_centre else None) for x, z in wholes]
+    entropies = [self_dh(world, x, h, z if by_centre else None, quiet=args.quiet) for x, z in wholes]
     totals = world.gather(covered)
     if not world.is_root:
         return

@@ -28,3 +28,7 @@ class Progress:
 
     def advance(self, count: int = 1) -> None:
         self._bar.update(count)
+
+    def reach(self, fraction: float) -> None:
+        """Moves the bar to `fraction` (0 to 1) of its total."""
+        self._bar.update(round(fraction * self._bar.total) - self._bar.n)

@@ -103,6 +103,17 @@ def total(values):
     return result
 
 
+@nb.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def total_and_add(values, sums):
+    """Sum of a 1-D array in float64 (as total), adding each value to sums[j] on the way."""
+    result = 0.0
+    for j in range(values.shape[0]):
+        value = np.float64(values[j])
+        result += value
+        sums[j] += value
+    return result
+
+
 CLAMP_SINGLE = np.float32(80.0)  # exp(-80) = 2e-35, still a normal float32
 _ROUND_SINGLE = np.float32(12582912.0)  # 1.5 * 2^23
 _ROUND_BITS_SINGLE = np.int32(0x4B400000)

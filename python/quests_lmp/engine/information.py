@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .kernel import log_kernel_sums
+from .kernel import log_kernel_sums, self_kernel_sums
 from .species import as_centres, by_element, element_rows, symbols
 from .validation import as_descriptors, check_bandwidths
 
@@ -86,7 +86,7 @@ def self_delta_entropy(x, h=DEFAULT_BANDWIDTH, centres=None) -> np.ndarray:
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
-    return _per_bandwidth(-_log_sums(x, x, bandwidths, centres, centres), scalar)
+    return _per_bandwidth(-np.log(self_kernel_sum_share(x, bandwidths, centres)), scalar)
 
 
 def entropy(x, h=DEFAULT_BANDWIDTH, centres=None):
@@ -154,7 +154,7 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     """
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
-    h_values, d_values = _entropy_and_diversity(-_log_sums(x, x, bandwidths, centres, centres))
+    h_values, d_values = _entropy_and_diversity(-np.log(self_kernel_sum_share(x, bandwidths, centres)))
     if scalar:
         return float(h_values[0]), float(d_values[0])
     return h_values, d_values
@@ -185,7 +185,7 @@ def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
     x = as_descriptors(x)
     bandwidths, scalar = check_bandwidths(h)
     centres = as_centres(centres, x.shape[0])
-    dh = -_log_sums(x, x, bandwidths, centres, centres)
+    dh = -np.log(self_kernel_sum_share(x, bandwidths, centres))
     return entropy_by_element_from_self_dh(dh if not scalar else dh[:, 0], centres)
 
 
@@ -366,6 +366,31 @@ def bandwidth_for_volume(volume_per_atom):
     return float(h) if h.ndim == 0 else h
 
 
+def self_kernel_sum_share(x: np.ndarray, bandwidths: np.ndarray, centres=None, share: int = 0,
+                         shares: int = 1, progress=None) -> np.ndarray:
+    """Share `share` of `shares` of the kernel sums sum_j K_h(X_i, X_j) of a set against itself
+    (by centre: over X_i's element): an (n, n_h) array. The shares' arrays add up to the whole,
+    whose -log is the self dH (quests_lmp.engine.kernel.self_kernel_sums deals out the work).
+
+    x: validated descriptors (1/A); bandwidths: validated 1-D array of h (1/A); progress: None
+    or progress(fraction), called with the fraction of this share's work done.
+    """
+    if centres is None:
+        return self_kernel_sums(x, bandwidths, share, shares, progress)
+    centres = as_centres(centres, x.shape[0])
+    work = sum(len(rows) ** 2 for rows in element_rows(centres).values())
+    before = [0.0]  # fraction done by the elements before this one
+
+    def values_of(z, rows):
+        weight = len(rows) ** 2 / work
+        step = None if progress is None else lambda fraction: progress(before[0] + weight * fraction)
+        sums = self_kernel_sums(x[rows], bandwidths, share, shares, step)
+        before[0] += weight
+        return sums
+
+    return by_element(centres, bandwidths.size, values_of, 0.0)
+
+
 def _log_sums(y, x, bandwidths, y_centres, x_centres) -> np.ndarray:
     """log sum_j K_h(y_i, x_j), over all x or, given both sides' centres, over those of y_i's element."""
     if y_centres is None and x_centres is None:
@@ -374,13 +399,9 @@ def _log_sums(y, x, bandwidths, y_centres, x_centres) -> np.ndarray:
         raise ValueError("by-centre quantities need the centre elements of both sets of environments")
     y_centres, x_centres = as_centres(y_centres, y.shape[0]), as_centres(x_centres, x.shape[0])
     x_rows = element_rows(x_centres)
-    same = y is x and np.array_equal(y_centres, x_centres)  # a set against itself: one operand per element
 
     def values_of(z, rows):
-        if z not in x_rows:
-            return None
-        subset = x[x_rows[z]]
-        return log_kernel_sums(subset if same else y[rows], subset, bandwidths)
+        return log_kernel_sums(y[rows], x[x_rows[z]], bandwidths) if z in x_rows else None
 
     return by_element(y_centres, bandwidths.size, values_of, -np.inf)
 
