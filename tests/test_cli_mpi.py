@@ -69,6 +69,9 @@ COMMANDS = {
     "trajectory": ["trajectory", "md.dump@-2:", "--reference", "md.dump@0"],  # 2 frames: 3 ranks leave one idle
     "metrics": ["metrics", "md.dump@1:", "-o", "{tag}.csv"],
     "mutual-info": ["mutual-info", "md.dump@:2", "clusters.extxyz"],
+    "reference build": ["reference", "build", "md.dump@1:", "clusters.extxyz", "-o", "{tag}.npz"],
+    "compress": ["compress", "md.dump", "--size", "3", "-o", "{tag}.extxyz"],
+    "clusters": ["clusters", "md.dump@1:", "--reference", "md.dump@0", "--threshold", "2"],
 }
 
 
@@ -79,9 +82,19 @@ def test_one_two_and_three_ranks_equal_serial(files, name):
         arguments = [a.format(tag=ranks) for a in COMMANDS[name]]
         run(*arguments, "--json", f"{ranks}.json", "--overwrite", folder=folder, ranks=ranks)
         if ranks > 1:
-            close(outputs(folder, 1), outputs(folder, ranks))
+            serial, parallel = outputs(folder, 1), outputs(folder, ranks)
+            if name == "reference build":  # each run names its own output file
+                assert (serial.pop("reference"), parallel.pop("reference")) == ("1.npz", f"{ranks}.npz")
+            close(serial, parallel)
     if name == "dh":
         assert (folder / "3.csv").read_text().count("\n") == sum(len(a) for a in files[1]) + 1
+    if name == "reference build":
+        with np.load(folder / "1.npz") as serial, np.load(folder / "3.npz") as parallel:
+            assert serial.files == parallel.files
+            for key in serial.files:
+                np.testing.assert_array_equal(serial[key], parallel[key])
+    if name == "compress":
+        assert (folder / "3.extxyz").read_text() == (folder / "1.extxyz").read_text()
 
 
 def test_between_node_copies_equal_one_node(files, monkeypatch):
@@ -195,14 +208,15 @@ def test_ranks_read_only_their_frames(files):
     folder, _ = files
     corrupt(folder / "md.dump", 4, folder / "tail.dump")
     for command in (["entropy", "tail.dump@:4"], ["dh", "tail.dump@1:4", "--reference", "md.dump@0"],
-                    ["trajectory", "tail.dump@:4"]):
+                    ["trajectory", "tail.dump@:4"], ["clusters", "tail.dump@:4", "--reference", "md.dump@0"]):
         run(*command, "--json", "c.json", "--overwrite", folder=folder, ranks=3)
         run(*command, "--json", "s.json", "--overwrite", folder=folder)
         close(outputs(folder, "s"), outputs(folder, "c"))
 
 
 @pytest.mark.parametrize("command", [["dh", "bad.dump", "--reference", "md.dump@0"], ["entropy", "bad.dump"],
-                                     ["overlap", "md.dump", "bad.dump"], ["trajectory", "bad.dump"]])
+                                     ["overlap", "md.dump", "bad.dump"], ["trajectory", "bad.dump"],
+                                     ["clusters", "bad.dump", "--reference", "md.dump@0"]])
 def test_a_failing_rank_ends_the_run_with_one_message(files, command):
     """The last frame (read by the last rank only) is corrupt: one line naming it, exit 1, no hang."""
     folder, _ = files

@@ -1,19 +1,26 @@
-"""`quests-lmp compress DATASET --size N -o subset.extxyz`: a subset of structures that keeps the most information."""
+"""`quests-lmp compress DATASET --size N -o subset.extxyz`: a subset of structures that keeps the most information.
+
+Runs under `mpiexec -n P`: the descriptors are described in blocks and shared per node, each rank
+evaluates the greedy method's candidates for a block of the structures, and H and D are split by
+kernel tiles (quests_lmp.cli.distributed).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..analysis.compression import METHODS, select_structures
-from ..engine.information import entropy_and_diversity
+from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
 from .datasets import resolve_bandwidth, write_structures
+from .distributed import describe_shares, self_dh
 from .progress import Progress
 from .report import write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "compress", run, "subset of structures that keeps the most information")
+    command = options.add_command(commands, "compress", run, "subset of structures that keeps the most information",
+                                  parallel=True)
     command.add_argument("dataset")
     size = command.add_mutually_exclusive_group(required=True)
     size.add_argument("--size", type=options.positive(int), help="structures to keep")
@@ -25,30 +32,36 @@ def register(commands) -> None:
 
 def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json])
-    (dataset,) = options.described(args)
-    h = resolve_bandwidth(args.bandwidth, [dataset])
-    n = len(dataset.frames)
     if args.fraction is not None and not 0 < args.fraction <= 1:
         raise ValueError(f"--fraction must be in (0, 1], got {args.fraction}")
+    (dataset,) = options.datasets(args, world)
+    (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
+    x, all_centres = share.whole(world)
+    h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+    n = dataset.n_frames
     size = args.size if args.size is not None else max(1, round(args.fraction * n))
-    offsets = np.cumsum([0] + [len(atoms) for atoms in dataset.frames])
-    blocks = [dataset.descriptors[offsets[i]:offsets[i + 1]] for i in range(n)]
+    offsets = np.cumsum([0, *dataset.atom_counts])
+    blocks = [x[offsets[i]:offsets[i + 1]] for i in range(n)]
     by_centre = options.by_centre(args)
-    centres = [atoms.numbers for atoms in dataset.frames] if by_centre else None
-    with Progress(f"{args.method} selection", size, enabled=not args.quiet and args.method == "greedy") as bar:
+    centres = [all_centres[offsets[i]:offsets[i + 1]] for i in range(n)] if by_centre else None
+    with Progress(f"{args.method} selection", size,
+                  enabled=world.is_root and not args.quiet and args.method == "greedy") as bar:
         chosen = select_structures(blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance,
-                                   centres)
-    subset = np.concatenate([blocks[i] for i in chosen])
-    subset_centres = np.concatenate([centres[i] for i in chosen]) if by_centre else None
-    full_h, full_d = entropy_and_diversity(dataset.descriptors, h, dataset.centres if by_centre else None)
-    sub_h, sub_d = entropy_and_diversity(subset, h, subset_centres)
+                                   centres, range(*world.block(n)), lambda work: world.allgather(world.each(work)))
+    rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
+    z = all_centres if by_centre else None
+    full = self_dh(world, x, h, z, quiet=args.quiet)
+    kept = self_dh(world, x, h, z, rows, quiet=True)
+    if not world.is_root:
+        return
+    (full_h, full_d), (sub_h, sub_d) = entropy_and_diversity_from_self_dh(full), entropy_and_diversity_from_self_dh(kept)
     result = {"dataset": dataset.name, "method": args.method, "bandwidth": h, "species": args.species or "blind",
               "structures": n, "kept": len(chosen),
-              "environments": len(dataset.descriptors), "kept_environments": len(subset),
+              "environments": len(x), "kept_environments": len(rows),
               "entropy": full_h, "diversity": full_d, "subset_entropy": sub_h, "subset_diversity": sub_d,
               "information_gap": full_h - sub_h, "indices": [int(i) for i in chosen]}
-    print(f"kept {len(chosen)} of {n} structures ({len(subset)} of {len(dataset.descriptors)} environments, "
+    print(f"kept {len(chosen)} of {n} structures ({len(rows)} of {len(x)} environments, "
           f"{args.method}): H = {sub_h:.6f} vs {full_h:.6f} nats (gap {full_h - sub_h:.6f}), "
           f"D = {sub_d:.6f} vs {full_d:.6f} nats")
-    write_structures(args.output, [dataset.frames[i] for i in chosen])
+    write_structures(args.output, dataset.read(chosen))
     write_result(args, result)

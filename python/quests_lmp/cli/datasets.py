@@ -175,10 +175,10 @@ def short_names(specs: list[str]) -> list[str]:
     return [name + selection for name, selection in zip(names, selections)]
 
 
-def md_steps(frames: list) -> list[int] | None:
-    """The MD step of each frame (the TIMESTEP of a LAMMPS dump, info['timestep']), or None if any lacks one."""
-    steps = [atoms.info.get("timestep") for atoms in frames]
-    return None if any(step is None for step in steps) else [int(step) for step in steps]
+def md_step(atoms) -> int | None:
+    """The MD step of a frame (the TIMESTEP of a LAMMPS dump, info['timestep']), or None."""
+    step = atoms.info.get("timestep")
+    return None if step is None else int(step)
 
 
 def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = False) -> None:
@@ -209,7 +209,7 @@ def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float
     if world is None:
         volumes = [volume(atoms) for d in datasets for atoms in d.frames]
     else:
-        volumes = [v for d in datasets for v in per_frame(world, d, volume)]
+        volumes = [v for d in datasets for v in per_frame(world, d, lambda _, atoms: volume(atoms))]
     volumes = [v for v in volumes if v is not None]
     if not volumes:
         raise ValueError("--bandwidth auto needs fully periodic frames (the atomic volume of h(V)); "
@@ -230,12 +230,16 @@ def load_reference(source, k: int | None, cutoff: float | None, bandwidth: str |
     return reference_of([source], descriptor, resolve_bandwidth(bandwidth, [source]))
 
 
-def reference_of(datasets: list[Dataset], descriptor: Descriptor, h: float) -> Reference:
-    """The Reference of described datasets, with their centre elements (and multicomponent elements)."""
+def reference_of(datasets: list[Dataset], descriptor: Descriptor, h: float, descriptors: np.ndarray | None = None,
+                 centres: np.ndarray | None = None) -> Reference:
+    """The Reference of described datasets, with their centre elements (and multicomponent elements);
+    or of the datasets' descriptors and centres given here (in order, all datasets together)."""
     elements = getattr(descriptor, "elements", None)
-    return Reference(np.concatenate([d.descriptors for d in datasets]), descriptor.k, descriptor.cutoff, h,
-                     sources=[d.name for d in datasets], centres=np.concatenate([d.centres for d in datasets]),
-                     multicomponent=None if elements is None else symbols(elements))
+    if descriptors is None:
+        descriptors = np.concatenate([d.descriptors for d in datasets])
+        centres = np.concatenate([d.centres for d in datasets])
+    return Reference(descriptors, descriptor.k, descriptor.cutoff, h, sources=[d.name for d in datasets],
+                     centres=centres, multicomponent=None if elements is None else symbols(elements))
 
 
 def check_output_paths(paths, overwrite: bool, inputs=()) -> None:

@@ -133,9 +133,22 @@ def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by
     return -total, np.asarray(sample_centres)
 
 
-def per_frame(world, dataset: Dataset, value) -> list:
-    """value(atoms) of every frame of a dataset, in order, on every rank; each rank reads a block
-    of the frames, one at a time."""
+def per_frame(world, dataset: Dataset, value, progress: str | None = None, everywhere: bool = True) -> list | None:
+    """value(index, atoms) of every frame of a dataset, in order: each rank reads and evaluates a
+    block of the frames, one at a time. The list is on every rank, or with everywhere=False on
+    rank 0 only (None elsewhere). progress: the label of a bar on rank 0 (its block stands for
+    every rank's: the blocks are equal to one frame)."""
     start, stop = world.block(dataset.n_frames)
-    mine = world.each(lambda: [value(atoms) for position in range(start, stop) for atoms in dataset.read([position])])
-    return [item for part in world.allgather(mine) for item in part]
+
+    def work():
+        values = []
+        with Progress(progress or "", stop - start, enabled=world.is_root and progress is not None) as bar:
+            for index in range(start, stop):
+                (atoms,) = dataset.read([index])
+                values.append(value(index, atoms))
+                bar.advance()
+        return values
+
+    mine = world.each(work)
+    parts = world.allgather(mine) if everywhere else world.gather(mine)
+    return None if parts is None else [item for part in parts for item in part]

@@ -124,7 +124,7 @@ def descriptor(args, datasets=(), world=None) -> Descriptor:
     if world is None:
         numbers = [dataset.centres for dataset in datasets]
     else:
-        numbers = [z for dataset in datasets for z in per_frame(world, dataset, lambda atoms: np.unique(atoms.numbers))]
+        numbers = [z for dataset in datasets for z in per_frame(world, dataset, lambda _, atoms: np.unique(atoms.numbers))]
     return MulticomponentDescriptor(np.unique(np.concatenate(numbers)), k, cutoff)
 
 

@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
-from ..engine.information import entropy_by_element
+from ..engine.information import entropy_and_diversity_from_self_dh, entropy_by_element_from_self_dh
 from ..engine.reference import Reference
 from . import options
-from .datasets import describe, reference_of, resolve_bandwidth
+from .datasets import reference_of, resolve_bandwidth
+from .distributed import describe_shares, self_dh
 from .report import print_table, write_result
 
 
@@ -23,7 +24,7 @@ def register(commands) -> None:
     actions = reference.add_subparsers(dest="action", required=True, metavar="action")
     build = actions.add_parser("build", parents=[options.COMMON],
                                help="training structures -> reference file; prints size, H and D")
-    build.set_defaults(handler=build_command, command="reference build")
+    build.set_defaults(handler=build_command, command="reference build", parallel=True)
     build.add_argument("files", nargs="+", help="structure files, file@frames allowed")
     build.add_argument("-o", "--output", required=True, help="reference file to write (.npz)")
     build.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
@@ -37,31 +38,37 @@ def register(commands) -> None:
 
 
 def build_command(args, world) -> None:
+    """Under mpiexec the ranks describe blocks of the structures and split H and D; rank 0 builds
+    the cluster index and writes the file."""
     options.check_outputs(args, [args.output, args.json])
-    datasets = [options.read(args, spec) for spec in args.files]
-    descriptor = options.descriptor(args, datasets)
-    describe(datasets, descriptor, args.quiet)
-    frames = [atoms for dataset in datasets for atoms in dataset.frames]
-    h = resolve_bandwidth(args.bandwidth, datasets)
-    reference = reference_of(datasets, descriptor, h)
+    datasets = [options.read(args, spec, world) for spec in args.files]
+    descriptor = options.descriptor(args, datasets, world)
+    wholes = [share.whole(world) for share in describe_shares(world, datasets, descriptor, args.quiet)]
+    x, centres = wholes[0] if len(wholes) == 1 else [np.concatenate(parts) for parts in zip(*wholes)]
+    h = resolve_bandwidth(args.bandwidth, datasets, world=world)
+    by_centre = options.by_centre(args)
+    dh = self_dh(world, x, h, centres if by_centre else None, quiet=args.quiet)
+    if not world.is_root:
+        return
+    reference = reference_of(datasets, descriptor, h, x, centres)
     if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
         _build_index(reference, args.quiet)
     reference.save(args.output, overwrite=args.overwrite)
-    by_centre = options.by_centre(args)
-    entropy_value, diversity_value = reference.entropy_and_diversity(by_centre=by_centre)
-    result = {"reference": args.output, "structures": len(frames), "environments": reference.n_environments,
+    entropy_value, diversity_value = entropy_and_diversity_from_self_dh(dh)
+    structures = sum(dataset.n_frames for dataset in datasets)
+    result = {"reference": args.output, "structures": structures, "environments": reference.n_environments,
               "k": reference.k, "cutoff": reference.cutoff, "bandwidth": h, "elements": reference.elements,
               "multicomponent": reference.multicomponent, "by_centre": by_centre, "entropy": entropy_value,
               "diversity": diversity_value, "log_n": float(np.log(reference.n_environments)),
               "cluster_index": reference.has_cluster_index}
     kind = "multicomponent" if reference.multicomponent else "species-blind"
-    print(f"{args.output}: {len(frames)} structures, {reference.n_environments} environments "
+    print(f"{args.output}: {structures} structures, {reference.n_environments} environments "
           f"({' '.join(reference.elements)}), {kind} descriptors, k={reference.k}, cutoff={reference.cutoff} A, "
           f"bandwidth={h:.6g} 1/A\n"
           f"H = {entropy_value:.6f} nats, D = {diversity_value:.6f} nats, log n = {result['log_n']:.6f}"
           f"{' (by centre: the union of the elements)' if by_centre else ''}")
     if by_centre:
-        result["by_element"] = element_table(entropy_by_element(reference.descriptors, reference.centres, h))
+        result["by_element"] = element_table(entropy_by_element_from_self_dh(dh, centres))
     write_result(args, result)
 
 

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..engine.information import entropy
 from . import options
-from .datasets import (Dataset, describe, md_steps, per_atom_format_check, reference_of, resolve_bandwidth,
+from .datasets import (Dataset, describe, md_step, per_atom_format_check, reference_of, resolve_bandwidth,
                        short_names, write_csv, write_per_atom)
-from .progress import Progress
+from .distributed import per_frame
 from .report import beside, print_table, write_result
 
 
@@ -38,28 +38,19 @@ def run(args, world) -> None:
         reference = reference_of([first], descriptor, resolve_bandwidth(args.bandwidth, [first]))
         against = "the first frame"
     method = options.dh_method(args, reference, world)
-    start, stop = world.block(trajectory.n_frames)
 
-    def work():
-        rows, values, steps = [], [], []
-        with Progress("frames", stop - start, enabled=world.is_root and not args.quiet) as bar:
-            for index in range(start, stop):
-                (atoms,) = trajectory.read([index])
-                x = reference.descriptor.compute_atoms(atoms, index=index)
-                dh = reference.delta_entropy(x, centres=atoms.numbers, **method)
-                own = entropy(x, reference.bandwidth, atoms.numbers if method["by_centre"] else None)
-                rows.append([index, len(x), own, dh.mean(), dh.max(), np.mean(dh > args.threshold)])
-                values.append(dh)
-                steps += md_steps([atoms]) or [None]
-                bar.advance()
-        return rows, values, steps
+    def frame(index, atoms):
+        x = reference.descriptor.compute_atoms(atoms, index=index)
+        dh = reference.delta_entropy(x, centres=atoms.numbers, **method)
+        own = entropy(x, reference.bandwidth, atoms.numbers if method["by_centre"] else None)
+        return [index, len(x), own, dh.mean(), dh.max(), np.mean(dh > args.threshold)], dh, md_step(atoms)
 
-    gathered = world.run(work)
+    frames = per_frame(world, trajectory, frame, None if args.quiet else "frames", everywhere=False)
     if not world.is_root:
         return
-    rows = [row for part_rows, _, _ in gathered for row in part_rows]
+    rows = [row for row, _, _ in frames]
     header = ["frame", "atoms", "entropy", "mean_dH", "max_dH", "novel_fraction"]
-    steps = [step for _, _, part in gathered for step in part]
+    steps = [step for _, _, step in frames]
     steps = None if None in steps else steps
     if steps is not None:
         header.insert(1, "step")
@@ -67,7 +58,7 @@ def run(args, world) -> None:
     table = {name: np.array([row[i] for row in rows]) for i, name in enumerate(header)}
     print_table([dict(zip(header, row)) for row in rows], header)
     if args.output:
-        write_per_atom(args.output, trajectory, np.concatenate([v for _, part, _ in gathered for v in part]))
+        write_per_atom(args.output, trajectory, np.concatenate([dh for _, dh, _ in frames]))
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
