@@ -62,6 +62,7 @@ def close(serial, parallel, rel=1e-12):
 COMMANDS = {
     "entropy": ["entropy", "md.dump", "clusters.extxyz@1:"],
     "entropy approx": ["entropy", "md.dump", "--method", "approx", "--rows", "200"],
+    "entropy approx by centre": ["entropy", "md.dump", "--method", "approx", "--rows", "200", "--species", "by-centre"],
     "entropy by centre": ["entropy", "md.dump", "--species", "by-centre", "--sample", "100", "--repeats", "2"],
     "overlap": ["overlap", "md.dump@:3", "md.dump@3:", "clusters.extxyz"],
     "learning-curve": ["learning-curve", "md.dump@1:", "--points", "5"],

@@ -108,6 +108,27 @@ def test_entropy_and_overlap_by_centre(alloys, tmp_path):
     assert result["overlap_by_element"]["Al"][1][0] == pytest.approx(covered, rel=1e-12)
 
 
+def test_approximate_entropy_by_centre_has_each_elements_line(alloys, tmp_path):
+    """All rows sampled: each element's estimate is its exact H and D, with zero errors; too few
+    rows of an element: its line is left out, with a note."""
+    folder, sets = alloys
+    built = Reference.from_structures(sets["train"])
+    table = entropy_by_element(built.descriptors, built.centres, 0.015)
+    run("entropy", folder / "train.extxyz", "--species", "by-centre", "--method", "approx", "--rows", "100000",
+        "--json", tmp_path / "a.json", folder=tmp_path)
+    rows = {row["element"]: row for row in read_json(tmp_path / "a.json")["datasets"]}
+    assert set(rows) == {"all", "Al", "Ni"}
+    for name, key in (("Al", "Al"), ("Ni", "Ni"), ("all", "total")):
+        assert rows[name]["environments"] == table[key][0] == rows[name]["sampled"]
+        assert rows[name]["entropy"] == pytest.approx(table[key][1], rel=1e-12)
+        assert rows[name]["diversity"] == pytest.approx(table[key][2], rel=1e-12)
+        assert rows[name]["entropy_error"] == 0.0
+    few = run("entropy", folder / "train.extxyz", "--species", "by-centre", "--method", "approx", "--rows", "2",
+              "--json", tmp_path / "f.json", folder=tmp_path)
+    assert "no per-element line for" in few.stderr and "raise --rows" in few.stderr
+    assert len(read_json(tmp_path / "f.json")["datasets"]) <= 2
+
+
 def test_elements_name_the_types_of_a_lammps_dump(alloys, tmp_path):
     folder, sets = alloys
     frame = sets["test"][0]

@@ -19,6 +19,7 @@ from .engine.information import (
     novelty,
     overlap,
     sampled_entropy_and_diversity,
+    sampled_entropy_by_element,
     self_delta_entropy,
 )
 from .engine.frames import read_structures
@@ -45,5 +46,6 @@ __all__ = [
     "overlap",
     "read_structures",
     "sampled_entropy_and_diversity",
+    "sampled_entropy_by_element",
     "self_delta_entropy",
 ]

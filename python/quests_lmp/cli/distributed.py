@@ -104,10 +104,11 @@ def block_dh(y: np.ndarray, x: np.ndarray, h, y_centres=None, x_centres=None) ->
 
 
 def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by_centre: bool,
-                    quiet: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+                    quiet: bool = False) -> tuple[np.ndarray, np.ndarray, dict] | None:
     """(exact dH(X_i|X) of the environments `rows` (sorted global indices) against the whole
-    dataset, their centres) on rank 0, None elsewhere. Two streamed passes over this rank's
-    block: the sampled rows are described, then every environment once, in chunks."""
+    dataset, their centres, the environments of each element in the dataset: atomic number ->
+    count) on rank 0, None elsewhere. Two streamed passes over this rank's block: the sampled
+    rows are described, then every environment once, in chunks."""
     start, stop = world.block(dataset.n_environments)
     mine = rows[(rows >= start) & (rows < stop)]
 
@@ -115,22 +116,23 @@ def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by
     samples, sample_centres = world.concatenate(_same_width(world, x)), world.concatenate(z)
 
     def kernel_sums():
-        total = np.full(len(samples), -np.inf)
+        total, counts = np.full(len(samples), -np.inf), np.zeros(119, dtype=np.int64)  # per atomic number
         with Progress("kernel sums", stop - start, enabled=world.is_root and not quiet) as bar:
             for chunk, centres in environment_chunks(dataset, descriptor, start, stop):
                 dh = delta_entropy(samples, chunk, h, sample_centres if by_centre else None,
                                    centres if by_centre else None)
                 total = np.logaddexp(total, -dh)
+                counts += np.bincount(centres, minlength=counts.size)
                 bar.advance(len(chunk))
-        return total
+        return total, counts
 
     parts = world.gather(world.each(kernel_sums))
     if not world.is_root:
         return None
-    total = parts[0]
-    for part in parts[1:]:
-        total = np.logaddexp(total, part)
-    return -total, np.asarray(sample_centres)
+    total, counts = parts[0]
+    for part, part_counts in parts[1:]:
+        total, counts = np.logaddexp(total, part), counts + part_counts
+    return -total, np.asarray(sample_centres), {int(z): int(c) for z, c in enumerate(counts) if c}
 
 
 def per_frame(world, dataset: Dataset, value, progress: str | None = None, everywhere: bool = True) -> list | None:

@@ -1,18 +1,22 @@
 """`quests-lmp entropy DATASETS`: H, D and log n of each dataset, exact or estimated from sampled rows.
 
---method exact (default): every environment's kernel sum over the whole set, O(n^2); the rows are
-split over the MPI ranks, the set held once per node. --method approx: the exact kernel sums of
---rows environments drawn at random, streamed over the whole set (O(rows n) work, memory of one
-chunk per rank), giving H and D with standard errors. --sample/--repeats instead averages the
-entropy of random subsets (a smaller set's H: what a dataset of that size would hold).
+--method exact (default): every environment's kernel sum over the whole set, O(n^2); the tiles of
+the symmetric kernel matrix are split over the MPI ranks, the set held once per node.
+--method approx: the exact kernel sums of --rows environments drawn at random, streamed over the
+whole set (O(rows n) work, memory of one chunk per rank), giving H and D with standard errors.
+--sample/--repeats instead averages the entropy of random subsets (a smaller set's H: what a
+dataset of that size would hold).
 """
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..engine.information import (entropy_and_diversity_from_self_dh, entropy_by_element_from_self_dh,
-                                  sampled_entropy_and_diversity)
+                                  sampled_entropy_and_diversity, sampled_entropy_by_element)
+from ..engine.species import symbols
 from . import options
 from .datasets import resolve_bandwidth
 from .distributed import describe_shares, sampled_self_dh, self_dh
@@ -93,9 +97,18 @@ def _approximate(world, dataset, descriptor, h, by_centre, rng, args) -> list[di
     sampled = sampled_self_dh(world, dataset, descriptor, h, rows, by_centre, args.quiet)
     if not world.is_root:
         return []
-    estimate = sampled_entropy_and_diversity(sampled[0], n)
-    return [_row(dataset.name, "all", n, len(rows), h, estimate["entropy"], estimate["entropy_error"],
-                 estimate["diversity"], estimate["diversity_error"], "error")]
+    dh, centres, counts = sampled
+    table = [("all", n, len(rows), sampled_entropy_and_diversity(dh, n))]
+    if by_centre:
+        elements = sampled_entropy_by_element(dh, centres, counts)
+        table += [(name, *values) for name, values in elements.items()]
+        left_out = [name for name in symbols(sorted(counts)) if name not in elements]
+        if left_out:
+            print(f"quests-lmp entropy: {dataset.name}: no per-element line for {', '.join(left_out)} (fewer than 2 "
+                  "of its environments among the sampled rows: raise --rows)", file=sys.stderr)
+    return [_row(dataset.name, element, count, sampled, h, estimate["entropy"], estimate["entropy_error"],
+                 estimate["diversity"], estimate["diversity_error"], "error")
+            for element, count, sampled, estimate in table]
 
 
 def _row(name, element, n, sampled, h, entropy, entropy_spread, diversity, diversity_spread, spread) -> dict:

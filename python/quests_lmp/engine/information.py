@@ -284,6 +284,40 @@ def sampled_entropy_and_diversity(sample_self_dh, n: int) -> dict:
             "diversity_error": float(weights.std(ddof=1) / mean_weight * correction) if m > 1 else 0.0}
 
 
+def sampled_entropy_by_element(sample_self_dh, sample_centres, counts: dict) -> dict:
+    """Each element's H and D estimated from the by-centre dH(X_i|X) of sampled members, with
+    standard errors: rows drawn uniformly from all environments hold a uniform sample of each
+    element's, so sampled_entropy_and_diversity applies to each element's rows and n_E.
+
+    Parameters
+    ----------
+    sample_self_dh : (m,) array, nats
+        By-centre dH of each sampled environment against the whole set.
+    sample_centres : (m,) array of int
+        Atomic number of each sampled environment's centre atom.
+    counts : dict
+        Atomic number -> environments of that element in the whole set (n_E).
+
+    Returns
+    -------
+    dict: symbol (ordered) -> (n_E, sampled m_E, estimate as sampled_entropy_and_diversity gives);
+    an element with fewer than 2 sampled rows (and not all of its n_E) is left out.
+
+    Raises
+    ------
+    ValueError
+        Centres not one per sampled environment, or more sampled rows of an element than its n_E.
+    """
+    dh = np.asarray(sample_self_dh, dtype=np.float64)
+    groups = element_rows(as_centres(sample_centres, dh.shape[0]))
+    table = {}
+    for z, n_element in counts.items():
+        rows = groups.get(int(z), np.zeros(0, dtype=np.int64))
+        if rows.size >= 2 or rows.size == n_element:
+            table[symbols([z])[0]] = (int(n_element), rows.size, sampled_entropy_and_diversity(dh[rows], n_element))
+    return {name: table[name] for name in sorted(table)}
+
+
 def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x_centres=None):
     """Fraction of test environments that are novel with respect to a reference: dH(Y|X) > threshold (Methods).
 
