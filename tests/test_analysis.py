@@ -98,3 +98,30 @@ def test_progress_reaches_a_fraction_of_its_total():
             for fraction in fractions:
                 bar.reach(fraction)
         assert stream.getvalue().rstrip().split("\r")[-1].split("|")[2].strip().startswith(shown)
+
+
+def test_kmeans_compression_keeps_the_central_member_of_each_group():
+    """Three groups of three structures whose mean descriptors sit at -e, 0 and +e around a group
+    centre: k-means finds the groups, and of each the member at its centre is kept."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(6, 5))
+    blocks, central = [], []
+    for group, centre in enumerate(np.eye(5)[:3] * 10.0):
+        for offset in (-0.1, 0.0, 0.1):
+            if offset == 0.0:
+                central.append(len(blocks))
+            blocks.append(base - base.mean(axis=0) + centre + offset)
+    order = rng.permutation(len(blocks))
+    shuffled = [blocks[i] for i in order]
+    chosen = select_structures(shuffled, 0.5, 3, "kmeans", np.random.default_rng(0))
+    assert sorted(order[chosen].tolist()) == central
+
+
+def test_compression_methods_check_their_reference():
+    blocks = [np.random.default_rng(i).normal(size=(4, 5)) for i in range(3)]
+    with pytest.raises(ValueError, match="msc_conditional needs a reference"):
+        select_structures(blocks, 0.5, 2, "msc_conditional", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="the other methods take none"):
+        select_structures(blocks, 0.5, 2, "msc", np.random.default_rng(0), reference=(blocks[0], None))
+    with pytest.raises(ValueError, match="method must be one of"):
+        select_structures(blocks, 0.5, 2, "k_means", np.random.default_rng(0))

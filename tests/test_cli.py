@@ -23,6 +23,7 @@ from conftest import on_reference_grid, thermal
 from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, memory_mapped, run_lammps, write_data
 from quests_lmp import Descriptor, Reference, bandwidth_for_volume, entropy, entropy_and_diversity
 from quests_lmp.analysis.clusters import cluster_sizes
+from quests_lmp.analysis.compression import select_structures
 
 CLI = str(BIN / "quests-lmp")
 
@@ -268,13 +269,14 @@ def test_learning_curve(data, tmp_path):
     np.testing.assert_allclose(curve["information_gap"], gaps, rtol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["greedy", "random"])
+@pytest.mark.parametrize("method", ["greedy", "random", "fps", "mean_fps", "kmeans", "msc", "msc_conditional"])
 def test_compress(data, tmp_path, method):
     folder, sets = data
     frames = sets["test"] + [sets["test"][0].copy(), sets["test"][0].copy()]  # duplicates add nothing
     ase.io.write(tmp_path / "dup.traj", frames)
+    existing = ["--reference", folder / "ref.traj"] if method == "msc_conditional" else []
     run("compress", tmp_path / "dup.traj", "--size", 4, "--method", method, "-o", tmp_path / "sub.extxyz",
-        "--json", tmp_path / "c.json", folder=tmp_path)
+        "--json", tmp_path / "c.json", *existing, folder=tmp_path)
     report = read_json(tmp_path / "c.json")
     subset = ase.io.read(tmp_path / "sub.extxyz", ":")
     assert len(subset) == report["kept"] == 4 and len(set(report["indices"])) == 4
@@ -282,8 +284,13 @@ def test_compress(data, tmp_path, method):
     assert report["entropy"] == pytest.approx(entropy(x_full, 0.015), rel=1e-12)
     assert report["subset_entropy"] == pytest.approx(entropy(x_sub, 0.015), rel=1e-12)
     assert report["information_gap"] == pytest.approx(report["entropy"] - report["subset_entropy"], rel=1e-12)
-    if method == "greedy":  # four distinct structures, no duplicate: nothing of the full set is lost
+    if method in ("greedy", "fps", "msc", "mean_fps"):  # four distinct structures, no duplicate
         assert sorted(i if i < 4 else 0 for i in report["indices"]) == [0, 1, 2, 3]
+    if method in ("greedy", "fps", "msc", "msc_conditional"):
+        blocks = [Descriptor().compute(atoms) for atoms in frames]
+        existing = (Descriptor().compute(ase.io.read(folder / "ref.traj", ":")), None) if existing else None
+        assert report["indices"] == select_structures(blocks, 0.015, 4, method, np.random.default_rng(0),
+                                                      reference=existing).tolist()
 
 
 @pytest.mark.parametrize("command", ["overlap", "trajectory", "clusters", "learning-curve"])
@@ -388,6 +395,9 @@ def test_plot_labels_keep_folders_only_where_names_clash():
     (["dh", "test.traj", "--reference", "r.npz", "-o", "keep.csv"], "keep.csv exists; pass --overwrite"),
     (["compress", "test.traj", "--fraction", "2", "-o", "s.extxyz"], "--fraction must be in (0, 1]"),
     (["compress", "test.traj", "--size", "9", "-o", "s.extxyz"], "between 1 and the number of structures (4)"),
+    (["compress", "test.traj", "--size", "2", "--method", "msc_conditional", "-o", "s.extxyz"],
+     "--reference (the existing set) goes with --method msc_conditional"),
+    (["compress", "test.traj", "--size", "2", "--reference", "ref.traj", "-o", "s.extxyz"], "and only with it"),
     (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
     (["entropy", "ref.traj", "--bandwidth", "1e-300"], "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300"),
     (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),

@@ -72,6 +72,9 @@ COMMANDS = {
     "mutual-info": ["mutual-info", "md.dump@:2", "clusters.extxyz"],
     "reference build": ["reference", "build", "md.dump@1:", "clusters.extxyz", "-o", "{tag}.npz"],
     "compress": ["compress", "md.dump", "--size", "3", "-o", "{tag}.extxyz"],
+    "compress msc_conditional": ["compress", "md.dump@1:", "--size", "2", "--method", "msc_conditional", "--reference",
+                                 "md.dump@0", "-o", "{tag}.extxyz"],
+    "compress fps": ["compress", "md.dump", "--size", "3", "--method", "fps", "-o", "{tag}.extxyz"],
     "clusters": ["clusters", "md.dump@1:", "--reference", "md.dump@0", "--threshold", "2"],
 }
 
@@ -94,7 +97,7 @@ def test_one_two_and_three_ranks_equal_serial(files, name):
             assert serial.files == parallel.files
             for key in serial.files:
                 np.testing.assert_array_equal(serial[key], parallel[key])
-    if name == "compress":
+    if name.startswith("compress"):
         assert (folder / "3.extxyz").read_text() == (folder / "1.extxyz").read_text()
 
 

@@ -132,3 +132,43 @@ def test_reference_file_delta_entropy_matches_reference(tmp_path, periodic_struc
     test = on_reference_grid(thermal(periodic_structure, 0.1, seed=13))
     expected = reference_delta_entropy(get_descriptors([test]), get_descriptors([periodic_structure]), 0.015)
     assert_delta_entropy_close(Reference.load(path).delta_entropy(test), expected)
+
+
+def compression_set():
+    """Twelve small FCC Cu structures of different strains and temperatures (descriptors), their
+    entropies at h = 0.1 1/A (wide enough that no kernel sum underflows: the reference's -log
+    stays finite, so the two rank the candidates alike), and the first four as a reference set."""
+    blocks = [Descriptor().compute(thermal(bulk("Cu", "fcc", a=3.5 + 0.02 * i, cubic=True).repeat(2),
+                                           0.02 + 0.015 * (i % 5), i)) for i in range(12)]
+    return blocks, np.array([reference_entropy(block, h=0.1) for block in blocks])
+
+
+@pytest.mark.parametrize("method", ["fps", "msc", "msc_conditional"])
+def test_compression_methods_pick_what_the_reference_picks(method):
+    from quests.compression import fps as reference_methods
+
+    from quests_lmp.analysis.compression import select_structures
+
+    blocks, entropies = compression_set()
+    if method == "msc_conditional":
+        candidates, existing = blocks[4:], blocks[:4]
+        expected = reference_methods.msc_conditional(candidates, entropies[4:], 5, existing, h=0.1)
+        reference = (np.concatenate(existing), None)
+    else:
+        candidates, reference = blocks, None
+        expected = getattr(reference_methods, method)(blocks, entropies, 5, **({"h": 0.1} if method == "msc" else {}))
+    ours = select_structures(candidates, 0.1, 5, method, np.random.default_rng(0), reference=reference)
+    assert ours.tolist() == [int(i) for i in expected]
+
+
+def test_mean_fps_picks_what_the_reference_picks_from_the_same_start():
+    """The reference draws its start from numpy's global generator; from that start, the same picks."""
+    from quests.compression.baseline import mean_fps
+
+    from quests_lmp.analysis.compression import farthest_points
+
+    blocks, entropies = compression_set()
+    np.random.seed(3)
+    expected = [int(i) for i in mean_fps(blocks, entropies, 6)]
+    means = np.array([block.mean(axis=0) for block in blocks])
+    assert farthest_points(means, 6, expected[0], lambda: None).tolist() == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.compression import METHODS, select_structures
+from ..analysis.compression import METHODS, Split, select_structures
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
 from .datasets import resolve_bandwidth, write_structures
@@ -25,7 +25,11 @@ def register(commands) -> None:
     size = command.add_mutually_exclusive_group(required=True)
     size.add_argument("--size", type=options.positive(int), help="structures to keep")
     size.add_argument("--fraction", type=float, help="fraction of the structures to keep")
-    command.add_argument("--method", choices=METHODS, default="greedy", help="greedy (default) or random")
+    command.add_argument("--method", choices=METHODS, default="greedy",
+                         help="greedy (default), random, or the reference package's fps, mean_fps, kmeans, msc, "
+                              "msc_conditional (doc/cli.md)")
+    command.add_argument("--reference", help="msc_conditional: the existing set (.npz reference file or structures), "
+                                             "whose descriptor and bandwidth then apply")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("-o", "--output", required=True, help="subset to write (.extxyz)")
 
@@ -34,20 +38,30 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json])
     if args.fraction is not None and not 0 < args.fraction <= 1:
         raise ValueError(f"--fraction must be in (0, 1], got {args.fraction}")
+    if (args.reference is not None) != (args.method == "msc_conditional"):
+        raise ValueError("--reference (the existing set) goes with --method msc_conditional, and only with it")
     (dataset,) = options.datasets(args, world)
-    (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
+    by_centre = options.by_centre(args)
+    if args.reference:
+        reference = options.reference(args)
+        descriptor, h = reference.descriptor, reference.bandwidth
+        existing = (reference.descriptors, reference.centres if by_centre else None)
+    else:
+        descriptor, h, existing = options.descriptor(args, [dataset], world), None, None
+    (share,) = describe_shares(world, [dataset], descriptor, args.quiet)
     x, all_centres = share.whole(world)
-    h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+    if h is None:
+        h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
     n = dataset.n_frames
     size = args.size if args.size is not None else max(1, round(args.fraction * n))
     offsets = np.cumsum([0, *dataset.atom_counts])
     blocks = [x[offsets[i]:offsets[i + 1]] for i in range(n)]
-    by_centre = options.by_centre(args)
     centres = [all_centres[offsets[i]:offsets[i + 1]] for i in range(n)] if by_centre else None
     with Progress(f"{args.method} selection", size,
-                  enabled=world.is_root and not args.quiet and args.method == "greedy") as bar:
+                  enabled=world.is_root and not args.quiet and args.method not in ("random", "kmeans")) as bar:
+        split = Split(range(*world.block(n)), lambda work: world.allgather(world.each(work)))
         chosen = select_structures(blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance,
-                                   centres, range(*world.block(n)), lambda work: world.allgather(world.each(work)))
+                                   centres, split, existing)
     rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
     z = all_centres if by_centre else None
     full = self_dh(world, x, h, z, quiet=args.quiet)
