@@ -125,3 +125,27 @@ def test_compression_methods_check_their_reference():
         select_structures(blocks, 0.5, 2, "msc", np.random.default_rng(0), reference=(blocks[0], None))
     with pytest.raises(ValueError, match="method must be one of"):
         select_structures(blocks, 0.5, 2, "k_means", np.random.default_rng(0))
+
+
+def test_selection_picks_each_novel_group_once_and_stops_when_covered():
+    """Training covers group A; the pool holds A again and near-copies of two novel groups, B (far)
+    and C (farther): C is picked first, then B, then nothing is novel (dH > 0.5: a near-copy at
+    kernel 0.95 covers) and picking stops."""
+    from quests_lmp.analysis.selection import select_novel
+    from quests_lmp.engine.information import delta_entropy
+
+    rng = np.random.default_rng(5)
+    h = 0.1
+    a, b, c = (rng.normal(size=(1, 5)) * 0.01 + shift for shift in (0.0, 1.0, 3.0))
+    training = a + rng.normal(size=(20, 5)) * 0.01
+    pool = np.concatenate([a + rng.normal(size=(4, 5)) * 0.01, b + rng.normal(size=(3, 5)) * 0.01,
+                           c + rng.normal(size=(3, 5)) * 0.01])
+    training_dh = delta_entropy(pool, training, h)
+    selection = select_novel(pool, np.arange(len(pool)), training_dh, h, budget=5, threshold=0.5)
+    assert len(selection.picks) == 2 and selection.picks[0] in (7, 8, 9) and selection.picks[1] in (4, 5, 6)
+    assert selection.picks[0] == int(np.argmax(training_dh)) and selection.dh[0] == training_dh.max()
+    assert selection.novel_fraction.tolist() == [0.6, 0.3, 0.0]
+    grouped = select_novel(pool, np.array([0] * 4 + [1] * 3 + [2] * 3), training_dh, h, budget=1, threshold=0.5)
+    assert grouped.picks.tolist() == [2] and grouped.novel_fraction.tolist() == [0.6, 0.3]
+    with pytest.raises(ValueError, match="budget must be at least 1"):
+        select_novel(pool, np.arange(len(pool)), training_dh, h, budget=0)

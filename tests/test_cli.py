@@ -293,6 +293,48 @@ def test_compress(data, tmp_path, method):
                                                       reference=existing).tolist()
 
 
+def test_select_environments_reproduce_their_dh_offline(data, tmp_path):
+    """Picked environments, carved as clusters, give their centre's dH again offline; the first pick
+    is the pool's most novel atom; the pool's novel fraction falls."""
+    folder, sets = data
+    pool = sets["test"] + sets["bcc"]
+    ase.io.write(tmp_path / "pool.extxyz", pool)
+    run("select", tmp_path / "pool.extxyz", "--reference", folder / "ref.traj", "--budget", 3, "--units",
+        "environments", "--buffer", 1.0, "-o", tmp_path / "env.extxyz", "--json", tmp_path / "s.json",
+        "--plot", tmp_path / "s.png", folder=tmp_path)
+    result, clusters = read_json(tmp_path / "s.json"), ase.io.read(tmp_path / "env.extxyz", ":")
+    pool = ase.io.read(tmp_path / "pool.extxyz", ":")  # as written: positions rounded by the file
+    training = Reference.from_structures(sets["ref"])
+    pool_dh = training.delta_entropy(Descriptor().compute(pool))
+    offsets = np.cumsum([0] + [len(atoms) for atoms in pool])
+    assert result["picked"] == len(clusters) == 3
+    first = result["picks"][0]
+    assert offsets[first["frame"]] + first["atom"] == int(np.argmax(pool_dh))
+    for pick, cluster in zip(result["picks"], clusters):
+        assert cluster.arrays["centre"].tolist() == [True] + [False] * (len(cluster) - 1)
+        assert not cluster.pbc.any() and cluster.info["atom"] == pick["atom"] and cluster.info["radius"] == 6.0
+        assert np.all(np.linalg.norm(cluster.positions - cluster.positions[0], axis=1) <= 6.0)
+        centre_dh = training.delta_entropy(Descriptor().compute_atoms(cluster, [0]))[0]
+        assert centre_dh == pytest.approx(pool_dh[offsets[pick["frame"]] + pick["atom"]], rel=1e-10)
+    assert first["dH"] == pytest.approx(pool_dh.max(), rel=1e-10)
+    assert result["novel_fraction"][0] == pytest.approx(np.mean(pool_dh > 0)) and np.all(
+        np.diff(result["novel_fraction"]) <= 0)
+
+
+def test_select_structures_picks_the_frame_of_the_most_novel_atom(data, tmp_path):
+    folder, sets = data
+    run("select", folder / "test.traj", folder / "bcc.traj", "--reference", folder / "ref.traj", "--budget", 2,
+        "-o", tmp_path / "s.extxyz", "--json", tmp_path / "s.json", folder=tmp_path)
+    result, picked = read_json(tmp_path / "s.json"), ase.io.read(tmp_path / "s.extxyz", ":")
+    pool = sets["test"] + sets["bcc"]
+    training = Reference.from_structures(sets["ref"])
+    most = [training.delta_entropy(atoms).max() for atoms in pool]
+    assert result["picks"][0]["frame"] == int(np.argmax(most)) and len(picked) == 2
+    np.testing.assert_allclose(picked[0].arrays["dH"], training.delta_entropy(pool[int(np.argmax(most))]),
+                               rtol=0, atol=5e-9)  # extxyz writes per-atom floats with 8 decimals
+    assert len({pick["frame"] for pick in result["picks"]}) == 2
+
+
 @pytest.mark.parametrize("command", ["overlap", "trajectory", "clusters", "learning-curve"])
 def test_plots_are_real_pngs(data, tmp_path, command):
     folder, _ = data
@@ -398,6 +440,8 @@ def test_plot_labels_keep_folders_only_where_names_clash():
     (["compress", "test.traj", "--size", "2", "--method", "msc_conditional", "-o", "s.extxyz"],
      "--reference (the existing set) goes with --method msc_conditional"),
     (["compress", "test.traj", "--size", "2", "--reference", "ref.traj", "-o", "s.extxyz"], "and only with it"),
+    (["select", "test.traj", "--reference", "ref.traj", "--budget", "2", "--buffer", "-1", "-o", "s.extxyz"],
+     "--buffer must be a finite number >= 0 (A), got -1.0"),
     (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
     (["entropy", "ref.traj", "--bandwidth", "1e-300"], "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300"),
     (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),

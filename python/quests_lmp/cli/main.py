@@ -28,10 +28,10 @@ import time
 
 from ..parallel import RankFailure, World
 from . import (bandwidth, build_plugin, clusters, compress, dh, entropy, learning_curve, metrics, mutual_info, overlap,
-               plugin_path, reference, trajectory)
+               plugin_path, reference, select, trajectory)
 
 COMMANDS = (reference, entropy, metrics, dh, overlap, mutual_info, trajectory, clusters, learning_curve, compress,
-            bandwidth, plugin_path, build_plugin)
+            select, bandwidth, plugin_path, build_plugin)
 
 
 def main(argv: list[str] | None = None) -> int:

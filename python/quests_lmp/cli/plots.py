@@ -99,3 +99,16 @@ def overlap_plot(path, names: list[str], matrix: np.ndarray) -> None:
         axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.5 else "black")
     figure.colorbar(image, ax=axis, label="overlap")
     _save(figure, path)
+
+
+def selection_plot(path, title: str, fractions, picked_dh, threshold: float) -> None:
+    """The pool's novel fraction after each pick (0: before any), and the dH of each pick."""
+    figure, (left, right) = _figure(1, 2)
+    left.plot(np.arange(len(fractions)), fractions, marker="o")
+    left.set(xlabel="picks added to the training set", ylabel=f"novel fraction of the pool (dH > {threshold:g})",
+             ylim=(0, None))
+    right.plot(np.arange(1, len(picked_dh) + 1), picked_dh, marker="o")
+    right.axhline(threshold, color="grey", linestyle="--")
+    right.set(xlabel="pick", ylabel="dH of the pick (nats)")
+    figure.suptitle(title)
+    _save(figure, path)
