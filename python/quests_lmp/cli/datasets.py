@@ -106,6 +106,8 @@ def read_dataset(spec: str, format: str | None = None, elements: list[str] | Non
         source = FrameFile(path, format)
         return source, source.select(index)
 
+    import ase.io  # noqa: F401 - on every rank now, side by side, not one rank after the other's index
+
     source, numbers = indexed() if world is None else world.from_root(indexed)
     dataset = Dataset(spec, source, numbers, types)
     empty = np.flatnonzero(dataset.atom_counts == 0)
