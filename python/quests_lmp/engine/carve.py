@@ -40,22 +40,31 @@ def carve(atoms: Atoms, centre: int, radius: float) -> Atoms:
     return cluster
 
 
+def points_within(points: np.ndarray, centre: int, radius: float) -> np.ndarray:
+    """Indices of the points (A; no cell: e.g. a parallel domain's owned and ghost atoms) within
+    `radius` of point `centre`, sorted by distance, the centre first (ties by index)."""
+    offsets = points - points[centre]
+    distances = np.einsum("ij,ij->i", offsets, offsets)
+    inside = np.flatnonzero(distances <= radius * radius)
+    return inside[np.lexsort((inside, distances[inside], inside != centre))]
+
+
 def _within(atoms: Atoms, centre: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """(indices, displacements from the centre, A) of every atom or periodic image within radius,
     sorted by distance, the centre itself first."""
     displacements = atoms.positions - atoms.positions[centre]
     pbc = np.asarray(atoms.pbc, dtype=bool)
     if not pbc.any():
-        shifts = np.zeros((1, 3))
-    else:
-        cell = np.asarray(atoms.cell.complete())  # unit vectors where an open direction has none
-        fractions = np.linalg.solve(cell.T, displacements.T).T
-        fractions[:, pbc] -= np.round(fractions[:, pbc])  # nearest image in the periodic directions
-        displacements = fractions @ cell
-        spacings = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)  # distances between lattice planes
-        reach = np.where(pbc, np.ceil(radius / spacings + 0.5), 0).astype(int)
-        grids = np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")
-        shifts = np.stack([g.ravel() for g in grids], axis=1) @ cell
+        inside = points_within(atoms.positions, centre, radius)
+        return inside, displacements[inside]
+    cell = np.asarray(atoms.cell.complete())  # unit vectors where an open direction has none
+    fractions = np.linalg.solve(cell.T, displacements.T).T
+    fractions[:, pbc] -= np.round(fractions[:, pbc])  # nearest image in the periodic directions
+    displacements = fractions @ cell
+    spacings = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)  # distances between lattice planes
+    reach = np.where(pbc, np.ceil(radius / spacings + 0.5), 0).astype(int)
+    grids = np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")
+    shifts = np.stack([g.ravel() for g in grids], axis=1) @ cell
     indices, offsets = [], []
     for shift in shifts:
         moved = displacements + shift

@@ -1,0 +1,176 @@
+"""Novel local environments collected during MD: the `collect` keywords of fix quests and the hook.
+
+At each evaluation the owned group atoms with threshold < dH <= discard_above are candidates.
+Rank 0 takes them in order of dH, largest first (ties: smaller atom ID), from all ranks, so the
+outcome does not depend on the number of ranks:
+- a candidate within `buffer` of a centre accepted at this evaluation is skipped: its
+  environment is in that centre's cluster already, with its own descriptor (quests_lmp.engine.carve);
+- a candidate whose environment is covered by the centres collected so far in this run
+  (dH against them <= threshold) is skipped, so the file holds mutually novel environments;
+- at most max_per_evaluation are accepted per evaluation and max_per_run per run.
+Only the candidates' dH and IDs travel to rank 0 first; their descriptors and positions follow in
+batches, in order, until the evaluation's quota is filled. The owners of the accepted atoms cut
+out their clusters (every owned or ghost atom within cutoff + buffer, so the ghosts must reach that
+far) and rank 0 appends them to the file in one write() of complete extxyz frames (a regular file
+takes it whole): a run killed at any moment leaves a file of whole frames.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+
+from ..engine.carve import points_within
+from ..engine.information import delta_entropy
+
+
+@dataclass
+class CollectSettings:
+    """path: the extxyz file appended to; threshold, discard_above: nats; max_per_evaluation,
+    max_per_run: counts; buffer: A beyond the descriptor cutoff (None: the cutoff again)."""
+
+    path: str
+    threshold: float = 0.0
+    max_per_evaluation: int = 10
+    max_per_run: int = 1000
+    discard_above: float = math.inf
+    buffer: float | None = None
+
+    def check(self) -> None:
+        """ValueError naming the setting that is out of range."""
+        if not self.path:
+            raise ValueError("collect needs a file name")
+        if self.max_per_evaluation < 1 or self.max_per_run < 1:
+            raise ValueError("collect_max must be >= 1 (environments per evaluation and per run)")
+        if not self.discard_above > self.threshold:
+            raise ValueError(f"discard_above ({self.discard_above}) must be above the collect threshold "
+                             f"({self.threshold})")
+        if self.buffer is not None and not (math.isfinite(self.buffer) and self.buffer >= 0):
+            raise ValueError(f"collect_buffer must be a finite number >= 0 (A), got {self.buffer}")
+
+
+class Collector:
+    """One per rank. comm: an mpi4py communicator of the run's ranks, or None for one rank."""
+
+    def __init__(self, settings: CollectSettings, cutoff: float, bandwidth: float, comm=None):
+        settings.check()
+        self.settings, self.bandwidth, self.comm = settings, bandwidth, comm
+        self.buffer = cutoff if settings.buffer is None else settings.buffer
+        self.radius = cutoff + self.buffer  # A: how far the ghost atoms must reach
+        self.collected: np.ndarray | None = None  # descriptors of the centres written in this run (rank 0)
+        self.written = 0
+
+    @property
+    def is_root(self) -> bool:
+        return self.comm is None or self.comm.Get_rank() == 0
+
+    def collect(self, step: int, points: np.ndarray, tags: np.ndarray, numbers: np.ndarray, centers: np.ndarray,
+                x: np.ndarray, dh: np.ndarray, cell: np.ndarray, pbc) -> int:
+        """Collects at one evaluation; returns the environments written (on every rank).
+
+        points: (n, 3) owned then ghost positions (A); tags: (n,) atom IDs; numbers: (n,) atomic
+        numbers; centers: indices of the evaluated owned atoms, x their descriptors (1/A); dh:
+        (n,) dH of every point (nats; ghosts' from their owners, 0 outside the group); cell:
+        (3, 3) box vectors as rows (A) and pbc its periodic directions, for distances between
+        candidates of different ranks.
+        """
+        s = self.settings
+        values = dh[centers]
+        rows = np.flatnonzero((values > s.threshold) & (values <= s.discard_above))
+        if self.written >= s.max_per_run:
+            rows = rows[:0]
+        own = dict(zip(tags[centers[rows]].tolist(), rows.tolist()))
+        ranked = self._gather((values[rows], tags[centers[rows]]))
+        if self.is_root:
+            dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
+            ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
+        accepted = self._decide(ranked, own, points, centers, x, np.asarray(cell, dtype=np.float64), pbc)
+        clusters = {tag: self._cluster(step, points, tags, numbers, dh, centers[own[tag]])
+                    for tag in accepted if tag in own}
+        parts = self._gather(clusters)
+        if self.is_root and accepted:
+            found = {tag: cluster for part in parts for tag, cluster in part.items()}
+            self._append([found[tag] for tag in accepted])
+        self.written += len(accepted)
+        return len(accepted)
+
+    def _gather(self, value) -> list | None:
+        return [value] if self.comm is None else self.comm.gather(value, root=0)
+
+    def _bcast(self, value):
+        return value if self.comm is None else self.comm.bcast(value, root=0)
+
+    def _decide(self, ranked, own, points, centers, x, cell, pbc) -> list[int]:
+        """The atom IDs to write, in order, on every rank. ranked: on rank 0, every candidate's ID
+        in order; own: this rank's candidates, ID -> row of centers."""
+        room = min(self.settings.max_per_evaluation, self.settings.max_per_run - self.written)
+        accepted, centres_at = [], np.zeros((0, 3))
+        start, batch = 0, 4 * room
+        while True:
+            request = self._bcast(ranked[start:start + batch] if self.is_root and len(accepted) < room else None)
+            if not request:
+                return self._bcast(accepted if self.is_root else None)
+            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]]) for tag in request if tag in own})
+            if not self.is_root:
+                continue
+            found = {tag: value for part in parts for tag, value in part.items()}
+            for tag in request:
+                if len(accepted) == room:
+                    break
+                descriptor, position = found[tag]
+                if _nearest_distance(position, centres_at, cell, pbc) <= self.buffer or self._covered(descriptor):
+                    continue
+                accepted.append(tag)
+                centres_at = np.vstack([centres_at, position])
+                self.collected = (descriptor[None, :] if self.collected is None
+                                  else np.vstack([self.collected, descriptor]))
+            start += batch
+
+    def _covered(self, x: np.ndarray) -> bool:
+        """Whether an environment is covered by those collected in this run (dH <= threshold)."""
+        if self.collected is None:
+            return False
+        return bool(delta_entropy(x[None, :], self.collected, self.bandwidth)[0] <= self.settings.threshold)
+
+    def _cluster(self, step, points, tags, numbers, dh, centre) -> Atoms:
+        """The open cluster around an owned atom, from the owned and ghost points."""
+        members = points_within(points, centre, self.radius)
+        cluster = Atoms(numbers=numbers[members], positions=points[members], pbc=False)
+        cluster.arrays["id"] = tags[members].astype(np.int64)
+        cluster.arrays["dH"] = dh[members]
+        cluster.arrays["centre"] = np.arange(members.size) == 0
+        cluster.info.update({"timestep": int(step), "centre_id": int(tags[centre]), "dH": float(dh[centre]),
+                             "radius": self.radius})
+        return cluster
+
+    def _append(self, clusters: list[Atoms]) -> None:
+        """Appends complete frames in one write() (O_APPEND): never a partial frame in the file."""
+        import ase.io
+
+        text = io.StringIO()
+        ase.io.write(text, clusters, format="extxyz")
+        descriptor = os.open(self.settings.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            data = text.getvalue().encode()
+            while data:
+                data = data[os.write(descriptor, data):]
+        finally:
+            os.close(descriptor)
+
+
+def _nearest_distance(position: np.ndarray, others: np.ndarray, cell: np.ndarray, pbc) -> float:
+    """Smallest distance (A) from a position to others, nearest periodic images (inf if none)."""
+    if len(others) == 0:
+        return math.inf
+    offsets = others - position
+    periodic = np.asarray(pbc, dtype=bool)
+    if periodic.any():
+        fractions = np.linalg.solve(cell.T, offsets.T).T
+        fractions[:, periodic] -= np.round(fractions[:, periodic])
+        offsets = fractions @ cell
+    return float(np.sqrt(np.einsum("ij,ij->i", offsets, offsets).min()))
