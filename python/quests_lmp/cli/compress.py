@@ -43,7 +43,7 @@ def run(args, world) -> None:
     (dataset,) = options.datasets(args, world)
     by_centre = options.by_centre(args)
     if args.reference:
-        reference = options.reference(args)
+        reference = options.reference(args, world)
         descriptor, h = reference.descriptor, reference.bandwidth
         existing = (reference.descriptors, reference.centres if by_centre else None)
     else:

@@ -147,12 +147,14 @@ def described(args) -> list[Dataset]:
     return sets
 
 
-def reference(args) -> Reference:
-    """The reference of --reference: a reference file, or structures described here (--species)."""
+def reference(args, world=None) -> Reference:
+    """The reference of --reference: a reference file, or structures described here (--species;
+    under MPI by every rank, with a progress bar on rank 0 only)."""
     if args.reference.endswith(".npz"):
         return load_reference(args.reference, args.k, args.cutoff, args.bandwidth)
     dataset = read(args, args.reference)
-    return load_reference(dataset, args.k, args.cutoff, args.bandwidth, descriptor(args, [dataset]), args.quiet)
+    quiet = args.quiet or (world is not None and not world.is_root)
+    return load_reference(dataset, args.k, args.cutoff, args.bandwidth, descriptor(args, [dataset]), quiet)
 
 
 def dh_method(args, reference: Reference, world) -> dict:

@@ -30,7 +30,7 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.csv, args.plot, args.json or beside(args.plot)])
     trajectory = options.read(args, args.trajectory, world)
     if args.reference:
-        reference, (against,) = options.reference(args), short_names([args.reference])
+        reference, (against,) = options.reference(args, world), short_names([args.reference])
     else:
         first = Dataset(args.trajectory, frames=trajectory.read([0]))
         descriptor = options.descriptor(args, [trajectory], world)  # multicomponent: every element of the trajectory
