@@ -75,6 +75,8 @@ COMMANDS = {
     "compress msc_conditional": ["compress", "md.dump@1:", "--size", "2", "--method", "msc_conditional", "--reference",
                                  "md.dump@0", "-o", "{tag}.extxyz"],
     "compress fps": ["compress", "md.dump", "--size", "3", "--method", "fps", "-o", "{tag}.extxyz"],
+    "select": ["select", "md.dump@1:", "clusters.extxyz", "--reference", "md.dump@0", "--budget", "3", "--units",
+               "environments", "-o", "{tag}.extxyz"],
     "clusters": ["clusters", "md.dump@1:", "--reference", "md.dump@0", "--threshold", "2"],
 }
 
@@ -97,7 +99,7 @@ def test_one_two_and_three_ranks_equal_serial(files, name):
             assert serial.files == parallel.files
             for key in serial.files:
                 np.testing.assert_array_equal(serial[key], parallel[key])
-    if name.startswith("compress"):
+    if name.startswith("compress") or name == "select":
         assert (folder / "3.extxyz").read_text() == (folder / "1.extxyz").read_text()
 
 

@@ -5,7 +5,8 @@ From trajectories, dumps or collected environments (the pool), picks up to B str
 cluster of atoms within cutoff + `--buffer` of its centre) that are novel with respect to the
 training set and to each other (quests_lmp.analysis.selection), and reports the pool's novel
 fraction before and after adding them to the training set. In a pool frame with a per-atom
-"centre" array (a carved environment), only its centre atoms are candidates.
+"centre" array (a carved environment), only its centre atoms are candidates. Runs under
+`mpiexec -n P`: the ranks split the frames for the dH against the training set; rank 0 picks.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import numpy as np
 from ..analysis.selection import select_novel
 from ..engine.carve import carve
 from . import options
-from .datasets import environment_chunks, md_step, short_names, write_csv, write_structures
+from .datasets import md_step, short_names, write_csv, write_structures
+from .distributed import per_frame
 from .progress import Progress
 from .report import beside, write_result
 
 
 def register(commands) -> None:
     command = options.add_command(commands, "select", run, "a budget of novel structures or environments for DFT",
-                                  [options.DH, options.PLOT])
+                                  [options.DH, options.PLOT], parallel=True)
     command.add_argument("pool", nargs="+", help="candidate structures: trajectories, dumps, collected files")
     command.add_argument("--reference", required=True, help="the training set: reference file (.npz) or structures")
     command.add_argument("--budget", type=options.positive(int), required=True, help="most candidates to pick")
@@ -37,23 +39,25 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json or beside(args.plot), args.plot, args.csv])
     if args.buffer is not None and not (np.isfinite(args.buffer) and args.buffer >= 0):
         raise ValueError(f"--buffer must be a finite number >= 0 (A), got {args.buffer}")
-    pools = [options.read(args, spec) for spec in args.pool]
-    reference = options.reference(args)
+    pools = [options.read(args, spec, world) for spec in args.pool]
+    reference = options.reference(args, world)
     method = options.dh_method(args, reference, world)
-    x, centres, training_dh, places = _candidates(pools, reference, method, args.quiet)
+    candidates = _candidates(world, pools, reference, method, args.quiet)
+    if not world.is_root:
+        return
+    x, centres, training_dh, places = candidates
     groups = places[:, 0] if args.units == "structures" else np.arange(len(x))
     by_centre = method["by_centre"]
     with Progress("picks", args.budget, enabled=not args.quiet) as bar:
         selection = select_novel(x, groups, training_dh, reference.bandwidth, args.budget, args.threshold,
                                  centres if by_centre else None, bar.advance)
-    frames = [atoms for pool in pools for atoms in pool.frames]
-    names = [pool.name for pool in pools for _ in range(pool.n_frames)]
+    frames = _Frames(pools)
     if args.units == "structures":
-        picked = [_structure(frames, names, places, training_dh, int(g), float(dh))
+        picked = [_structure(frames, places, training_dh, int(g), float(dh))
                   for g, dh in zip(selection.picks, selection.dh)]
     else:
         radius = reference.descriptor.cutoff + (reference.descriptor.cutoff if args.buffer is None else args.buffer)
-        picked = [_environment(frames, names, places, int(row), float(dh), radius)
+        picked = [_environment(frames, places, int(row), float(dh), radius)
                   for row, dh in zip(selection.picks, selection.dh)]
     fractions = selection.novel_fraction
     print(f"picked {len(picked)} {args.units} of {len(np.unique(groups))} (budget {args.budget}) from "
@@ -79,45 +83,56 @@ def run(args, world) -> None:
                         "novel_fraction": fractions.tolist()})
 
 
-def _candidates(pools, reference, method, quiet: bool):
+def _candidates(world, pools, reference, method, quiet: bool):
     """(descriptors, centre atomic numbers, dH against the training set, (frame, atom) of each) of
-    every candidate environment of the pools, frames numbered across the pools in order."""
-    xs, zs, dhs, places = [], [], [], []
-    first = 0
-    total = sum(pool.n_environments for pool in pools)
-    with Progress("dH", total, enabled=not quiet) as bar:
-        for pool in pools:
-            frame_of = np.repeat(np.arange(pool.n_frames), pool.atom_counts)
-            atom_of = np.concatenate([np.arange(n) for n in pool.atom_counts])
-            keep = np.concatenate([atoms.arrays["centre"].astype(bool) if "centre" in atoms.arrays
-                                   else np.ones(len(atoms), dtype=bool) for atoms in pool.frames])
-            rows = np.flatnonzero(keep)
-            for x, z in environment_chunks(pool, reference.descriptor, 0, pool.n_environments, rows=rows):
-                xs.append(x)
-                zs.append(z)
-                dhs.append(reference.delta_entropy(x, centres=z, **method))
-                bar.advance(len(x))
-            places.append(np.column_stack([first + frame_of[rows], atom_of[rows]]))
-            first += pool.n_frames
-    return np.concatenate(xs), np.concatenate(zs), np.concatenate(dhs), np.concatenate(places)
+    every candidate environment of the pools, frames numbered across the pools in order, on rank 0
+    (None elsewhere); each rank reads and evaluates a block of each pool's frames."""
+    def frame(index, atoms):
+        rows = (np.flatnonzero(atoms.arrays["centre"]) if "centre" in atoms.arrays
+                else np.arange(len(atoms)))
+        x = reference.descriptor.compute_atoms(atoms, rows, index)
+        return x, atoms.numbers[rows], reference.delta_entropy(x, centres=atoms.numbers[rows], **method), rows
+
+    parts, first = [], 0
+    for pool in pools:
+        values = per_frame(world, pool, frame, None if quiet else "dH", everywhere=False)
+        if world.is_root:
+            parts += [(*value[:3], np.column_stack([np.full(len(value[3]), first + i), value[3]]))
+                      for i, value in enumerate(values)]
+        first += pool.n_frames
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(4)) if world.is_root else None
 
 
-def _structure(frames, names, places, training_dh, frame: int, dh: float):
+class _Frames:
+    """The pools' frames, numbered across the pools in order, read when asked for."""
+
+    def __init__(self, pools):
+        self.places = [(pool, position) for pool in pools for position in range(pool.n_frames)]
+
+    def __getitem__(self, frame: int):
+        pool, position = self.places[frame]
+        (atoms,) = pool.read([position])
+        atoms.info.update({"source": pool.name, "frame": frame})
+        return atoms
+
+
+def _structure(frames: _Frames, places, training_dh, frame: int, dh: float):
     """A picked structure, with its per-atom dH against the training set and where it came from."""
-    atoms = frames[frame].copy()
+    atoms = frames[frame]
     rows = places[:, 0] == frame
     if rows.sum() == len(atoms):
         atoms.arrays["dH"] = training_dh[rows]
-    atoms.info.update({"source": names[frame], "frame": frame, "max_dH": dh})
+    atoms.info["max_dH"] = dh
     return atoms
 
 
-def _environment(frames, names, places, row: int, dh: float, radius: float):
+def _environment(frames: _Frames, places, row: int, dh: float, radius: float):
     """A picked environment as the open cluster around its centre atom, labelled with its origin."""
     frame, atom = (int(v) for v in places[row])
-    cluster = carve(frames[frame], atom, radius)
-    cluster.info.update({"source": names[frame], "frame": frame, "atom": atom, "dH": dh, "radius": radius})
-    step = md_step(frames[frame])
+    source = frames[frame]
+    cluster = carve(source, atom, radius)
+    cluster.info.update({"source": source.info["source"], "frame": frame, "atom": atom, "dH": dh, "radius": radius})
+    step = md_step(source)
     if step is not None:
         cluster.info["timestep"] = step
     return cluster
