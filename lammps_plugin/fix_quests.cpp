@@ -2,6 +2,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "memory.h"
 #include "modify.h"
@@ -12,6 +13,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -74,10 +76,34 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
         error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
     } else if (keyword == "threshold") {
       options.threshold = utils::numeric(FLERR, value, false, lmp);
+    } else if (keyword == "collect") {
+      options.collect_file = value;
+    } else if (keyword == "collect_threshold") {
+      options.collect_threshold = utils::numeric(FLERR, value, false, lmp);
+    } else if (keyword == "collect_max") {
+      // collect_max M [M_total]: per evaluation, and optionally in all.
+      options.collect_max = utils::inumeric(FLERR, value, false, lmp);
+      if (options.collect_max < 1)
+        error->all(FLERR, "Fix quests: collect_max must be an integer >= 1 (environments per evaluation), got {}",
+                   value);
+      if (iarg + 2 < narg && utils::is_integer(arg[iarg + 2])) {
+        options.collect_max_run = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
+        if (options.collect_max_run < 1)
+          error->all(FLERR, "Fix quests: collect_max's second value must be an integer >= 1 (environments in "
+                     "all), got {}", arg[iarg + 2]);
+        iarg++;
+      }
+    } else if (keyword == "discard_above") {
+      options.discard_above = utils::numeric(FLERR, value, false, lmp);
+    } else if (keyword == "collect_buffer") {
+      options.collect_buffer = utils::numeric(FLERR, value, false, lmp);
+      if (!(options.collect_buffer >= 0.0))
+        error->all(FLERR, "Fix quests: collect_buffer must be >= 0 (A beyond the descriptor cutoff), got {}", value);
     } else {
       error->all(FLERR,
                  "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
-                 "threshold, elements, species or unknown)",
+                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above "
+                 "or collect_buffer)",
                  keyword);
     }
   }
@@ -91,6 +117,17 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
   if (options.species != "" && options.species != "blind" && options.elements.empty())
     error->all(FLERR, "Fix quests: species {} needs elements E1 E2 ... (one element per atom type, as pair_coeff)",
                options.species);
+  const bool collect_keywords = !std::isnan(options.collect_threshold) || options.collect_max > 0 ||
+      !std::isnan(options.discard_above) || options.collect_buffer >= 0.0;
+  if (collect_keywords && options.collect_file.empty())
+    error->all(FLERR, "Fix quests: collect_threshold, collect_max, discard_above and collect_buffer need collect "
+               "FILE (the extxyz file the environments are appended to)");
+  if (!options.collect_file.empty() && options.elements.empty())
+    error->all(FLERR, "Fix quests: collect writes element symbols: add elements E1 E2 ... (one element per atom "
+               "type, as pair_coeff)");
+  if (!options.collect_file.empty() && !atom->tag_enable)
+    error->all(FLERR, "Fix quests: collect records atom IDs, but this system has none (atom_modify id no)");
+  if (!options.collect_file.empty() && comm->nprocs > 1) options.comm_handle = MPI_Comm_c2f(world);
   if (options.precision == "single" && options.method != "exact")
     error->all(FLERR, "Fix quests: precision single is for method exact (method {} chooses its own arithmetic)",
                options.method);
@@ -99,7 +136,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
   size_peratom_cols = 0;
   peratom_freq = nevery;
   vector_flag = 1;
-  size_vector = 5;
+  size_vector = 7;
   global_freq = nevery;
   extvector = 0;
   std::memset(stats, 0, sizeof(stats));
@@ -110,7 +147,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
 
   const std::string failure = engine.create(options);
   if (!failure.empty())
-    error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
+    error->all(FLERR, "Fix quests: cannot use reference file {}{}: {}", options.reference_file,
+               options.collect_file.empty() ? "" : " and collect into " + options.collect_file, failure);
   if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
 
@@ -181,13 +219,17 @@ void FixQuests::check_ghost_cutoff()
   // Every neighbour within the descriptor cutoff of an owned atom must be an owned or ghost atom,
   // also after atoms moved up to half the skin since the last neighbour list build. Checked at
   // setup, not in init(): the communication cutoff is known only once neighbor lists are set up.
-  const double needed = engine.cutoff() + neighbor->skin;
+  // Collection cuts out every atom within the cutoff plus its buffer: the ghosts must reach that far.
+  const double needed = engine.ghost_cutoff() + neighbor->skin;
   const double ghosts = comm->get_comm_cutoff();
+  const std::string buffer = options.collect_file.empty()
+      ? std::string()
+      : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
   if (ghosts < needed)
     error->all(FLERR,
-               "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A (cutoff {:.6g} + skin "
+               "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A (cutoff {:.6g}{} + skin "
                "{:.6g}); add 'comm_modify cutoff {:.6g}' to the input before the run",
-               ghosts, needed, engine.cutoff(), neighbor->skin, needed);
+               ghosts, needed, engine.cutoff(), buffer, neighbor->skin, needed);
 }
 
 void FixQuests::setup(int)
@@ -242,6 +284,22 @@ void FixQuests::evaluate()
   stats[2] = evaluated > 0.0 ? sums[1] / evaluated : 0.0;
   stats[3] = sums[1];
   stats[4] = evaluated;
+  if (!options.collect_file.empty()) collect();
+}
+
+void FixQuests::collect()
+{
+  const double box[6] = {domain->xprd, domain->yprd, domain->zprd, domain->xy, domain->xz, domain->yz};
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
+  const int n_points = atom->nlocal + atom->nghost;
+  int written = 0;
+  const std::string failure = engine.collect(n_points ? atom->x[0] : nullptr, atom->tag, sizeof(tagint), n_points,
+                                             atom->nlocal, dh, update->ntimestep, box, periodic, written);
+  if (!failure.empty())
+    error->one(FLERR, "Fix quests: collecting novel environments into {} failed at step {}: {}",
+               options.collect_file, update->ntimestep, failure);
+  stats[5] = written;
+  stats[6] += written;
 }
 
 double FixQuests::compute_vector(int n)

@@ -2,10 +2,14 @@
  *
  *   fix ID group-ID quests N reference-file [bandwidth h] [method exact|approx|knn] [certificate c]
  *                                           [neighbors m] [precision single|double] [threshold t]
+ *                                           [elements E1 E2 ...] [species mode] [unknown error|novel]
+ *                                           [collect FILE [collect_threshold t] [collect_max M [M_total]]
+ *                                            [discard_above t2] [collect_buffer b]]
  *
- * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 5:
+ * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 7:
  * [1] max dH, [2] mean dH, [3] fraction of group atoms with dH > threshold, [4] their number,
- * [5] number of atoms evaluated. See doc/fix_quests.md. */
+ * [5] number of atoms evaluated, [6] environments collected at this evaluation, [7] in all.
+ * See doc/fix_quests.md. */
 
 #ifndef QUESTS_LMP_FIX_QUESTS_H
 #define QUESTS_LMP_FIX_QUESTS_H
@@ -36,11 +40,12 @@ class FixQuests : public Fix {
   QuestsLmp::EngineOptions options;
   QuestsLmp::PythonEngine engine;
   double *dh;          // per-atom output
-  double stats[5];     // global vector, see above
+  double stats[7];     // global vector, see above
 
   void check_ghost_cutoff();
   void evaluate_after_box_changes();
   void evaluate();
+  void collect();
 };
 
 }    // namespace LAMMPS_NS

@@ -113,6 +113,44 @@ namespace {
     return PyMemoryView_FromMemory(data ? static_cast<char *>(data) : &empty, data ? bytes : 0, flags);
   }
 
+  // A new reference: the number, or None where it is unset.
+  PyObject *float_or_none(double value, bool set)
+  {
+    return set ? PyFloat_FromDouble(value) : Py_NewRef(Py_None);
+  }
+
+  PyObject *long_or_none(long value, bool set)
+  {
+    return set ? PyLong_FromLong(value) : Py_NewRef(Py_None);
+  }
+
+  // engine.collect_into(...) with the collect keywords; false with the Python error pending.
+  bool start_collection(PyObject *engine, const EngineOptions &options)
+  {
+    PyObject *arguments = Py_BuildValue(
+        "(sNNNNNN)", options.collect_file.c_str(),
+        float_or_none(options.collect_threshold, !std::isnan(options.collect_threshold)),
+        long_or_none(options.collect_max, options.collect_max > 0),
+        long_or_none(options.collect_max_run, options.collect_max_run > 0),
+        float_or_none(options.discard_above, !std::isnan(options.discard_above)),
+        float_or_none(options.collect_buffer, options.collect_buffer >= 0.0),
+        long_or_none(options.comm_handle, options.comm_handle >= 0));
+    PyObject *method = arguments ? PyObject_GetAttrString(engine, "collect_into") : nullptr;
+    PyObject *result = method ? PyObject_Call(method, arguments, nullptr) : nullptr;
+    Py_XDECREF(arguments);
+    Py_XDECREF(method);
+    Py_XDECREF(result);
+    return result != nullptr;
+  }
+
+  double float_attribute(PyObject *object, const char *name)
+  {
+    PyObject *value = PyObject_GetAttrString(object, name);
+    const double number = value ? PyFloat_AsDouble(value) : -1.0;
+    Py_XDECREF(value);
+    return number;
+  }
+
 }    // namespace
 
 std::string PythonEngine::create(const EngineOptions &options)
@@ -145,9 +183,9 @@ std::string PythonEngine::create(const EngineOptions &options)
     if (!engine) {
       error = python_error();
     } else {
-      PyObject *cutoff = PyObject_GetAttrString(engine, "cutoff");
-      cutoff_ = cutoff ? PyFloat_AsDouble(cutoff) : -1.0;
-      Py_XDECREF(cutoff);
+      if (!options.collect_file.empty()) start_collection(engine, options);
+      cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "cutoff");
+      ghost_cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "ghost_cutoff");
       PyObject *notice = PyErr_Occurred() ? nullptr : PyObject_GetAttrString(engine, "notice");
       const char *text = notice ? PyUnicode_AsUTF8(notice) : nullptr;
       if (text) notice_ = text;
@@ -182,6 +220,31 @@ std::string PythonEngine::evaluate(double *positions, int *types, int n_points, 
   Py_XDECREF(x);
   Py_XDECREF(t);
   Py_XDECREF(m);
+  Py_XDECREF(o);
+  PyGILState_Release(gil);
+  return error;
+}
+
+std::string PythonEngine::collect(double *positions, void *tags, int tag_bytes, int n_points, int nlocal,
+                                  double *dh, long long step, const double box[6], const int periodic[3],
+                                  int &written)
+{
+  PyGILState_STATE gil = PyGILState_Ensure();
+  std::string error;
+  written = 0;
+  PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
+  PyObject *t = memory(tags, Py_ssize_t(n_points) * tag_bytes, PyBUF_READ);
+  PyObject *o = memory(dh, Py_ssize_t(nlocal) * sizeof(double), PyBUF_READ);
+  PyObject *result = (x && t && o) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "collect",
+                                                         "OOiiiOL(ddddddiii)", x, t, tag_bytes, n_points, nlocal,
+                                                         o, step, box[0], box[1], box[2], box[3], box[4], box[5],
+                                                         periodic[0], periodic[1], periodic[2])
+                                   : nullptr;
+  if (result) written = int(PyLong_AsLong(result));
+  if (!result || PyErr_Occurred()) error = python_error();
+  Py_XDECREF(result);
+  Py_XDECREF(x);
+  Py_XDECREF(t);
   Py_XDECREF(o);
   PyGILState_Release(gil);
   return error;

@@ -7,6 +7,7 @@
 #ifndef QUESTS_LMP_PYTHON_ENGINE_H
 #define QUESTS_LMP_PYTHON_ENGINE_H
 
+#include <cmath>
 #include <string>
 
 namespace QuestsLmp {
@@ -22,6 +23,14 @@ struct EngineOptions {
   std::string elements;       // element of each atom type, space-separated; empty: not given
   std::string species;        // species mode; empty: as the reference file
   std::string unknown;        // error or novel; empty: the engine's default
+  // Collection of novel environments (quests_lmp.lammps.collection); unset values: the engine's defaults.
+  std::string collect_file;         // empty: no collection
+  double collect_threshold = NAN;   // nats; NaN: threshold
+  int collect_max = -1;             // environments per evaluation; < 1: unset
+  int collect_max_run = -1;         // environments in all; < 1: unset
+  double discard_above = NAN;       // nats; NaN: no upper limit
+  double collect_buffer = -1.0;     // A beyond the cutoff; < 0: the cutoff again
+  long comm_handle = -1;            // the run's communicator (MPI_Comm_c2f); < 0: one rank
 };
 
 class PythonEngine {
@@ -35,16 +44,24 @@ class PythonEngine {
   std::string create(const EngineOptions &options);
   // Descriptor cutoff of the loaded reference, A.
   double cutoff() const { return cutoff_; }
+  // How far out ghost atoms must reach, A: the cutoff, plus the collection buffer when collecting.
+  double ghost_cutoff() const { return ghost_cutoff_; }
   // A warning of the engine to print once (empty if none).
   const std::string &notice() const { return notice_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
   // positions and types: owned atoms, then ghosts (n_points of each).
   std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
                        double *out);
+  // Collects the novel environments of the last evaluate() (a collective call on all ranks): tags
+  // of tag_bytes each (n_points), dh of the owned atoms, box = xprd yprd zprd xy xz yz (A) and
+  // the three periodic flags. Sets written to the number of environments written.
+  std::string collect(double *positions, void *tags, int tag_bytes, int n_points, int nlocal, double *dh,
+                      long long step, const double box[6], const int periodic[3], int &written);
 
  private:
   void *engine_ = nullptr;    // PyObject *
   double cutoff_ = 0.0;
+  double ghost_cutoff_ = 0.0;
   std::string notice_;
 };
 

@@ -43,7 +43,7 @@ def system():
     centers = np.arange(len(atoms))
     x = Descriptor().compute_points(points, centers)
     dh = reference.delta_entropy(x)
-    return reference, atoms, points, tags, numbers, centers, x, dh[tags - 1]
+    return reference, atoms, points, tags, numbers, centers, x, dh
 
 
 def collect(system, path, **settings):
@@ -70,7 +70,9 @@ def test_collected_centres_give_their_dh_again(system, tmp_path, monkeypatch):
     for cluster in clusters:
         centre = cluster.info["centre_id"] - 1
         assert cluster.info["timestep"] == 100 and cluster.arrays["centre"][0] and novel[centre]
-        assert cluster.arrays["id"][0] == centre + 1
+        assert cluster.arrays["id"][0] == centre + 1 and cluster.info["dH"] == dh[centre]
+        # ghosts' dH from their owners, with the 8 decimals extxyz keeps per atom
+        np.testing.assert_allclose(cluster.arrays["dH"], dh[cluster.arrays["id"] - 1], rtol=0, atol=1e-8)
         recomputed = reference.delta_entropy(Descriptor().compute_atoms(cluster, [0]))[0]
         assert recomputed == pytest.approx(dh[centre], rel=1e-7, abs=1e-6)
         distances = np.linalg.norm(cluster.positions - cluster.positions[0], axis=1)

@@ -5,8 +5,9 @@ Rank 0 takes them in order of dH, largest first (ties: smaller atom ID), from al
 outcome does not depend on the number of ranks:
 - a candidate within `buffer` of a centre accepted at this evaluation is skipped: its
   environment is in that centre's cluster already, with its own descriptor (quests_lmp.engine.carve);
-- a candidate whose environment is covered by the centres collected so far in this run
-  (dH against them <= threshold) is skipped, so the file holds mutually novel environments;
+- a candidate whose environment is covered by the reference together with the centres collected
+  so far in this run (dH against their union <= threshold) is skipped, so the file holds mutually
+  novel environments: each is novel after the ones before it were added to the training set;
 - at most max_per_evaluation are accepted per evaluation and max_per_run per run.
 Only the candidates' dH and IDs travel to rank 0 first; their descriptors and positions follow in
 batches, in order, until the evaluation's quota is filled. The owners of the accepted atoms cut
@@ -75,9 +76,9 @@ class Collector:
 
         points: (n, 3) owned then ghost positions (A); tags: (n,) atom IDs; numbers: (n,) atomic
         numbers; centers: indices of the evaluated owned atoms, x their descriptors (1/A); dh:
-        (n,) dH of every point (nats; ghosts' from their owners, 0 outside the group); cell:
-        (3, 3) box vectors as rows (A) and pbc its periodic directions, for distances between
-        candidates of different ranks.
+        (nlocal,) dH of the owned atoms (nats, 0 outside the group; a ghost's comes from its
+        owner); cell: (3, 3) box vectors as rows (A) and pbc its periodic directions, for distances
+        between candidates of different ranks.
         """
         s = self.settings
         values = dh[centers]
@@ -89,15 +90,29 @@ class Collector:
         if self.is_root:
             dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
             ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
-        accepted = self._decide(ranked, own, points, centers, x, np.asarray(cell, dtype=np.float64), pbc)
-        clusters = {tag: self._cluster(step, points, tags, numbers, dh, centers[own[tag]])
-                    for tag in accepted if tag in own}
-        parts = self._gather(clusters)
-        if self.is_root and accepted:
-            found = {tag: cluster for part in parts for tag, cluster in part.items()}
-            self._append([found[tag] for tag in accepted])
+        accepted = self._decide(ranked, own, points, centers, x, dh, np.asarray(cell, dtype=np.float64), pbc)
+        if accepted:
+            clusters = {tag: self._cluster(step, points, tags, numbers, dh[centers[own[tag]]], centers[own[tag]])
+                        for tag in accepted if tag in own}
+            self._write(accepted, self._gather(clusters), tags[:dh.size], dh)
         self.written += len(accepted)
         return len(accepted)
+
+    def _write(self, accepted: list[int], parts: list | None, owned_tags: np.ndarray, dh: np.ndarray) -> None:
+        """Rank 0 fills in the members' dH, each from the rank that owns the atom, and appends the
+        clusters in the order accepted."""
+        found = {tag: cluster for part in parts for tag, cluster in part.items()} if self.is_root else {}
+        members = self._bcast(np.unique(np.concatenate([cluster.arrays["id"] for cluster in found.values()]))
+                              if self.is_root else None)
+        mine = np.isin(owned_tags, members)
+        values = self._gather((owned_tags[mine], dh[mine]))
+        if not self.is_root:
+            return
+        ids, dhs = (np.concatenate([part[i] for part in values]) for i in (0, 1))
+        for cluster in found.values():
+            order = np.argsort(ids)
+            cluster.arrays["dH"] = dhs[order[np.searchsorted(ids, cluster.arrays["id"], sorter=order)]]
+        self._append([found[tag] for tag in accepted])
 
     def _gather(self, value) -> list | None:
         return [value] if self.comm is None else self.comm.gather(value, root=0)
@@ -105,7 +120,7 @@ class Collector:
     def _bcast(self, value):
         return value if self.comm is None else self.comm.bcast(value, root=0)
 
-    def _decide(self, ranked, own, points, centers, x, cell, pbc) -> list[int]:
+    def _decide(self, ranked, own, points, centers, x, dh, cell, pbc) -> list[int]:
         """The atom IDs to write, in order, on every rank. ranked: on rank 0, every candidate's ID
         in order; own: this rank's candidates, ID -> row of centers."""
         room = min(self.settings.max_per_evaluation, self.settings.max_per_run - self.written)
@@ -115,36 +130,42 @@ class Collector:
             request = self._bcast(ranked[start:start + batch] if self.is_root and len(accepted) < room else None)
             if not request:
                 return self._bcast(accepted if self.is_root else None)
-            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]]) for tag in request if tag in own})
+            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]])
+                                  for tag in request if tag in own})
             if not self.is_root:
                 continue
             found = {tag: value for part in parts for tag, value in part.items()}
             for tag in request:
                 if len(accepted) == room:
                     break
-                descriptor, position = found[tag]
-                if _nearest_distance(position, centres_at, cell, pbc) <= self.buffer or self._covered(descriptor):
+                descriptor, position, dh_reference = found[tag]
+                merged = _nearest_distance(position, centres_at, cell, pbc) <= self.buffer
+                if not merged and self._covered(descriptor, dh_reference):
                     continue
-                accepted.append(tag)
-                centres_at = np.vstack([centres_at, position])
+                # a merged candidate's whole environment is in the file too, in its neighbour's cluster
                 self.collected = (descriptor[None, :] if self.collected is None
                                   else np.vstack([self.collected, descriptor]))
+                if not merged:
+                    accepted.append(tag)
+                    centres_at = np.vstack([centres_at, position])
             start += batch
 
-    def _covered(self, x: np.ndarray) -> bool:
-        """Whether an environment is covered by those collected in this run (dH <= threshold)."""
+    def _covered(self, x: np.ndarray, dh_reference: float) -> bool:
+        """Whether an environment is covered (dH <= threshold) by the reference together with the
+        environments collected in this run: exp(-dH) is a kernel sum, and sums over sets add."""
         if self.collected is None:
             return False
-        return bool(delta_entropy(x[None, :], self.collected, self.bandwidth)[0] <= self.settings.threshold)
+        dh_collected = delta_entropy(x[None, :], self.collected, self.bandwidth)[0]
+        return bool(-np.logaddexp(-dh_reference, -dh_collected) <= self.settings.threshold)
 
-    def _cluster(self, step, points, tags, numbers, dh, centre) -> Atoms:
-        """The open cluster around an owned atom, from the owned and ghost points."""
+    def _cluster(self, step, points, tags, numbers, dh_centre, centre) -> Atoms:
+        """The open cluster around an owned atom, from the owned and ghost points (members' dH
+        are filled in by the writer)."""
         members = points_within(points, centre, self.radius)
         cluster = Atoms(numbers=numbers[members], positions=points[members], pbc=False)
         cluster.arrays["id"] = tags[members].astype(np.int64)
-        cluster.arrays["dH"] = dh[members]
         cluster.arrays["centre"] = np.arange(members.size) == 0
-        cluster.info.update({"timestep": int(step), "centre_id": int(tags[centre]), "dH": float(dh[centre]),
+        cluster.info.update({"timestep": int(step), "centre_id": int(tags[centre]), "dH": float(dh_centre),
                              "radius": self.radius})
         return cluster
 
@@ -153,7 +174,7 @@ class Collector:
         import ase.io
 
         text = io.StringIO()
-        ase.io.write(text, clusters, format="extxyz")
+        ase.io.write(text, clusters, format="extxyz", parallel=False)  # rank 0 alone
         descriptor = os.open(self.settings.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             data = text.getvalue().encode()

@@ -12,6 +12,7 @@ import numpy as np
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
+from .collection import CollectSettings, Collector
 
 
 class FixEngine:
@@ -28,11 +29,14 @@ class FixEngine:
                  neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
                  threshold: float = 0.0, elements=None, species: str | None = None, unknown: str | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, threshold)
+        self.threshold = float(threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
         self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
         self.notice = ""  # a warning for LAMMPS to print once
+        self.collector: Collector | None = None  # set by collect_into()
+        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
         self.type_numbers = self._type_numbers(elements, species, unknown, reference_file)
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
@@ -63,10 +67,54 @@ class FixEngine:
                            "the atoms are not checked against it; rebuild it to have them checked")
         return np.concatenate(([0], numbers))
 
+    def collect_into(self, path: str, threshold: float | None = None, max_per_evaluation: int | None = None,
+                     max_per_run: int | None = None, discard_above: float | None = None,
+                     buffer: float | None = None, comm_handle: int | None = None) -> None:
+        """Collects novel environments into an extxyz file from now on (quests_lmp.lammps.collection).
+
+        threshold, discard_above: nats (None: the novelty threshold, no upper limit); buffer: A
+        (None: the cutoff); comm_handle: the run's communicator as a Fortran handle
+        (MPI_Comm_c2f, mpi4py's py2f), None for one rank. ValueError for a bad setting.
+        """
+        if self.type_numbers is None:
+            raise ValueError("collect writes element symbols: add elements E1 E2 ... (one element per atom type, "
+                             "as pair_coeff)")
+        settings = CollectSettings(path, self.threshold if threshold is None else float(threshold))
+        for name, value in (("max_per_evaluation", max_per_evaluation), ("max_per_run", max_per_run),
+                            ("discard_above", discard_above), ("buffer", buffer)):
+            if value is not None:
+                setattr(settings, name, value)
+        # method approx stops summing below stop_below: candidates need exact values above their threshold
+        self.options["stop_below"] = min(self.options["stop_below"], settings.threshold - 1.0)
+        comm = None
+        if comm_handle is not None:
+            from mpi4py import MPI
+
+            comm = MPI.Comm.f2py(comm_handle)
+        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm)
+
     @property
     def cutoff(self) -> float:
-        """Descriptor cutoff in A: LAMMPS must provide ghost atoms at least this far out."""
+        """Descriptor cutoff in A."""
         return self.descriptor.cutoff
+
+    @property
+    def ghost_cutoff(self) -> float:
+        """A: how far out LAMMPS must provide ghost atoms (the cutoff, plus the collection buffer)."""
+        return self.cutoff if self.collector is None else self.collector.radius
+
+    def collect(self, positions, tags, tag_bytes: int, n_points: int, nlocal: int, out, step: int, box) -> int:
+        """Collects the novel environments of the last evaluate() call; returns how many were written
+        (on every rank: a collective call). positions, out: as evaluate(); tags: memoryview of
+        n_points atom IDs of tag_bytes (4 or 8) bytes each; box: (xprd, yprd, zprd, xy, xz, yz, A;
+        then periodic flags in x, y, z)."""
+        points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
+        ids = np.frombuffer(tags, dtype={4: np.int32, 8: np.int64}[tag_bytes], count=n_points)
+        dh = np.frombuffer(out, dtype=np.float64, count=nlocal)
+        xprd, yprd, zprd, xy, xz, yz, *pbc = box
+        cell = np.array([[xprd, 0.0, 0.0], [xy, yprd, 0.0], [xz, yz, zprd]])
+        centers, x, numbers = self._last
+        return self.collector.collect(step, points, ids, numbers, centers, x, dh, cell, [bool(p) for p in pbc])
 
     def evaluate(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out) -> None:
         """Writes dH (nats) of the owned atoms in the group into `out`; 0 for the others.
@@ -77,8 +125,7 @@ class FixEngine:
         """
         result = np.frombuffer(out, dtype=np.float64, count=nlocal)
         result[:] = 0.0
-        if nlocal == 0:
-            return
+        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
         points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
         centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
         if centers.size == 0:
@@ -93,4 +140,5 @@ class FixEngine:
         x = self.descriptor.compute_points(points, centers, numbers)
         result[centers] = self.reference.delta_entropy(x, self.bandwidth, centres=None if numbers is None
                                                        else numbers[centers], **self.options)
+        self._last = (centers, x, numbers)
 
