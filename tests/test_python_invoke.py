@@ -16,7 +16,7 @@ from conftest import thermal
 from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, FIX_QUESTS_MD, assert_ran, cu_reference,
                            debian_lammps_missing, dump_columns, run_debian_lammps, run_lammps, shared_cu_reference,
                            thermo_rows, write_data)
-from quests_lmp import Reference
+from quests_lmp import Descriptor, Reference
 
 pytestmark = pytest.mark.skipif(debian_lammps_missing() is not None, reason=str(debian_lammps_missing()))
 
@@ -173,6 +173,13 @@ def run_error_case(folder, extra, units="metal", structure=None):
     (GOOD + "\nvariable quests_colour equal 1", "variable quests_colour is not a parameter of the hook; its parameters"),
     (GOOD + '\npython quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"'
             "\npython quests_setup invoke", "quests_setup was already invoked: the hook is set up once"),
+    (GOOD + "\nvariable quests_collect_max equal 3", "quests_collect_max needs variable quests_collect string FILE"),
+    (GOOD + "\nvariable quests_collect string c.extxyz", "collect writes element symbols: give the element of each "
+                                                         "atom type"),
+    (GOOD + '\nvariable quests_elements string Cu\nvariable quests_collect string c.extxyz\n'
+            'variable quests_collect_max string "2 3 4"', "quests_collect_max must be one or two integers"),
+    (GOOD + "\nvariable quests_elements string Cu\nvariable quests_collect string c.extxyz",
+     "(5 + collect buffer 5 + 2 A), but the communication cutoff is 7 A: add 'comm_modify cutoff 12'"),
     (GOOD + "\nfix nve all nve\nfix d all deform 1 x erate 0.1 remap x",
      "fix d (deform) changes the box at the end of a step; fix python/invoke cannot refresh the ghost atoms"),
 ])
@@ -227,3 +234,36 @@ def test_minimization_is_refused_not_reported_as_zeros(tmp_path):
     assert result.returncode != 0, output[-2000:]
     assert "ERROR: QUESTS: dH was not evaluated at step 10: fix python/invoke is not called during minimization" \
         in output, output[-2000:]
+
+
+def test_hook_collects_what_fix_quests_reports(tmp_path):
+    """quests_collect: the hook's clusters (1 and 2 ranks alike) hold the dH that fix quests dumped for
+    the same frames, for the centre and every member, and give the centre's dH again offline."""
+    from test_lammps_collect import DECK, hot_spot
+
+    hot_spot(tmp_path)
+    assert_ran(run_lammps(DECK.format(keywords="", steps=10), tmp_path))
+    dumped = {int(step): frame for step, frame in zip((0, 5, 10), dump_columns(tmp_path / "md.dump"))}
+    deck = HOOK_RERUN.replace("comm_modify cutoff 7.0", "comm_modify cutoff 12.0").format(
+        extra="", variables='variable quests_elements string Cu\nvariable quests_collect string hook.extxyz\n'
+                            'variable quests_collect_max string "3 5"')
+    deck = deck.replace("thermo_style custom step", "thermo_style custom step v_quests_collected_total")
+    reference = Reference.load(tmp_path / "ref.npz")
+    found = []
+    for ranks in (1, 2):
+        folder = tmp_path / f"ranks{ranks}"
+        folder.mkdir()
+        for name in ("data.lmp", "ref.npz", "md.dump"):
+            (folder / name).symlink_to(tmp_path / name)
+        assert_ran(run_debian_lammps(deck, folder, ranks=ranks))
+        clusters = ase.io.read(folder / "hook.extxyz", ":")
+        assert 2 <= len(clusters) <= 5 and thermo_rows(folder / "log.lammps", 7)[-1, 1] == len(clusters)
+        for cluster in clusters:
+            values = dict(zip(dumped[cluster.info["timestep"]]["id"].astype(int),
+                              dumped[cluster.info["timestep"]]["f_q"]))
+            assert cluster.info["dH"] == pytest.approx(values[cluster.info["centre_id"]], rel=1e-12)
+            np.testing.assert_allclose(cluster.arrays["dH"], [values[i] for i in cluster.arrays["id"]], atol=1e-8)
+            recomputed = reference.delta_entropy(Descriptor().compute_atoms(cluster, [0]))[0]
+            assert recomputed == pytest.approx(cluster.info["dH"], rel=1e-7)
+        found.append([(c.info["timestep"], c.info["centre_id"], sorted(c.arrays["id"].tolist())) for c in clusters])
+    assert found[1] == found[0]

@@ -77,8 +77,9 @@ class FixEngine:
         (MPI_Comm_c2f, mpi4py's py2f), None for one rank. ValueError for a bad setting.
         """
         if self.type_numbers is None:
-            raise ValueError("collect writes element symbols: add elements E1 E2 ... (one element per atom type, "
-                             "as pair_coeff)")
+            raise ValueError("collect writes element symbols: give the element of each atom type, as pair_coeff "
+                             '(elements E1 E2 ... in fix quests, variable quests_elements string "E1 E2 ..." in the '
+                             "python/invoke hook)")
         settings = CollectSettings(path, self.threshold if threshold is None else float(threshold))
         for name, value in (("max_per_evaluation", max_per_evaluation), ("max_per_run", max_per_run),
                             ("discard_above", discard_above), ("buffer", buffer)):

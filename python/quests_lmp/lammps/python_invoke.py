@@ -10,8 +10,10 @@ The same engine and numbers as `fix quests` (quests_lmp.lammps.fix.FixEngine), w
 `quests_setup` reads the parameters, loads the reference once per MPI rank and defines:
   fix quests_dH all property/atom d_quests_dH      per-atom dH (nats), 0 outside the group
   fix quests all python/invoke N end_of_step ...   evaluation every N steps
-  v_quests_max, v_quests_mean, v_quests_novel_fraction, v_quests_novel_count, v_quests_evaluated
-                                                   python-style variables for thermo and fix halt
+  v_quests_max, v_quests_mean, v_quests_novel_fraction, v_quests_novel_count, v_quests_evaluated,
+  v_quests_collected, v_quests_collected_total     python-style variables for thermo and fix halt
+With variable quests_collect string FILE, novel environments are appended to FILE as in fix quests's
+collect keyword (quests_lmp.lammps.collection).
 Every failure is agreed on by all ranks and ends LAMMPS with one `ERROR: QUESTS: ...` line and exit
 code 1, never a hang. Works with LAMMPS 29 Sep 2021 (Debian bookworm) and later. See
 doc/python_invoke.md.
@@ -31,10 +33,11 @@ import numpy as np
 from ..engine.validation import check_dh_options, failure_message
 from .fix import FixEngine
 
+COLLECT_PARAMETERS = ("collect_threshold", "collect_max", "discard_above", "collect_buffer")
 PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "certificate", "precision",
-              "threshold", "elements", "species", "unknown")
+              "threshold", "elements", "species", "unknown", "collect", *COLLECT_PARAMETERS)
 PROPERTY = "quests_dH"
-STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated")
+STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated", "collected", "collected_total")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
 BOX_AT_END_OF_STEP = ("deform", "deform/pressure", "press/berendsen")  # fix styles this hook refuses
 
@@ -59,6 +62,12 @@ class Settings:
     elements: list[str] | None = None
     species: str | None = None
     unknown: str | None = None
+    collect: str | None = None  # extxyz file of novel environments; the rest as in FixEngine.collect_into
+    collect_threshold: float | None = None
+    collect_max: int | None = None
+    collect_max_total: int | None = None
+    discard_above: float | None = None
+    collect_buffer: float | None = None
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> Settings:
@@ -90,7 +99,26 @@ class Settings:
         if "elements" in values:
             settings.elements = values["elements"].split()
         settings.species, settings.unknown = values.get("species"), values.get("unknown")
+        settings._read_collect(values)
         return settings
+
+    def _read_collect(self, values: dict[str, str]) -> None:
+        """The collect parameters, as fix quests's keywords (collect_max: one or two integers)."""
+        given = [name for name in COLLECT_PARAMETERS if name in values]
+        self.collect = values.get("collect")
+        if given and not self.collect:
+            raise QuestsHookError(f"quests_{given[0]} needs variable quests_collect string FILE (the extxyz file "
+                                  "the environments are appended to)")
+        for name in ("collect_threshold", "discard_above", "collect_buffer"):
+            if name in values:
+                setattr(self, name, _number(values, name))
+        if "collect_max" in values:
+            counts = values["collect_max"].split()
+            if not 1 <= len(counts) <= 2:
+                raise QuestsHookError(f"quests_collect_max must be one or two integers (per evaluation, in all), "
+                                      f"got '{values['collect_max']}'")
+            self.collect_max, *total = (_integer({"collect_max": count}, "collect_max") for count in counts)
+            self.collect_max_total = total[0] if total else None
 
 
 _EXAMPLES = {"reference": "variable quests_reference string train.npz", "every": "variable quests_every equal 50"}
@@ -105,6 +133,10 @@ class Hook:
         self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
                                 settings.precision, settings.certificate, settings.threshold, settings.elements,
                                 settings.species, settings.unknown)
+        if settings.collect:
+            self.engine.collect_into(settings.collect, settings.collect_threshold, settings.collect_max,
+                                     settings.collect_max_total, settings.discard_above, settings.collect_buffer,
+                                     self.comm.py2f() if self.comm.Get_size() > 1 else None)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
@@ -137,13 +169,28 @@ class Hook:
         novel = values > self.settings.threshold
         return values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size)
 
+    def collect(self, lmp) -> None:
+        """Collects the novel environments of the last evaluation (every rank, after evaluate())."""
+        nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
+        n = nlocal + nghost
+        points = np.ascontiguousarray(lmp.numpy.extract_atom("x", nelem=n, dim=3) if n else np.zeros((0, 3)),
+                                      dtype=np.float64)
+        tags = np.ascontiguousarray(lmp.numpy.extract_atom("id", nelem=n) if n else np.zeros(0, dtype=np.int32))
+        dh = np.ascontiguousarray(lmp.numpy.extract_atom("d_" + PROPERTY, nelem=nlocal) if nlocal else np.zeros(0))
+        low, high, xy, yz, xz, periodic, _ = lmp.extract_box()
+        box = (*(h - l for l, h in zip(low, high)), xy, xz, yz, *periodic)
+        written = self.engine.collect(points, tags, tags.itemsize, n, nlocal, dh, lmp.extract_global("ntimestep"),
+                                      box)
+        self.statistics["collected"] = float(written)
+        self.statistics["collected_total"] += written
+
     def reduce(self, local) -> None:
         """Global max, mean, novel fraction and counts from every rank's (max, sum, novel, n)."""
         maximum, total, novel, count = zip(*local)
         n = sum(count)
-        self.statistics = {"max": max(maximum) if n else 0.0, "mean": sum(total) / n if n else 0.0,
-                           "novel_fraction": sum(novel) / n if n else 0.0, "novel_count": float(sum(novel)),
-                           "evaluated": float(n)}
+        self.statistics.update({"max": max(maximum) if n else 0.0, "mean": sum(total) / n if n else 0.0,
+                                "novel_fraction": sum(novel) / n if n else 0.0, "novel_count": float(sum(novel)),
+                                "evaluated": float(n)})
 
 
 _hook: Hook | None = None
@@ -166,7 +213,7 @@ def quests_setup(lmpptr) -> None:
         if not lmp.has_id("group", settings.group):
             raise QuestsHookError(f"group '{settings.group}' (quests_group) does not exist")
         hook = Hook(lmp, settings)
-        _check_ghost_cutoff(lmp, comm, hook.engine.cutoff)
+        _check_ghost_cutoff(lmp, comm, hook.engine)
         _check_fixes(lmp, comm)
         failure = None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
@@ -209,6 +256,13 @@ def quests_end_of_step(lmpptr) -> None:
         _fail_during_run(hook.comm, f"dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}")
     hook.reduce([values for _, values in gathered])
     hook.evaluated_step = lmp.extract_global("ntimestep")
+    if hook.settings.collect:
+        try:
+            hook.collect(lmp)
+        except Exception as error:  # noqa: BLE001 - a rank failing inside the collective calls: end the job
+            print(f"ERROR: QUESTS: collecting novel environments into {hook.settings.collect} failed at step "
+                  f"{lmp.extract_global('ntimestep')}: {failure_message(error)}", flush=True)
+            hook.comm.Abort(1)
 
 
 def _fail_during_run(comm, reason: str) -> None:
@@ -262,8 +316,9 @@ def _check_units(lmp) -> None:
         raise QuestsHookError(f"QUESTS needs positions in Angstrom: use units metal or real, not {units}")
 
 
-def _check_ghost_cutoff(lmp, comm, cutoff: float) -> None:
-    """Ghost atoms must reach the descriptor cutoff plus the neighbor skin (LAMMPS's default, 2 A).
+def _check_ghost_cutoff(lmp, comm, engine: FixEngine) -> None:
+    """Ghost atoms must reach the descriptor cutoff (plus the collect buffer when collecting) plus
+    the neighbor skin (LAMMPS's default, 2 A).
 
     Python cannot read the pair style's cutoff in LAMMPS 2021 and cannot issue commands during a
     run, so this is checked at setup against what `info communication` reports then: the
@@ -271,9 +326,12 @@ def _check_ghost_cutoff(lmp, comm, cutoff: float) -> None:
     """
     lines = [line for line in _info(lmp, comm, "communication") if line.startswith("Communication cutoff")]
     ghost_cutoff = float(lines[0].split("=")[1].split()[0]) if lines else 0.0
-    needed = cutoff + DEFAULT_SKIN
+    needed = engine.ghost_cutoff + DEFAULT_SKIN
+    parts = f"{engine.cutoff:g}"
+    if engine.ghost_cutoff > engine.cutoff:
+        parts += f" + collect buffer {engine.ghost_cutoff - engine.cutoff:g}"
     if ghost_cutoff < needed - 1e-12:
-        raise QuestsHookError(f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({cutoff:g} + "
+        raise QuestsHookError(f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({parts} + "
                               f"{DEFAULT_SKIN:g} A), but the communication cutoff is {ghost_cutoff:g} A: add "
                               f"'comm_modify cutoff {needed:g}' before quests_setup")
 
