@@ -16,9 +16,11 @@ from lammps_runner import BIN
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_quick(tmp_path, name, command):
+def run_quick(tmp_path, name, command, also=()):
+    """Runs an example's `command --quick` in a copy of its folder (and of the examples it uses)."""
     folder = tmp_path / name
-    shutil.copytree(EXAMPLES / name, folder)
+    for other in (name, *also):
+        shutil.copytree(EXAMPLES / other, tmp_path / other)
     env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", OMP_NUM_THREADS="1")
     result = subprocess.run(command + ["--quick"], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -93,3 +95,14 @@ def test_alloy_order_species_aware_modes_see_the_disorder_that_blind_dh_misses(t
     for mode in ("multicomponent", "multicomponent/by-centre"):
         assert novel[mode]["swapped"] > 0.8 and novel[mode]["random"] > 0.8, novel[mode]
     assert novel["blind"]["random"] < 0.1  # relaxation around the disorder is a weak signal
+
+
+def test_active_learning_picked_environments_remove_the_novelty(tmp_path):
+    """Collected during the compression up to the alarm, picked by select, added to the reference:
+    the same trajectory re-run against it has fewer novel atoms, and none over the alarm."""
+    folder = run_quick(tmp_path, "active_learning", ["./run.sh"], also=["ta_snap_alarm"])  # its in.reference
+    results = json.loads((folder / "results.json").read_text())
+    assert results["halted"] and results["collected"] >= 1 and results["picked"] >= 1
+    before, after = results["ta-bcc-300K"], results["ta-plus-picked"]
+    assert before["frames_over_alarm"] >= 1 and after["frames_over_alarm"] == 0
+    assert after["novel_atom_frames"] < before["novel_atom_frames"] / 2

@@ -10,7 +10,7 @@ else
     reference=(-var equilibrate 2000 -var sample 2000); stay=5000; melt=6000; compress=4000
 fi
 lmp -in in.reference "${reference[@]}" -log reference.log > /dev/null
-quests-lmp reference build reference.dump@1: --format lammps-dump-text --bandwidth auto -o ta-bcc-300K.npz --overwrite -q
+quests-lmp reference build reference.dump@1: --format lammps-dump-text --elements Ta --bandwidth auto -o ta-bcc-300K.npz --overwrite -q
 for mode in stay melt compress; do
     lmp -in in.drive -var mode "$mode" -var steps "${!mode}" -var seed 7 -log "$mode.log" > /dev/null
 done
