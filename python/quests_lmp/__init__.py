@@ -23,6 +23,7 @@ from .engine.information import (
     self_delta_entropy,
 )
 from .engine.frames import read_structures
+from .engine.gradients import descriptor_vjp, dh_and_gradient
 from .engine.reference import Reference, ReferenceFileError
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "ReferenceFileError",
     "bandwidth_for_volume",
     "delta_entropy",
+    "descriptor_vjp",
+    "dh_and_gradient",
     "diversity",
     "entropy",
     "entropy_and_diversity",

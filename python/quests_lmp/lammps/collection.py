@@ -3,17 +3,19 @@
 At each evaluation the owned group atoms with threshold < dH <= discard_above are candidates.
 Rank 0 takes them in order of dH, largest first (ties: smaller atom ID), from all ranks, so the
 outcome does not depend on the number of ranks:
-- a candidate within `buffer` of a centre accepted at this evaluation is skipped: its
-  environment is in that centre's cluster already, with its own descriptor (quests_lmp.engine.carve);
-- a candidate whose environment is covered by the reference together with the centres collected
-  so far in this run (dH against their union <= threshold) is skipped, so the file holds mutually
+- a candidate within `buffer` of a centre accepted at this evaluation is merged: its whole
+  environment is in that centre's cluster already (quests_lmp.engine.carve), so it counts as
+  collected without a cluster of its own;
+- a candidate whose environment is covered by the reference together with the environments
+  collected so far (dH against their union <= threshold) is skipped, so the file holds mutually
   novel environments: each is novel after the ones before it were added to the training set;
 - at most max_per_evaluation are accepted per evaluation and max_per_run per run.
 Only the candidates' dH and IDs travel to rank 0 first; their descriptors and positions follow in
 batches, in order, until the evaluation's quota is filled. The owners of the accepted atoms cut
 out their clusters (every owned or ghost atom within cutoff + buffer, so the ghosts must reach that
-far) and rank 0 appends them to the file in one write() of complete extxyz frames (a regular file
-takes it whole): a run killed at any moment leaves a file of whole frames.
+far), each member's dH comes from the rank that owns it, and rank 0 appends the clusters to the
+file in one write() of complete extxyz frames: a run killed between writes leaves whole frames
+(a kill inside a large write() may still cut it between pages: doc/fix_quests.md).
 """
 
 from __future__ import annotations
@@ -109,8 +111,8 @@ class Collector:
         if not self.is_root:
             return
         ids, dhs = (np.concatenate([part[i] for part in values]) for i in (0, 1))
+        order = np.argsort(ids)
         for cluster in found.values():
-            order = np.argsort(ids)
             cluster.arrays["dH"] = dhs[order[np.searchsorted(ids, cluster.arrays["id"], sorter=order)]]
         self._append([found[tag] for tag in accepted])
 

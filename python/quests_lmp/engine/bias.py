@@ -1,0 +1,102 @@
+"""Bias energies of dH and their forces (issue 14): novelty-seeking exploration and a domain wall.
+
+Over the evaluated atoms i, with dH_i the exact dH against a reference (nats):
+
+    explore:  E = -lambda * sum_i [c - softplus(c - dH_i)]     lambda in eV/nat, cap c in nats
+    wall:     E = (lambda / 2) * sum_i max(dH_i - t, 0)^2      lambda in eV/nat^2, threshold t in nats
+
+softplus(z) = log(1 + e^z). explore rewards dH with slope -lambda where dH << c and stops
+rewarding it above the cap (the reward saturates at lambda * c), so a run cannot gain energy
+without bound by leaving the domain; it is smooth everywhere. wall is zero for dH <= t and grows
+quadratically above (continuous force). Forces are -dE/d(positions) through the analytic
+gradients of quests_lmp.engine.gradients, on owned and ghost points alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .descriptor import Descriptor
+from .gradients import descriptor_vjp, dh_and_gradient
+
+KINDS = ("explore", "wall")
+
+
+@dataclass(frozen=True)
+class Bias:
+    """kind: "explore" or "wall"; strength: lambda (eV/nat for explore, eV/nat^2 for wall); level:
+    the cap c (explore) or the threshold t (wall), nats."""
+
+    kind: str
+    strength: float
+    level: float
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"bias must be explore or wall, got '{self.kind}'")
+        if not (math.isfinite(self.strength) and self.strength > 0):
+            raise ValueError(f"the bias strength must be a finite number > 0 (eV per nat), got {self.strength}")
+        if not math.isfinite(self.level):
+            raise ValueError(f"the bias {'cap' if self.kind == 'explore' else 'threshold'} must be a finite number "
+                             f"of nats, got {self.level}")
+
+    def energies(self, dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(energy of each atom, eV; dE/d dH of each atom, eV/nat)."""
+        if self.kind == "wall":
+            excess = np.maximum(dh - self.level, 0.0)
+            return 0.5 * self.strength * excess * excess, self.strength * excess
+        z = self.level - dh
+        softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+        sigmoid = np.exp(-np.logaddexp(0.0, -z))
+        return -self.strength * (self.level - softplus), -self.strength * sigmoid
+
+
+@dataclass
+class BiasResult:
+    """dh: (n_centers,) nats; energy: eV (these centres' share); forces: (n_points, 3) eV/A on
+    every point, ghosts' to be summed onto their owners; virial: (6,) eV, sum over points of
+    r_a F_b in LAMMPS's order xx, yy, zz, xy, xz, yz."""
+
+    dh: np.ndarray
+    energy: float
+    forces: np.ndarray
+    virial: np.ndarray
+
+
+def bias_forces(bias: Bias, descriptor: Descriptor, reference: np.ndarray, bandwidth: float, points,
+                centers) -> BiasResult:
+    """dH, bias energy, forces and virial of the environments of points[centers].
+
+    Parameters
+    ----------
+    bias : Bias
+    descriptor : Descriptor
+        The reference's (species-blind) descriptor.
+    reference : (N, d) array, 1/A
+        Reference descriptors.
+    bandwidth : float, 1/A
+    points : (n, 3) array, A
+        Owned atoms then ghosts (as Descriptor.compute_points).
+    centers : 1-D array of int
+        The evaluated points.
+
+    Returns
+    -------
+    BiasResult
+
+    Raises
+    ------
+    ValueError
+        As Descriptor.compute_points and dh_and_gradient.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    x = descriptor.compute_points(points, centers)
+    dh, gradient = dh_and_gradient(x, reference, bandwidth)
+    energies, slopes = bias.energies(dh)
+    forces = -descriptor_vjp(descriptor, points, centers, slopes[:, None] * gradient)
+    virial = np.einsum("pa,pb->ab", points, forces)
+    return BiasResult(dh, float(energies.sum()), forces,
+                      np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]))

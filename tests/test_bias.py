@@ -1,0 +1,102 @@
+"""Bias energies of dH (quests_lmp.engine.bias): forces are -dE/dpositions (central differences,
+away from the descriptor's kinks), they sum to zero, and the virial is the strain derivative."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from conftest import thermal
+from quests_lmp import Reference
+from quests_lmp.engine.bias import Bias, bias_forces
+from test_collection import domain
+from test_gradients import assert_equals_finite_differences
+
+
+@pytest.fixture(scope="module")
+def system():
+    """A 108-atom thermal Cu cell, hotter than the reference, as owned atoms plus ghost images."""
+    reference = Reference.from_structures([thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 1)])
+    atoms = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.09, 5)
+    return reference, atoms
+
+
+def periodic(bias, reference, atoms):
+    """(BiasResult over the domain, forces on the atoms with the ghosts' shares summed onto them)."""
+    points, tags, _ = domain(atoms, 5.5)
+    result = bias_forces(bias, reference.descriptor, reference.descriptors, reference.bandwidth, points,
+                         np.arange(len(atoms)))
+    forces = np.zeros((len(atoms), 3))
+    np.add.at(forces, tags - 1, result.forces)
+    return result, forces
+
+
+def energy_of(bias, reference, atoms):
+    def energy(positions):
+        moved = atoms.copy()
+        moved.positions = positions
+        return periodic(bias, reference, moved)[0].energy
+    return energy
+
+
+BIASES = [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -1.0)]
+
+
+@pytest.mark.parametrize("bias", BIASES, ids=lambda b: b.kind)
+def test_forces_are_minus_the_energy_gradient(system, bias):
+    reference, atoms = system
+    result, forces = periodic(bias, reference, atoms)
+    assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)  # the wall acts on some atoms
+    assert_equals_finite_differences(-forces, energy_of(bias, reference, atoms), atoms.positions,
+                                     np.arange(0, len(atoms), 9))
+    np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-10 * np.abs(forces).max())  # no net force
+    # no net torque: the virial is symmetric, so its six components are all of it
+    full = np.einsum("pa,pb->ab", domain(atoms, 5.5)[0], result.forces)
+    np.testing.assert_allclose(full - full.T, 0.0, atol=1e-10 * np.abs(full).max())
+    np.testing.assert_allclose(result.virial, full[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]])
+
+
+@pytest.mark.parametrize("bias", BIASES, ids=lambda b: b.kind)
+def test_virial_is_minus_the_strain_derivative(system, bias):
+    """E(cell (1 + e)) for a homogeneous strain e: dE/de_ab = -sum_p r_a F_b = -W_ab. A strain moves
+    every atom, so a kink of the descriptor (two cross terms swapping order) lies within 1e-7 of
+    strain here: steps of 1e-8, where the rounding of E (about 1e-13 relative) limits the match
+    to about 1e-5 of the largest component."""
+    reference, atoms = system
+    result, _ = periodic(bias, reference, atoms)
+    w = result.virial
+    virial = np.array([[w[0], w[3], w[4]], [w[3], w[1], w[5]], [w[4], w[5], w[2]]])
+    compared = 0
+    for a, b in [(0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2)]:
+        estimates = []
+        for step in (2e-8, 1e-8):  # disagreeing estimates (a kink within the step) skip the component
+            energies = []
+            for sign in (1, -1):
+                strain = np.eye(3)
+                strain[a, b] += sign * step
+                strained = atoms.copy()
+                strained.set_cell(atoms.cell.array @ strain.T, scale_atoms=True)
+                energies.append(periodic(bias, reference, strained)[0].energy)
+            estimates.append((energies[0] - energies[1]) / (2 * step))
+        if abs(estimates[0] - estimates[1]) > 2e-5 * np.abs(virial).max():
+            continue
+        compared += 1
+        assert estimates[1] == pytest.approx(-virial[a, b], rel=0, abs=2e-5 * np.abs(virial).max())
+    assert compared >= 4
+
+
+def test_energies_and_bad_parameters():
+    dh = np.array([-50.0, -1.0, 0.0, 2.0, 400.0])
+    energies, slopes = Bias("wall", 2.0, 0.5).energies(dh)
+    np.testing.assert_allclose(energies, [0, 0, 0, 2.25, 0.5 * 2 * 399.5 ** 2])
+    np.testing.assert_allclose(slopes, [0, 0, 0, 3.0, 2 * 399.5])
+    energies, slopes = Bias("explore", 1.0, 3.0).energies(dh)
+    assert np.all(np.isfinite(energies)) and np.all(np.diff(energies) < 0)  # rewards dH
+    assert energies[0] == pytest.approx(-dh[0], rel=1e-12) and energies[-1] == pytest.approx(-3.0, rel=1e-12)
+    assert slopes[0] == pytest.approx(-1.0) and abs(slopes[-1]) < 1e-100  # saturated above the cap
+    for kind, strength, level, message in [("push", 1.0, 0.0, "bias must be explore or wall"),
+                                           ("wall", 0.0, 0.0, "strength must be a finite number > 0"),
+                                           ("explore", 1.0, float("inf"), "cap must be a finite number")]:
+        with pytest.raises(ValueError, match=message):
+            Bias(kind, strength, level)
