@@ -20,7 +20,8 @@
 using namespace LAMMPS_NS;
 using namespace FixConst;
 
-FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), dh(nullptr)
+FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
+    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
   const std::string units = update->unit_style;
@@ -76,6 +77,20 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
         error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
     } else if (keyword == "threshold") {
       options.threshold = utils::numeric(FLERR, value, false, lmp);
+    } else if (keyword == "bias") {
+      // bias explore lambda cap | bias wall lambda threshold
+      if (iarg + 3 >= narg)
+        error->all(FLERR, "Fix quests: bias needs three values: explore LAMBDA CAP (eV/nat, nats) or wall LAMBDA "
+                   "THRESHOLD (eV/nat^2, nats)");
+      options.bias_kind = value;
+      if (options.bias_kind != "explore" && options.bias_kind != "wall")
+        error->all(FLERR, "Fix quests: bias must be explore or wall, got '{}'", value);
+      options.bias_strength = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+      options.bias_level = utils::numeric(FLERR, arg[iarg + 3], false, lmp);
+      if (!(options.bias_strength > 0.0))
+        error->all(FLERR, "Fix quests: the bias strength LAMBDA must be > 0 ({}), got {}",
+                   options.bias_kind == "wall" ? "eV/nat^2" : "eV/nat", arg[iarg + 2]);
+      iarg += 2;
     } else if (keyword == "collect") {
       options.collect_file = value;
     } else if (keyword == "collect_threshold") {
@@ -102,8 +117,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
     } else {
       error->all(FLERR,
                  "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
-                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above "
-                 "or collect_buffer)",
+                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above, "
+                 "collect_buffer or bias)",
                  keyword);
     }
   }
@@ -128,6 +143,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
   if (!options.collect_file.empty() && !atom->tag_enable)
     error->all(FLERR, "Fix quests: collect records atom IDs, but this system has none (atom_modify id no)");
   if (!options.collect_file.empty() && comm->nprocs > 1) options.comm_handle = MPI_Comm_c2f(world);
+  if (!options.bias_kind.empty() && nevery != 1)
+    error->all(FLERR, "Fix quests: bias applies forces at every step: N must be 1, got {}", nevery);
   if (options.precision == "single" && options.method != "exact")
     error->all(FLERR, "Fix quests: precision single is for method exact (method {} chooses its own arithmetic)",
                options.method);
@@ -139,6 +156,15 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), d
   size_vector = 7;
   global_freq = nevery;
   extvector = 0;
+  if (!options.bias_kind.empty()) {
+    // E = lambda sum f(dH): f_ID is the bias energy (eV), added to pe by fix_modify energy yes and its
+    // virial to the pressure by fix_modify virial yes; ghost forces are summed onto their owners.
+    scalar_flag = 1;
+    extscalar = 1;
+    energy_global_flag = 1;
+    virial_global_flag = 1;
+    comm_reverse = 3;
+  }
   std::memset(stats, 0, sizeof(stats));
 
   FixQuests::grow_arrays(atom->nmax);
@@ -157,11 +183,13 @@ FixQuests::~FixQuests()
   if (copymode) return;
   atom->delete_callback(id, Atom::GROW);
   memory->destroy(dh);
+  memory->destroy(fbias);
 }
 
 int FixQuests::setmask()
 {
-  return END_OF_STEP | MIN_POST_FORCE;
+  // With a bias, dH and its forces are computed where forces are added, at every step.
+  return (options.bias_kind.empty() ? END_OF_STEP : POST_FORCE) | MIN_POST_FORCE;
 }
 
 void FixQuests::init()
@@ -232,17 +260,22 @@ void FixQuests::check_ghost_cutoff()
                ghosts, needed, engine.cutoff(), buffer, neighbor->skin, needed);
 }
 
-void FixQuests::setup(int)
+void FixQuests::setup(int vflag)
 {
   check_ghost_cutoff();
-  evaluate_after_box_changes();
-  evaluate();
+  if (options.bias_kind.empty()) {
+    evaluate_after_box_changes();
+    evaluate();
+  } else {
+    post_force(vflag);
+  }
 }
 
-void FixQuests::min_setup(int)
+void FixQuests::min_setup(int vflag)
 {
   check_ghost_cutoff();
-  evaluate();
+  if (options.bias_kind.empty()) evaluate();
+  else post_force(vflag);
 }
 
 void FixQuests::end_of_step()
@@ -250,9 +283,58 @@ void FixQuests::end_of_step()
   evaluate();
 }
 
-void FixQuests::min_post_force(int)
+void FixQuests::min_post_force(int vflag)
 {
-  evaluate();
+  if (options.bias_kind.empty()) evaluate();
+  else post_force(vflag);
+}
+
+void FixQuests::post_force(int vflag)
+{
+  // Ghost positions are those the force field just used; the bias forces of ghosts go back to
+  // their owners through LAMMPS's reverse communication.
+  v_init(vflag);
+  if (atom->nmax > nmax_bias) {
+    nmax_bias = atom->nmax;
+    memory->destroy(fbias);
+    memory->create(fbias, nmax_bias, 3, "quests:fbias");
+  }
+  const int nlocal = atom->nlocal;
+  const int n_points = nlocal + atom->nghost;
+  double energy = 0.0, local_virial[6];
+  const std::string failure = engine.evaluate_bias(n_points ? atom->x[0] : nullptr, atom->type, n_points, nlocal,
+                                                   atom->mask, groupbit, dh, n_points ? fbias[0] : nullptr, energy,
+                                                   local_virial);
+  if (!failure.empty())
+    error->one(FLERR, "Fix quests: dH and bias forces failed at step {}: {}", update->ntimestep, failure);
+  comm->reverse_comm(this);
+  double **f = atom->f;
+  for (int i = 0; i < nlocal; i++)
+    for (int d = 0; d < 3; d++) f[i][d] += fbias[i][d];
+  MPI_Allreduce(&energy, &bias_energy, 1, MPI_DOUBLE, MPI_SUM, world);
+  if (vflag_global)
+    for (int i = 0; i < 6; i++) virial[i] += local_virial[i];
+  summarize();
+}
+
+double FixQuests::compute_scalar()
+{
+  return bias_energy;
+}
+
+int FixQuests::pack_reverse_comm(int n, int first, double *buf)
+{
+  int m = 0;
+  for (int i = first; i < first + n; i++)
+    for (int d = 0; d < 3; d++) buf[m++] = fbias[i][d];
+  return m;
+}
+
+void FixQuests::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    for (int d = 0; d < 3; d++) fbias[list[i]][d] += buf[m++];
 }
 
 void FixQuests::evaluate()
@@ -266,6 +348,13 @@ void FixQuests::evaluate()
       engine.evaluate(n_points ? atom->x[0] : nullptr, atom->type, n_points, nlocal, atom->mask, groupbit, dh);
   if (!failure.empty())
     error->one(FLERR, "Fix quests: dH evaluation failed at step {}: {}", update->ntimestep, failure);
+  summarize();
+}
+
+void FixQuests::summarize()
+{
+  // The global vector of this evaluation, then the collection of novel environments.
+  const int nlocal = atom->nlocal;
 
   double local_max = -1.0e300, local_sums[3] = {0.0, 0.0, 0.0};    // sum dH, novel, evaluated
   for (int i = 0; i < nlocal; i++) {

@@ -5,10 +5,12 @@
  *                                           [elements E1 E2 ...] [species mode] [unknown error|novel]
  *                                           [collect FILE [collect_threshold t] [collect_max M [M_total]]
  *                                            [discard_above t2] [collect_buffer b]]
+ *                                           [bias explore lambda cap | bias wall lambda threshold]
  *
  * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 7:
  * [1] max dH, [2] mean dH, [3] fraction of group atoms with dH > threshold, [4] their number,
  * [5] number of atoms evaluated, [6] environments collected at this evaluation, [7] in all.
+ * With a bias: global scalar f_ID = bias energy (eV), forces every step (N = 1).
  * See doc/fix_quests.md. */
 
 #ifndef QUESTS_LMP_FIX_QUESTS_H
@@ -29,6 +31,10 @@ class FixQuests : public Fix {
   void min_setup(int) override;
   void end_of_step() override;
   void min_post_force(int) override;
+  void post_force(int) override;
+  double compute_scalar() override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
   double compute_vector(int) override;
   double memory_usage() override;
   void grow_arrays(int) override;
@@ -41,10 +47,14 @@ class FixQuests : public Fix {
   QuestsLmp::PythonEngine engine;
   double *dh;          // per-atom output
   double stats[7];     // global vector, see above
+  double **fbias;      // bias forces of owned and ghost atoms (eV/A), with a bias
+  int nmax_bias;       // rows of fbias
+  double bias_energy;  // global bias energy (eV)
 
   void check_ghost_cutoff();
   void evaluate_after_box_changes();
   void evaluate();
+  void summarize();
   void collect();
 };
 

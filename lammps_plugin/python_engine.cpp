@@ -184,6 +184,11 @@ std::string PythonEngine::create(const EngineOptions &options)
       error = python_error();
     } else {
       if (!options.collect_file.empty()) start_collection(engine, options);
+      if (!options.bias_kind.empty() && !PyErr_Occurred()) {
+        PyObject *done = PyObject_CallMethod(engine, "bias_with", "sdd", options.bias_kind.c_str(),
+                                             options.bias_strength, options.bias_level);
+        Py_XDECREF(done);
+      }
       cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "cutoff");
       ghost_cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "ghost_cutoff");
       PyObject *notice = PyErr_Occurred() ? nullptr : PyObject_GetAttrString(engine, "notice");
@@ -221,6 +226,38 @@ std::string PythonEngine::evaluate(double *positions, int *types, int n_points, 
   Py_XDECREF(t);
   Py_XDECREF(m);
   Py_XDECREF(o);
+  PyGILState_Release(gil);
+  return error;
+}
+
+std::string PythonEngine::evaluate_bias(double *positions, int *types, int n_points, int nlocal, int *mask,
+                                        int groupbit, double *out, double *forces, double &energy,
+                                        double virial[6])
+{
+  PyGILState_STATE gil = PyGILState_Ensure();
+  std::string error;
+  PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
+  PyObject *t = memory(types, Py_ssize_t(n_points) * sizeof(int), PyBUF_READ);
+  PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
+  PyObject *o = memory(out, Py_ssize_t(nlocal) * sizeof(double), PyBUF_WRITE);
+  PyObject *f = memory(forces, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_WRITE);
+  PyObject *result = (x && t && m && o && f)
+      ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "evaluate_bias", "OOiiOiOO", x, t, n_points, nlocal, m,
+                            groupbit, o, f)
+      : nullptr;
+  double values[7] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  if (result && !PyArg_ParseTuple(result, "ddddddd", &values[0], &values[1], &values[2], &values[3], &values[4],
+                                  &values[5], &values[6]))
+    Py_CLEAR(result);
+  if (!result) error = python_error();
+  energy = values[0];
+  for (int i = 0; i < 6; i++) virial[i] = values[i + 1];
+  Py_XDECREF(result);
+  Py_XDECREF(x);
+  Py_XDECREF(t);
+  Py_XDECREF(m);
+  Py_XDECREF(o);
+  Py_XDECREF(f);
   PyGILState_Release(gil);
   return error;
 }

@@ -31,6 +31,10 @@ struct EngineOptions {
   double discard_above = NAN;       // nats; NaN: no upper limit
   double collect_buffer = -1.0;     // A beyond the cutoff; < 0: the cutoff again
   long comm_handle = -1;            // the run's communicator (MPI_Comm_c2f); < 0: one rank
+  // Bias energy of dH (quests_lmp.engine.bias): empty kind: none.
+  std::string bias_kind;            // explore or wall
+  double bias_strength = 0.0;       // eV/nat (explore) or eV/nat^2 (wall)
+  double bias_level = 0.0;          // nats: the cap (explore) or the threshold (wall)
 };
 
 class PythonEngine {
@@ -52,6 +56,10 @@ class PythonEngine {
   // positions and types: owned atoms, then ghosts (n_points of each).
   std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
                        double *out);
+  // As evaluate(), with the bias forces (eV/A) of every point into forces (n_points x 3, ghosts'
+  // to be summed onto their owners); energy (eV) and virial (xx yy zz xy xz yz, eV) of this rank.
+  std::string evaluate_bias(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
+                            double *out, double *forces, double &energy, double virial[6]);
   // Collects the novel environments of the last evaluate() (a collective call on all ranks): tags
   // of tag_bytes each (n_points), dh of the owned atoms, box = xprd yprd zprd xy xz yz (A) and
   // the three periodic flags. Sets written to the number of environments written.

