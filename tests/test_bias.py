@@ -100,3 +100,35 @@ def test_energies_and_bad_parameters():
                                            ("explore", 1.0, float("inf"), "cap must be a finite number")]:
         with pytest.raises(ValueError, match=message):
             Bias(kind, strength, level)
+
+
+def test_ase_calculator_adds_the_bias_to_any_calculator(system):
+    """QuestsBias(EMT()): energy, forces and stress are EMT's plus the bias's; forces are -dE/dr and the
+    stress is the strain derivative of the total energy per volume (ASE's numerical stress)."""
+    from ase.calculators.emt import EMT
+    from ase.calculators.fd import calculate_numerical_stress
+
+    from quests_lmp.ase import QuestsBias
+
+    reference, atoms = system
+    bias = BIASES[1]
+    atoms = atoms.copy()
+    atoms.calc = QuestsBias(EMT(), reference, bias.kind, bias.strength, bias.level)
+    expected, forces = periodic(bias, reference, atoms)
+    plain = atoms.copy()
+    plain.calc = EMT()
+    assert atoms.get_potential_energy() == pytest.approx(plain.get_potential_energy() + expected.energy, rel=1e-12)
+    np.testing.assert_allclose(atoms.get_forces(), plain.get_forces() + forces, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(atoms.calc.results["dH"], expected.dh, rtol=1e-9, atol=1e-10)  # other image order
+    stress = atoms.get_stress()
+    numerical = calculate_numerical_stress(atoms, eps=1e-8, force_consistent=False)
+    np.testing.assert_allclose(stress, numerical, rtol=0, atol=2e-5 * np.abs(stress).max())
+
+
+def test_ase_calculator_refuses_bad_parameters(system):
+    from ase.calculators.emt import EMT
+
+    from quests_lmp.ase import QuestsBias
+
+    with pytest.raises(ValueError, match="bias must be explore or wall"):
+        QuestsBias(EMT(), system[0], "push", 1.0, 0.0)

@@ -23,7 +23,7 @@ from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, REPOSITORY, assert_ran
                            write_data)
 from quests_lmp.lammps.plugin import plugin_dir
 
-COMMANDS = {"atom_modify", "comm_modify", "compute", "dump", "dump_modify", "fix", "group", "minimize",
+COMMANDS = {"atom_modify", "comm_modify", "compute", "dump", "dump_modify", "fix", "fix_modify", "group", "minimize",
             "neigh_modify", "plugin", "python", "run", "thermo", "thermo_modify", "thermo_style", "unfix",
             "variable"}
 PLACEHOLDERS = re.compile(r"\b(ID|group-ID|N|C|FILE|NAME|VALUE)\b|\.\.\.")

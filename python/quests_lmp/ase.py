@@ -16,6 +16,11 @@ line (step, time, max, mean, novel fraction, novel count) to the CSV log, append
 `novel_frames` when it has novel atoms, and raises NoveltyAlarm once the novel fraction exceeds
 `stop_fraction`. Works with any ASE calculator; only positions, cell, pbc and (for the
 species-aware modes) the atoms' elements are read.
+
+QuestsBias wraps any calculator and adds the bias energy of `fix quests ... bias` (exploration
+or a training-domain wall, quests_lmp.engine.bias) with its forces and stress:
+
+    atoms.calc = QuestsBias(EMT(), "train.npz", "wall", strength=0.01, level=-1.0)
 """
 
 from __future__ import annotations
@@ -23,9 +28,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
 from ase.units import fs
 
+from .engine.bias import Bias, bias_forces
 from .engine.files import check_folder
+from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
 from .engine.validation import check_bandwidths
 
@@ -137,3 +146,45 @@ class QuestsMonitor:
             self.alarm = True
             raise NoveltyAlarm(int(step), self.statistics["novel_fraction"], self.statistics["novel_count"],
                                self.statistics["max_dH"])
+
+
+class QuestsBias(Calculator):
+    """Any ASE calculator plus a bias energy of dH against a reference (as `fix quests ... bias`).
+
+    kind: "explore" (strength eV/nat, level = the cap in nats) or "wall" (strength eV/nat^2,
+    level = the threshold in nats); reference: a reference file or a Reference; bandwidth: 1/A
+    (None: the reference's). Energy (eV), forces (eV/A) and, for periodic cells, stress (eV/A^3)
+    are the calculator's plus the bias's; results["dH"] holds each atom's dH (nats) and
+    results["bias_energy"] the bias part. Exact dH, species-blind descriptor (as the fix).
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, calculator: Calculator, reference, kind: str, strength: float, level: float,
+                 bandwidth: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.calculator = calculator
+        self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
+        if self.reference.multicomponent is not None:
+            raise ValueError("QuestsBias needs a species-blind reference: forces of multicomponent descriptors are "
+                             "not implemented")
+        self.bias = Bias(kind, float(strength), float(level))
+        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        base = atoms.copy()
+        base.calc = self.calculator
+        points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc,
+                                         self.reference.descriptor.cutoff, sources=True)
+        done = bias_forces(self.bias, self.reference.descriptor, self.reference.descriptors, self.bandwidth, points,
+                           np.arange(len(atoms)))
+        forces = np.zeros((len(atoms), 3))
+        np.add.at(forces, owners, done.forces)
+        energy = base.get_potential_energy() + done.energy
+        self.results.update({"energy": energy, "free_energy": energy, "forces": base.get_forces() + forces,
+                             "dH": done.dh, "bias_energy": done.energy})
+        if "stress" in properties:
+            xx, yy, zz, xy, xz, yz = done.virial  # stress = dE/d(strain) / V = -virial / V (Voigt order)
+            self.results["stress"] = base.get_stress() - np.array([xx, yy, zz, yz, xz, xy]) / atoms.get_volume()
