@@ -208,24 +208,38 @@ std::string PythonEngine::create(const EngineOptions &options)
   return error;
 }
 
-std::string PythonEngine::evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
-                                   double *out)
+PyObject *PythonEngine::call_with_atoms(const char *name, double *positions, int *types, int n_points, int nlocal,
+                                        int *mask, int groupbit, double *out, double *forces)
 {
-  PyGILState_STATE gil = PyGILState_Ensure();
-  std::string error;
   PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
   PyObject *t = memory(types, Py_ssize_t(n_points) * sizeof(int), PyBUF_READ);
   PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
   PyObject *o = memory(out, Py_ssize_t(nlocal) * sizeof(double), PyBUF_WRITE);
-  PyObject *result = (x && t && m && o) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "evaluate",
-                                                              "OOiiOiO", x, t, n_points, nlocal, m, groupbit, o)
-                                        : nullptr;
-  if (!result) error = python_error();
-  Py_XDECREF(result);
+  PyObject *f = forces ? memory(forces, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_WRITE) : nullptr;
+  PyObject *result = nullptr;
+  if (x && t && m && o && (f || !forces)) {
+    PyObject *method = PyObject_GetAttrString(static_cast<PyObject *>(engine_), name);
+    PyObject *arguments = forces ? Py_BuildValue("(OOiiOiOO)", x, t, n_points, nlocal, m, groupbit, o, f)
+                                 : Py_BuildValue("(OOiiOiO)", x, t, n_points, nlocal, m, groupbit, o);
+    result = (method && arguments) ? PyObject_Call(method, arguments, nullptr) : nullptr;
+    Py_XDECREF(method);
+    Py_XDECREF(arguments);
+  }
   Py_XDECREF(x);
   Py_XDECREF(t);
   Py_XDECREF(m);
   Py_XDECREF(o);
+  Py_XDECREF(f);
+  return result;
+}
+
+std::string PythonEngine::evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
+                                   double *out)
+{
+  PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *result = call_with_atoms("evaluate", positions, types, n_points, nlocal, mask, groupbit, out, nullptr);
+  const std::string error = result ? std::string() : python_error();
+  Py_XDECREF(result);
   PyGILState_Release(gil);
   return error;
 }
@@ -235,29 +249,16 @@ std::string PythonEngine::evaluate_bias(double *positions, int *types, int n_poi
                                         double virial[6])
 {
   PyGILState_STATE gil = PyGILState_Ensure();
-  std::string error;
-  PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
-  PyObject *t = memory(types, Py_ssize_t(n_points) * sizeof(int), PyBUF_READ);
-  PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
-  PyObject *o = memory(out, Py_ssize_t(nlocal) * sizeof(double), PyBUF_WRITE);
-  PyObject *f = memory(forces, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_WRITE);
-  PyObject *result = (x && t && m && o && f)
-      ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "evaluate_bias", "OOiiOiOO", x, t, n_points, nlocal, m,
-                            groupbit, o, f)
-      : nullptr;
+  PyObject *result =
+      call_with_atoms("evaluate_bias", positions, types, n_points, nlocal, mask, groupbit, out, forces);
   double values[7] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   if (result && !PyArg_ParseTuple(result, "ddddddd", &values[0], &values[1], &values[2], &values[3], &values[4],
                                   &values[5], &values[6]))
     Py_CLEAR(result);
-  if (!result) error = python_error();
+  const std::string error = result ? std::string() : python_error();
   energy = values[0];
   for (int i = 0; i < 6; i++) virial[i] = values[i + 1];
   Py_XDECREF(result);
-  Py_XDECREF(x);
-  Py_XDECREF(t);
-  Py_XDECREF(m);
-  Py_XDECREF(o);
-  Py_XDECREF(f);
   PyGILState_Release(gil);
   return error;
 }

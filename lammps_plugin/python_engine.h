@@ -10,6 +10,8 @@
 #include <cmath>
 #include <string>
 
+struct _object;    // PyObject, without Python.h here
+
 namespace QuestsLmp {
 
 struct EngineOptions {
@@ -67,6 +69,11 @@ class PythonEngine {
                       long long step, const double box[6], const int periodic[3], int &written);
 
  private:
+  // engine.<name>(positions, types, n_points, nlocal, mask, groupbit, out[, forces]) over memoryviews
+  // of LAMMPS memory (forces: null for none); the result, or null with the Python error pending.
+  // The caller holds the GIL.
+  ::_object *call_with_atoms(const char *name, double *positions, int *types, int n_points, int nlocal,
+                                  int *mask, int groupbit, double *out, double *forces);
   void *engine_ = nullptr;    // PyObject *
   double cutoff_ = 0.0;
   double ghost_cutoff_ = 0.0;

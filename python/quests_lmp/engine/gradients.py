@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from .descriptor import MIN_DISTANCE, Descriptor, _bin_points, _center_indices, _nearest_within
+from .fastexp import exp_neg
 from .validation import as_descriptors, as_positions, check_bandwidths
 
 _ROWS = 1024  # test descriptors per block of the kernel matrix in dh_and_gradient
@@ -105,11 +106,20 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
         d2 = np.einsum("ij,ij->i", rows, rows)[:, None] + x_norms[None, :] - 2.0 * rows @ x.T
         np.maximum(d2, 0.0, out=d2)
         nearest = d2.min(axis=1)
-        kernel = np.exp(-(d2 - nearest[:, None]) / (2.0 * h * h))  # <= 1, the nearest term is 1
+        kernel = _kernel_rows(d2, nearest, 1.0 / (2.0 * h * h))  # <= 1, the nearest term is 1
         sums = kernel.sum(axis=1)
         dh[start:start + len(rows)] = nearest / (2.0 * h * h) - np.log(sums)
         gradient[start:start + len(rows)] = (rows - (kernel @ x) / sums[:, None]) / (h * h)
     return dh, gradient
+
+
+@nb.njit(cache=True, parallel=True)
+def _kernel_rows(d2, nearest, scale):
+    """exp(-(d2[i, j] - nearest[i]) * scale), row by row in SIMD code (quests_lmp.engine.fastexp)."""
+    kernel = np.empty_like(d2)
+    for i in nb.prange(d2.shape[0]):
+        exp_neg(d2[i], nearest[i], scale, kernel[i])
+    return kernel
 
 
 @nb.njit(cache=True, parallel=True)
