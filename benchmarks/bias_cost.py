@@ -56,7 +56,7 @@ def main() -> None:
         reference.delta_entropy(reference.descriptor.compute_points(points, centers))
 
     def with_forces():
-        bias_forces(bias, reference.descriptor, reference.descriptors, reference.bandwidth, points, centers)
+        bias_forces(bias, reference, reference.bandwidth, points, centers)
 
     evaluation(), with_forces()  # compile
     x = reference.descriptor.compute_points(points, centers)

@@ -1,5 +1,7 @@
 """Bias energies of dH (quests_lmp.engine.bias): forces are -dE/dpositions (central differences,
-away from the descriptor's kinks), they sum to zero, and the virial is the strain derivative."""
+away from the descriptor's kinks) on periodic, triclinic, open and mixed-pbc structures for both
+bias forms and both methods (exact and approx), they sum to zero, and the virial is the strain
+derivative."""
 
 from __future__ import annotations
 
@@ -10,61 +12,101 @@ from ase.build import bulk
 from conftest import thermal
 from quests_lmp import Reference
 from quests_lmp.engine.bias import Bias, bias_forces
-from test_collection import domain
+from quests_lmp.engine.periodic import periodic_images
 from test_gradients import assert_equals_finite_differences
 
 
+CU = bulk("Cu", "fcc", a=3.615, cubic=True)
+
+
+def structures():
+    """Thermal Cu hotter than the reference: a periodic cube, a triclinic periodic cell, an open
+    cluster and a slab periodic in x and y only."""
+    triclinic = thermal(bulk("Cu", "fcc", a=3.615).repeat((4, 4, 4)), 0.09, 6)
+    open_cluster = thermal(CU.repeat(3), 0.09, 7)
+    open_cluster.pbc = False
+    slab = thermal(CU.repeat((3, 3, 3)), 0.09, 8)
+    slab.pbc = (True, True, False)
+    return {"periodic": thermal(CU.repeat(3), 0.09, 5), "triclinic": triclinic, "open": open_cluster,
+            "mixed-pbc": slab}
+
+
 @pytest.fixture(scope="module")
-def system():
-    """A 108-atom thermal Cu cell, hotter than the reference, as owned atoms plus ghost images."""
-    reference = Reference.from_structures([thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 1)])
-    atoms = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.09, 5)
-    return reference, atoms
+def reference():
+    """432 thermal Cu environments, with the cluster index of method approx built."""
+    reference = Reference.from_structures([thermal(CU.repeat(3), 0.05, seed) for seed in (1, 2, 3, 4)])
+    reference.build_cluster_index()
+    return reference
 
 
-def periodic(bias, reference, atoms):
-    """(BiasResult over the domain, forces on the atoms with the ghosts' shares summed onto them)."""
-    points, tags, _ = domain(atoms, 5.5)
-    result = bias_forces(bias, reference.descriptor, reference.descriptors, reference.bandwidth, points,
-                         np.arange(len(atoms)))
+@pytest.fixture(scope="module")
+def system(reference):
+    return reference, structures()["periodic"]
+
+
+METHODS = {"exact": {}, "approx": {"method": "approx", "certificate": 0.1, "stop_below": -1.0}}
+
+
+def periodic(bias, reference, atoms, method="exact"):
+    """(BiasResult over the atoms and their images, forces on the atoms with the images' shares
+    summed onto them)."""
+    points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc, reference.cutoff, sources=True)
+    result = bias_forces(bias, reference, reference.bandwidth, points, np.arange(len(atoms)), **METHODS[method])
     forces = np.zeros((len(atoms), 3))
-    np.add.at(forces, tags - 1, result.forces)
+    np.add.at(forces, owners, result.forces)
     return result, forces
 
 
-def energy_of(bias, reference, atoms):
+def energy_of(bias, reference, atoms, method="exact"):
     def energy(positions):
         moved = atoms.copy()
         moved.positions = positions
-        return periodic(bias, reference, moved)[0].energy
+        return periodic(bias, reference, moved, method)[0].energy
     return energy
 
 
 BIASES = [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -1.0)]
+CASES = [(structure, bias, method) for structure in structures() for bias in BIASES for method in METHODS]
 
 
-@pytest.mark.parametrize("bias", BIASES, ids=lambda b: b.kind)
-def test_forces_are_minus_the_energy_gradient(system, bias):
-    reference, atoms = system
-    result, forces = periodic(bias, reference, atoms)
+@pytest.mark.parametrize("structure, bias, method", CASES,
+                         ids=[f"{s}-{b.kind}-{m}" for s, b, m in CASES])
+def test_forces_are_minus_the_energy_gradient(reference, structure, bias, method):
+    atoms = structures()[structure]
+    result, forces = periodic(bias, reference, atoms, method)
     assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)  # the wall acts on some atoms
-    assert_equals_finite_differences(-forces, energy_of(bias, reference, atoms), atoms.positions,
+    assert_equals_finite_differences(-forces, energy_of(bias, reference, atoms, method), atoms.positions,
                                      np.arange(0, len(atoms), 9))
     np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-10 * np.abs(forces).max())  # no net force
     # no net torque: the virial is symmetric, so its six components are all of it
-    full = np.einsum("pa,pb->ab", domain(atoms, 5.5)[0], result.forces)
+    points = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc, reference.cutoff)
+    full = np.einsum("pa,pb->ab", points, result.forces)
     np.testing.assert_allclose(full - full.T, 0.0, atol=1e-10 * np.abs(full).max())
     np.testing.assert_allclose(result.virial, full[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]])
 
 
+def test_approx_is_a_certified_partial_sum(reference):
+    """Method approx's dH (the partial sum the forces differentiate) lies within the certificate
+    above the exact value where the exact one is above stop_below, and truncates some sums."""
+    atoms = structures()["periodic"]
+    exact, _ = periodic(BIASES[0], reference, atoms)
+    approx, _ = periodic(BIASES[0], reference, atoms, "approx")
+    certified = exact.dh > -1.0
+    excess = approx.dh - exact.dh
+    assert np.all(excess[certified] >= -1e-5) and np.all(excess[certified] <= 0.1 + 1e-5)
+    assert np.all(approx.dh[~certified] <= -1.0 + 1e-5) and np.all(excess[~certified] >= -1e-5)
+    assert np.any(excess > 1e-3)  # some sums were cut short
+
+
+@pytest.mark.parametrize("structure, method", [("periodic", "exact"), ("triclinic", "exact"), ("triclinic", "approx")])
 @pytest.mark.parametrize("bias", BIASES, ids=lambda b: b.kind)
-def test_virial_is_minus_the_strain_derivative(system, bias):
+def test_virial_is_minus_the_strain_derivative(reference, structure, method, bias):
     """E(cell (1 + e)) for a homogeneous strain e: dE/de_ab = -sum_p r_a F_b = -W_ab. A strain moves
     every atom, so a kink of the descriptor (two cross terms swapping order) lies within 1e-7 of
     strain here: steps of 1e-8, where the rounding of E (about 1e-13 relative) limits the match
     to about 1e-5 of the largest component."""
-    reference, atoms = system
-    result, _ = periodic(bias, reference, atoms)
+    atoms = structures()[structure]
+    result, _ = periodic(bias, reference, atoms, method)
     w = result.virial
     virial = np.array([[w[0], w[3], w[4]], [w[3], w[1], w[5]], [w[4], w[5], w[2]]])
     compared = 0
@@ -77,7 +119,7 @@ def test_virial_is_minus_the_strain_derivative(system, bias):
                 strain[a, b] += sign * step
                 strained = atoms.copy()
                 strained.set_cell(atoms.cell.array @ strain.T, scale_atoms=True)
-                energies.append(periodic(bias, reference, strained)[0].energy)
+                energies.append(periodic(bias, reference, strained, method)[0].energy)
             estimates.append((energies[0] - energies[1]) / (2 * step))
         if abs(estimates[0] - estimates[1]) > 2e-5 * np.abs(virial).max():
             continue
@@ -132,3 +174,25 @@ def test_ase_calculator_refuses_bad_parameters(system):
 
     with pytest.raises(ValueError, match="bias must be explore or wall"):
         QuestsBias(EMT(), system[0], "push", 1.0, 0.0)
+    with pytest.raises(ValueError, match="forces of method knn are not implemented"):
+        QuestsBias(EMT(), system[0], "wall", 1.0, 0.0, method="knn")
+    with pytest.raises(ValueError, match="certificate is a setting of method approx"):
+        QuestsBias(EMT(), system[0], "wall", 1.0, 0.0, certificate=0.1)
+
+
+def test_ase_calculator_with_method_approx(system):
+    """QuestsBias(method="approx"): the engine's approximate forces, -dE/dr of its partial sums."""
+    from ase.calculators.emt import EMT
+
+    from quests_lmp.ase import QuestsBias
+
+    reference, atoms = system
+    atoms = atoms.copy()
+    bias = BIASES[0]
+    atoms.calc = QuestsBias(EMT(), reference, bias.kind, bias.strength, bias.level, method="approx",
+                            certificate=0.1)
+    expected, forces = periodic(bias, reference, atoms, "approx")
+    plain = atoms.copy()
+    plain.calc = EMT()
+    np.testing.assert_allclose(atoms.get_forces(), plain.get_forces() + forces, rtol=1e-10, atol=1e-12)
+    assert atoms.calc.results["bias_energy"] == pytest.approx(expected.energy, rel=1e-10)

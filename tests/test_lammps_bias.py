@@ -19,7 +19,7 @@ from test_collection import domain
 from test_lammps_fix import run_error_case
 
 NKTV2P = 1.6021765e6  # bar per eV/A^3 (units metal)
-FORCES = cu_deck("""fix q all quests 1 ref.npz bias {bias}
+FORCES = cu_deck("""fix q all quests 1 ref.npz {method}bias {bias}
 fix_modify q energy yes virial yes
 thermo_style custom step pe f_q pxx pyy pzz pxy pxz pyz
 thermo_modify format float %.15g
@@ -37,15 +37,20 @@ def hot_cell(folder):
     return atoms
 
 
+APPROX = {"method": "approx", "certificate": 0.1, "stop_below": -1.0}  # the fix's defaults
+
+
+@pytest.mark.parametrize("method", ["exact", "approx"])
 @pytest.mark.parametrize("bias", [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -2.0)], ids=lambda b: b.kind)
-def test_forces_energy_and_virial_are_the_engines(tmp_path, bias):
+def test_forces_energy_and_virial_are_the_engines(tmp_path, bias, method):
     """pair_style zero: every force and the whole pressure (no velocities) are the bias's."""
     atoms = hot_cell(tmp_path)
-    assert_ran(run_lammps(FORCES.format(bias=f"{bias.kind} {bias.strength} {bias.level}"), tmp_path))
+    words = "" if method == "exact" else "method approx "
+    assert_ran(run_lammps(FORCES.format(method=words, bias=f"{bias.kind} {bias.strength} {bias.level}"), tmp_path))
     reference = Reference.load(tmp_path / "ref.npz")
     points, tags, _ = domain(atoms, 5.5)
-    expected = bias_forces(bias, reference.descriptor, reference.descriptors, reference.bandwidth, points,
-                           np.arange(len(atoms)))
+    expected = bias_forces(bias, reference, reference.bandwidth, points, np.arange(len(atoms)),
+                           **(APPROX if method == "approx" else {}))
     forces = np.zeros((len(atoms), 3))
     np.add.at(forces, tags - 1, expected.forces)
     table = dump_columns(tmp_path / "forces.dump")[0]
@@ -59,7 +64,10 @@ def test_forces_energy_and_virial_are_the_engines(tmp_path, bias):
                                atol=1e-10 * np.abs(expected.virial).max() / volume * NKTV2P)
 
 
-def test_one_two_and_three_ranks_apply_the_same_forces(tmp_path):
+@pytest.mark.parametrize("method", ["exact", "approx"])
+def test_one_two_and_three_ranks_apply_the_same_forces(tmp_path, method):
+    """The same forces to rounding (approx: float64 GEMMs over however many atoms of a rank
+    visit a unit)."""
     atoms = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.1, 3)
     found = []
     for ranks in (1, 2, 3):
@@ -67,7 +75,8 @@ def test_one_two_and_three_ranks_apply_the_same_forces(tmp_path):
         folder.mkdir()
         cu_reference(folder)
         write_data(atoms, folder / "data.lmp")
-        assert_ran(run_lammps(FORCES.format(bias="wall 0.02 -2.0"), folder, ranks=ranks))
+        words = "" if method == "exact" else "method approx "
+        assert_ran(run_lammps(FORCES.format(method=words, bias="wall 0.02 -2.0"), folder, ranks=ranks))
         table = dump_columns(folder / "forces.dump")[0]
         found.append(np.column_stack([table["fx"], table["fy"], table["fz"], table["f_q"]]))
     for other in found[1:]:
@@ -103,7 +112,8 @@ run 600
     ("1 ref.npz bias push 0.1 0.0", "Fix quests: bias must be explore or wall, got 'push'"),
     ("1 ref.npz bias wall 0 0.0", "Fix quests: the bias strength LAMBDA must be > 0 (eV/nat^2), got 0"),
     ("1 ref.npz bias wall 0.1", "Fix quests: bias needs three values"),
-    ("1 ref.npz method approx bias wall 0.1 0.0", "bias needs method exact and precision double"),
+    ("1 ref.npz method knn bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
+    ("1 ref.npz precision single bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
 ])
 def test_bad_bias_keywords(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix)

@@ -9,7 +9,10 @@ softplus(z) = log(1 + e^z). explore rewards dH with slope -lambda where dH << c 
 rewarding it above the cap (the reward saturates at lambda * c), so a run cannot gain energy
 without bound by leaving the domain; it is smooth everywhere. wall is zero for dH <= t and grows
 quadratically above (continuous force). Forces are -dE/d(positions) through the analytic
-gradients of quests_lmp.engine.gradients, on owned and ghost points alike.
+gradients of quests_lmp.engine.gradients, on owned and ghost points alike. dH is exact (Eq. 6) or
+the certified partial sum of method approx, whose forces are those of the same partial sum:
+where an atom's visited units change, its dH (and E) jumps by up to the certificate, so NVE
+conserves energy only with the exact method.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .descriptor import Descriptor
-from .gradients import descriptor_vjp, dh_and_gradient
+from .cluster_index import STOP_BELOW
+from .gradients import descriptor_vjp
+from .reference import Reference
 
 KINDS = ("explore", "wall")
 
@@ -67,22 +71,22 @@ class BiasResult:
     virial: np.ndarray
 
 
-def bias_forces(bias: Bias, descriptor: Descriptor, reference: np.ndarray, bandwidth: float, points,
-                centers) -> BiasResult:
+def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, centers, method: str = "exact",
+                certificate: float | None = None, stop_below: float = STOP_BELOW) -> BiasResult:
     """dH, bias energy, forces and virial of the environments of points[centers].
 
     Parameters
     ----------
     bias : Bias
-    descriptor : Descriptor
-        The reference's (species-blind) descriptor.
-    reference : (N, d) array, 1/A
-        Reference descriptors.
+    reference : Reference
+        A species-blind reference (its descriptor describes the points).
     bandwidth : float, 1/A
     points : (n, 3) array, A
         Owned atoms then ghosts (as Descriptor.compute_points).
     centers : 1-D array of int
         The evaluated points.
+    method, certificate, stop_below
+        How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient).
 
     Returns
     -------
@@ -91,13 +95,15 @@ def bias_forces(bias: Bias, descriptor: Descriptor, reference: np.ndarray, bandw
     Raises
     ------
     ValueError
-        As Descriptor.compute_points and dh_and_gradient.
+        A multicomponent reference, method knn, and as Descriptor.compute_points.
     """
+    if reference.multicomponent is not None:
+        raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
-    x = descriptor.compute_points(points, centers)
-    dh, gradient = dh_and_gradient(x, reference, bandwidth)
+    x = reference.descriptor.compute_points(points, centers)
+    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below)
     energies, slopes = bias.energies(dh)
-    forces = -descriptor_vjp(descriptor, points, centers, slopes[:, None] * gradient)
+    forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient)
     virial = np.einsum("pa,pb->ab", points, forces)
     return BiasResult(x, dh, float(energies.sum()), forces,
                       np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]))

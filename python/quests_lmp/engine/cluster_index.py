@@ -123,25 +123,33 @@ class ClusterIndex:
         array for the 1-D float64 bandwidths (1/A): within `certificate` nats above the exact
         value wherever that is above `stop_below`, <= stop_below elsewhere (module docstring).
         Runs on numba.get_num_threads() threads."""
-        slack = math.log(math.expm1(certificate)) if certificate > 0 else -math.inf
+        slack = _slack(certificate)
         dh = np.empty((y.shape[0], bandwidths.size))
-        threads = nb.get_num_threads()
-        block = max(1, min(QUERY_BLOCK, -(-y.shape[0] // threads)))
-        starts = range(0, y.shape[0], block)
 
-        def run(start: int) -> None:
-            rows = slice(start, start + block)
+        def run(rows: slice) -> None:
             distances = self._centroid_distances(y[rows])  # the same for every bandwidth
             for column, h in enumerate(bandwidths):
                 dh[rows, column] = -self._log_sums(y[rows], distances, 0.5 / h**2, slack, -stop_below)
 
-        with one_blas_thread():
-            if threads == 1 or len(starts) == 1:
-                for start in starts:
-                    run(start)
-            else:
-                list(worker_pool(threads).map(run, starts))
+        _in_blocks(y.shape[0], run)
         return dh
+
+    def delta_entropy_and_gradient(self, y: np.ndarray, h: float, certificate: float = DEFAULT_CERTIFICATE,
+                                   stop_below: float = STOP_BELOW) -> tuple[np.ndarray, np.ndarray]:
+        """dH (nats) of y ((n, d) float64, C-contiguous) as delta_entropy for one bandwidth h
+        (1/A), and its gradient with respect to y (nats * A): that of the same partial sum,
+        -d log P/dy = (y - sum_visited K_j x_j / P) / h^2, the visited units held fixed. Here the
+        terms are float64 (x_j = centroid + the stored float32 offset), so the value is a smooth
+        function of y between changes of the visited set, at twice the float32 cost."""
+        slack = _slack(certificate)
+        dh, moments = np.empty(y.shape[0]), np.zeros(y.shape)
+
+        def run(rows: slice) -> None:
+            distances = self._centroid_distances(y[rows])
+            dh[rows] = -self._log_sums(y[rows], distances, 0.5 / h**2, slack, -stop_below, moments[rows])
+
+        _in_blocks(y.shape[0], run)
+        return dh, (y - moments) / (h * h)
 
     def _centroid_distances(self, y: np.ndarray) -> np.ndarray:
         """|y - c| of each query to each cluster centroid (1/A)."""
@@ -149,21 +157,26 @@ class ClusterIndex:
                                   - 2.0 * (y @ self.centroids.T)))
 
     def _log_sums(self, y: np.ndarray, distances: np.ndarray, scale: float, slack: float,
-                  stop_log: float) -> np.ndarray:
-        """log P of each query: partial kernel sums, certified to slack = log(e^eps - 1)."""
+                  stop_log: float, moments: np.ndarray | None = None) -> np.ndarray:
+        """log P of each query: partial kernel sums, certified to slack = log(e^eps - 1). With
+        `moments` ((n, d) zeros), the terms are float64 and moments gets sum K_j x_j / P."""
         n = y.shape[0]
         nearest, sums = np.full(n, np.inf), np.zeros(n)
+        moments = np.zeros((0, y.shape[1])) if moments is None else moments
         first = np.empty((n, FIRST_UNITS), dtype=np.int64)
         _first_units(distances, self.cluster_units, self.unit_lo, self.unit_hi, first)
         visited = first >= 0
-        self._visit(first[visited], np.nonzero(visited)[0], y, scale, nearest, sums)
+        self._visit(first[visited], np.nonzero(visited)[0], y, scale, nearest, sums, moments)
         rest = np.flatnonzero(np.log(sums) - nearest * scale < stop_log)
         chunk = max(16, PLAN_BYTES // (12 * self.n_units))
         for start in range(0, rest.size, chunk):
-            self._rounds(rest[start:start + chunk], distances, first, y, scale, slack, stop_log, nearest, sums)
+            self._rounds(rest[start:start + chunk], distances, first, y, scale, slack, stop_log, nearest, sums,
+                         moments)
+        if moments.shape[0]:
+            moments /= sums[:, None]
         return np.log(sums) - nearest * scale
 
-    def _rounds(self, queries, distances, first, y, scale, slack, stop_log, nearest, sums) -> None:
+    def _rounds(self, queries, distances, first, y, scale, slack, stop_log, nearest, sums, moments) -> None:
         """Visits units for `queries` in their planned order until each is certified or stopped."""
         order = np.empty((queries.size, self.n_units), dtype=np.int32)
         bound_after = np.empty((queries.size, self.n_units + 1))
@@ -179,7 +192,7 @@ class ClusterIndex:
             owner = np.repeat(active, counts)
             offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             self._visit(order[owner, position[owner] + offset].astype(np.int64), queries[owner], y, scale,
-                        nearest, sums)
+                        nearest, sums, moments)
             position[active] = stop
             log_p = np.log(sums[queries[active]]) - nearest[queries[active]] * scale
             with np.errstate(divide="ignore"):
@@ -188,9 +201,9 @@ class ClusterIndex:
             active = active[~done]
             step = min(2 * step, MAX_STEP)
 
-    def _visit(self, units, queries, y, scale, nearest, sums) -> None:
+    def _visit(self, units, queries, y, scale, nearest, sums, moments) -> None:
         _visit_units(units, queries, y, self.centroids, self.members, self.member_norms, self.unit_start,
-                     self.unit_cluster, scale, nearest, sums)
+                     self.unit_cluster, scale, nearest, sums, moments)
 
     def _check(self) -> None:
         shapes_ok = (self.centroids.ndim == 2 and self.centroids.dtype == np.float64 and self.members.ndim == 2
@@ -213,6 +226,24 @@ class ClusterIndex:
         ]
         if bad := [name for failed, name in problems if failed]:
             raise ValueError(f"the search index is inconsistent ({', '.join(bad)})")
+
+
+def _slack(certificate: float) -> float:
+    """log(e^eps - 1) of a certificate eps (nats); -inf for 0 (sum until nothing is left)."""
+    return math.log(math.expm1(certificate)) if certificate > 0 else -math.inf
+
+
+def _in_blocks(n: int, run) -> None:
+    """run(rows) over blocks of at most QUERY_BLOCK of n queries, on numba.get_num_threads() threads."""
+    threads = nb.get_num_threads()
+    block = max(1, min(QUERY_BLOCK, -(-n // threads)))
+    blocks = [slice(start, start + block) for start in range(0, n, block)]
+    with one_blas_thread():
+        if threads == 1 or len(blocks) == 1:
+            for rows in blocks:
+                run(rows)
+        else:
+            list(worker_pool(threads).map(run, blocks))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -300,13 +331,9 @@ def _plan(distances, queries, first, unit_cluster, unit_lo, unit_hi, unit_start,
 
 
 @nb.njit(cache=True, nogil=True)
-def _visit_units(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest,
-                 sums):
-    """Adds the exact kernel terms of unit units[p] to query queries[p]'s sum, for every pair p,
-    one float32 GEMM per unit over the queries that visit it (rescaling each sum to the nearest
-    squared distance seen, as quests_lmp.engine.kernel does, so nothing underflows)."""
-    n_units = unit_cluster.shape[0]
-    d = y.shape[1]
+def _group_by_unit(units, queries, n_units, unit_start):
+    """The pairs (units[p], queries[p]) grouped by unit: (starts, grouped), unit u's queries being
+    grouped[starts[u]:starts[u + 1]]; and the most queries and members of any unit."""
     starts = np.zeros(n_units + 1, dtype=np.int64)
     for p in range(units.shape[0]):
         starts[units[p] + 1] += 1
@@ -320,6 +347,36 @@ def _visit_units(units, queries, y, centroids, members, member_norms, unit_start
     for p in range(units.shape[0]):
         grouped[fill[units[p]]] = queries[p]
         fill[units[p]] += 1
+    return starts, grouped, widest, longest
+
+
+@nb.njit(cache=True, nogil=True)
+def _rescale(q, tile_min, scale, nearest, sums, moments):
+    """Moves query q's sum (and moments, if it has rows) to the reference point tile_min where
+    that is nearer than the one it has."""
+    if tile_min < nearest[q]:
+        if nearest[q] < np.inf:
+            factor = math.exp(-(nearest[q] - tile_min) * scale)
+            sums[q] *= factor
+            for f in range(moments.shape[1] if moments.shape[0] else 0):
+                moments[q, f] *= factor
+        nearest[q] = tile_min
+
+
+@nb.njit(cache=True, nogil=True)
+def _visit_units(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest,
+                 sums, moments):
+    """Adds the exact kernel terms of unit units[p] to query queries[p]'s sum, for every pair p,
+    one GEMM per unit over the queries that visit it (rescaling each sum to the nearest squared
+    distance seen, as quests_lmp.engine.kernel does, so nothing underflows). float32 GEMM and
+    terms; float64 ones, with sum_j K_j x_j added to moments, where moments has rows."""
+    n_units = unit_cluster.shape[0]
+    d = y.shape[1]
+    if moments.shape[0]:
+        _visit_units_double(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale,
+                            nearest, sums, moments)
+        return
+    starts, grouped, widest, longest = _group_by_unit(units, queries, n_units, unit_start)
     block = np.empty((widest, d), dtype=np.float32)
     norms = np.empty(widest, dtype=np.float32)
     sq = np.empty(longest, dtype=np.float32)
@@ -348,9 +405,43 @@ def _visit_units(units, queries, y, centroids, members, member_norms, unit_start
             tile_min = np.float64(sq[0])
             for j in range(1, count):
                 tile_min = min(tile_min, np.float64(sq[j]))
-            if tile_min < nearest[q]:
-                if nearest[q] < np.inf:
-                    sums[q] *= math.exp(-(nearest[q] - tile_min) * scale)
-                nearest[q] = tile_min
+            _rescale(q, tile_min, scale, nearest, sums, moments)
             exp_neg_single(sq[:count], nearest[q], scale, terms[:count])
             sums[q] += total(terms[:count])
+
+
+@nb.njit(cache=True, nogil=True)
+def _visit_units_double(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale,
+                        nearest, sums, moments):
+    """_visit_units in float64 (members x_j = centroid + the stored float32 offset), adding
+    sum_j K_j x_j to moments as well."""
+    n_units = unit_cluster.shape[0]
+    d = y.shape[1]
+    starts, grouped, widest, longest = _group_by_unit(units, queries, n_units, unit_start)
+    block = np.empty((widest, d))
+    norms = np.empty(widest)
+    sq = np.empty(longest)
+    terms = np.empty(longest)
+    for u in range(n_units):
+        a, b = starts[u], starts[u + 1]
+        if a == b:
+            continue
+        c = unit_cluster[u]
+        for i in range(b - a):
+            q = grouped[a + i]
+            for f in range(d):
+                block[i, f] = y[q, f] - centroids[c, f]
+            norms[i] = np.dot(block[i], block[i])
+        m0, m1 = unit_start[u], unit_start[u + 1]
+        count = m1 - m0
+        offsets = members[m0:m1].astype(np.float64)
+        products = np.dot(block[:b - a], offsets.T)
+        for i in range(b - a):
+            q = grouped[a + i]
+            for j in range(count):
+                sq[j] = max(norms[i] + member_norms[m0 + j] - 2.0 * products[i, j], 0.0)
+            _rescale(q, sq[:count].min(), scale, nearest, sums, moments)
+            exp_neg(sq[:count], nearest[q], scale, terms[:count])
+            weights = terms[:count]
+            sums[q] += weights.sum()
+            moments[q] += weights.sum() * centroids[c] + np.dot(weights, offsets)

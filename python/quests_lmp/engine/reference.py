@@ -44,6 +44,7 @@ from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor, frames_of
 from .files import write_atomically
 from .frames import read_structures
+from .gradients import dh_and_gradient
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
 from .species import as_centres, atomic_numbers, by_element, missing_elements, species_mode, symbol_order, symbols
@@ -339,6 +340,51 @@ class Reference:
         if method == "approx":
             return self.cluster_index().delta_entropy(y, bandwidths, certificate, stop_below)
         return self.knn_index().delta_entropy(y, bandwidths, neighbors)
+
+    def delta_entropy_and_gradient(self, y, h: float | None = None, method: str = "exact",
+                                   certificate: float | None = None,
+                                   stop_below: float = STOP_BELOW) -> tuple[np.ndarray, np.ndarray]:
+        """dH of test descriptors against this reference, species-blind, and its gradient with
+        respect to the descriptors: what the forces of a bias need (quests_lmp.engine.bias).
+
+        Parameters
+        ----------
+        y : (n, n_features) array, 1/A
+            Test descriptors.
+        h : float, 1/A, optional
+            Bandwidth; the reference's own by default.
+        method : str
+            "exact": Eq. 6 in float64 (quests_lmp.engine.gradients.dh_and_gradient); "approx":
+            the certified partial sum of delta_entropy in float64 terms, and the gradient of that
+            same partial sum, the units it visits held fixed (quests_lmp.engine.cluster_index).
+        certificate : float, nats, optional
+            As delta_entropy (approx only; 0.1).
+        stop_below : float, nats
+            As delta_entropy (-1).
+
+        Returns
+        -------
+        (dh, gradient): (n,) float64 in nats and (n, n_features) in nats * A.
+
+        Raises
+        ------
+        ValueError
+            Method knn (its truncation has no bound; its forces are not implemented), an unknown
+            method, certificate without approx, a bad bandwidth, or test descriptors that are
+            empty, non-finite or of another width.
+        """
+        method, _, _, certificate = check_dh_options(method, None, "double", certificate)
+        y = as_descriptors(y, "test descriptors")
+        if y.shape[1] != self.descriptors.shape[1]:
+            raise ValueError(f"test descriptors have {y.shape[1]} features, the reference {self.descriptors.shape[1]}")
+        h = float(check_bandwidths(self.bandwidth if h is None else h)[0][0])
+        if method == "exact":
+            return dh_and_gradient(y, self.descriptors, h)
+        if method == "approx":
+            return self.cluster_index().delta_entropy_and_gradient(
+                y, h, DEFAULT_CERTIFICATE if certificate is None else certificate, float(stop_below))
+        raise ValueError("forces of method knn are not implemented (its truncation has no bound): use method "
+                         "exact, or approx for a large reference")
 
     def _absent(self, test_centres, by_centre: bool, unknown: str | None) -> np.ndarray | None:
         """Mask of the test centres of elements this reference lacks, where they are allowed (as

@@ -99,10 +99,11 @@ class FixEngine:
     def bias_with(self, kind: str, strength: float, level: float) -> None:
         """Applies a bias energy of dH from now on (quests_lmp.engine.bias): explore (strength
         eV/nat, cap nats) or wall (strength eV/nat^2, threshold nats). ValueError for bad values
-        or a setting the gradients do not cover (exact, species-blind, double precision only)."""
-        if self.options["method"] != "exact" or self.options["precision"] != "double":
-            raise ValueError("bias needs method exact and precision double: forces of method approx and knn and "
-                             "of float32 sums are not implemented")
+        or a setting the gradients do not cover (methods exact and approx, species-blind, double
+        precision only)."""
+        if self.options["method"] == "knn" or self.options["precision"] != "double":
+            raise ValueError("bias needs method exact or approx and precision double: forces of method knn and of "
+                             "float32 sums are not implemented")
         if self.options["by_centre"] or self.reference.multicomponent is not None:
             raise ValueError("bias needs the species-blind descriptor and species blind: forces of the by-centre and "
                              "multicomponent modes are not implemented")
@@ -119,7 +120,8 @@ class FixEngine:
         if centers.size == 0:
             return (0.0,) * 7
         numbers = self._numbers(types, n_points)
-        done = bias_forces(self.bias, self.descriptor, self.reference.descriptors, self.bandwidth, points, centers)
+        done = bias_forces(self.bias, self.reference, self.bandwidth, points, centers, self.options["method"],
+                           self.options["certificate"], self.options["stop_below"])
         result[centers] = done.dh
         force += done.forces
         self._last = (centers, done.x, numbers)
