@@ -44,7 +44,7 @@ import numpy as np
 
 from .fastexp import exp_neg, exp_neg_single, total
 from .kmeans import kmeans
-from .workers import one_blas_thread, worker_pool
+from .workers import in_blocks
 
 SHELL_SIZE = 256  # members per unit at most
 DEFAULT_CERTIFICATE = 0.1  # nats: largest over-estimate of dH allowed
@@ -131,7 +131,7 @@ class ClusterIndex:
             for column, h in enumerate(bandwidths):
                 dh[rows, column] = -self._log_sums(y[rows], distances, 0.5 / h**2, slack, -stop_below)
 
-        _in_blocks(y.shape[0], run)
+        in_blocks(y.shape[0], _block_of(y.shape[0]), run)
         return dh
 
     def delta_entropy_and_gradient(self, y: np.ndarray, h: float, certificate: float = DEFAULT_CERTIFICATE,
@@ -148,7 +148,7 @@ class ClusterIndex:
             distances = self._centroid_distances(y[rows])
             dh[rows] = -self._log_sums(y[rows], distances, 0.5 / h**2, slack, -stop_below, moments[rows])
 
-        _in_blocks(y.shape[0], run)
+        in_blocks(y.shape[0], _block_of(y.shape[0]), run)
         return dh, (y - moments) / (h * h)
 
     def _centroid_distances(self, y: np.ndarray) -> np.ndarray:
@@ -228,22 +228,14 @@ class ClusterIndex:
             raise ValueError(f"the search index is inconsistent ({', '.join(bad)})")
 
 
+def _block_of(n: int) -> int:
+    """Queries per worker call: n shared by the threads, at most QUERY_BLOCK."""
+    return max(1, min(QUERY_BLOCK, -(-n // nb.get_num_threads())))
+
+
 def _slack(certificate: float) -> float:
     """log(e^eps - 1) of a certificate eps (nats); -inf for 0 (sum until nothing is left)."""
     return math.log(math.expm1(certificate)) if certificate > 0 else -math.inf
-
-
-def _in_blocks(n: int, run) -> None:
-    """run(rows) over blocks of at most QUERY_BLOCK of n queries, on numba.get_num_threads() threads."""
-    threads = nb.get_num_threads()
-    block = max(1, min(QUERY_BLOCK, -(-n // threads)))
-    blocks = [slice(start, start + block) for start in range(0, n, block)]
-    with one_blas_thread():
-        if threads == 1 or len(blocks) == 1:
-            for rows in blocks:
-                run(rows)
-        else:
-            list(worker_pool(threads).map(run, blocks))
 
 
 @nb.njit(cache=True, nogil=True)

@@ -27,11 +27,12 @@ import math
 import numba as nb
 import numpy as np
 
-from .descriptor import MIN_DISTANCE, Descriptor, _bin_points, _center_indices, _nearest_within
-from .fastexp import exp_neg
+from .descriptor import (_CHUNK, MIN_DISTANCE, Descriptor, _bin_points, _center_indices, _nearest_within,
+                         _sort_columns_descending, _sorting_network)
+from .fastexp import exp_neg, total
+from .kernel import REFINE, TILE_COLS, TILE_ROWS, _products_to_sq_distances, smallest
 from .validation import as_descriptors, as_positions, check_bandwidths
-
-_ROWS = 1024  # test descriptors per block of the kernel matrix in dh_and_gradient
+from .workers import in_blocks
 
 
 def descriptor_vjp(descriptor: Descriptor, points, centers, weights) -> np.ndarray:
@@ -68,7 +69,8 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights) -> np.ndarr
         raise ValueError(f"weights must have shape ({len(centers)}, {descriptor.n_features}), got {weights.shape}")
     gradient = np.zeros((len(points), 3))
     if len(centers):
-        touched, parts = _descriptor_vjp(points, centers, descriptor.k, descriptor.cutoff, weights)
+        touched, parts = _descriptor_vjp(points, centers, descriptor.k, descriptor.cutoff, weights,
+                                         _sorting_network(descriptor.k - 1))
         np.add.at(gradient, touched.ravel(), parts.reshape(-1, 3))
     return gradient
 
@@ -88,7 +90,9 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     (dh, gradient): (n,) nats and (n, d) nats * A. Finite for any y: the kernel sums are taken
-    relative to each row's nearest reference vector, so nothing underflows.
+    relative to each row's nearest reference vector, so nothing underflows. Computed in the tiles
+    of quests_lmp.engine.kernel with one more product per tile (terms @ reference), on
+    numba.get_num_threads() threads.
 
     Raises
     ------
@@ -99,92 +103,132 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[1] != x.shape[1]:
         raise ValueError(f"descriptors of different widths: {y.shape[1]} and {x.shape[1]}")
     h = float(check_bandwidths(h)[0][0])
-    dh, gradient = np.empty(len(y)), np.empty_like(y)
-    x_norms = np.einsum("ij,ij->i", x, x)
-    for start in range(0, len(y), _ROWS):
-        rows = y[start:start + _ROWS]
-        d2 = np.einsum("ij,ij->i", rows, rows)[:, None] + x_norms[None, :] - 2.0 * rows @ x.T
-        np.maximum(d2, 0.0, out=d2)
-        nearest = d2.min(axis=1)
-        kernel = _kernel_rows(d2, nearest, 1.0 / (2.0 * h * h))  # <= 1, the nearest term is 1
-        sums = kernel.sum(axis=1)
-        dh[start:start + len(rows)] = nearest / (2.0 * h * h) - np.log(sums)
-        gradient[start:start + len(rows)] = (rows - (kernel @ x) / sums[:, None]) / (h * h)
-    return dh, gradient
+    scale = 0.5 / (h * h)
+    x_norms, y_norms = np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", y, y)
+    col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(len(x)), -(-len(x) // TILE_COLS))]
+    nearest, sums, moments = np.full(len(y), np.inf), np.zeros(len(y)), np.zeros_like(y)
+
+    def row_tile(rows: slice) -> None:
+        for cols in col_tiles:
+            tile = y[rows] @ x[cols].T
+            _products_to_sq_distances(tile, y[rows], x[cols], y_norms[rows], x_norms[cols], REFINE["double"])
+            factors = _tile_terms(tile, scale, nearest[rows], sums[rows])  # tile: the terms now
+            moments[rows] *= factors[:, None]
+            moments[rows] += tile @ x[cols]
+
+    in_blocks(len(y), TILE_ROWS, row_tile)
+    return nearest * scale - np.log(sums), (y - moments / sums[:, None]) / (h * h)
+
+
+@nb.njit(cache=True, nogil=True)
+def _tile_terms(tile, scale, nearest, sums):
+    """In place: squared distances -> kernel terms exp(-(d2 - nearest) * scale), each row's sum
+    (and its nearest distance) moved to a nearer reference first where the tile holds one (as
+    quests_lmp.engine.kernel); returns the factor each row's earlier terms were rescaled by."""
+    factors = np.ones(tile.shape[0])
+    terms = np.empty(tile.shape[1])  # exp_neg vectorises with its output apart from its input
+    for i in range(tile.shape[0]):
+        tile_min, _ = smallest(tile[i])
+        if tile_min < nearest[i]:
+            if nearest[i] < np.inf:
+                factors[i] = math.exp(-(nearest[i] - tile_min) * scale)
+                sums[i] *= factors[i]
+            nearest[i] = tile_min
+        exp_neg(tile[i], nearest[i], scale, terms)
+        tile[i] = terms
+        sums[i] += total(terms)
+    return factors
 
 
 @nb.njit(cache=True, parallel=True)
-def _kernel_rows(d2, nearest, scale):
-    """exp(-(d2[i, j] - nearest[i]) * scale), row by row in SIMD code (quests_lmp.engine.fastexp)."""
-    kernel = np.empty_like(d2)
-    for i in nb.prange(d2.shape[0]):
-        exp_neg(d2[i], nearest[i], scale, kernel[i])
-    return kernel
-
-
-@nb.njit(cache=True, parallel=True)
-def _descriptor_vjp(points, centers, k, cutoff, weights):
+def _descriptor_vjp(points, centers, k, cutoff, weights, network):
     """Per centre, the points its descriptor depends on (centre first, then its neighbours, padded
-    to k + 1 with point 0 and zero parts) and the gradient parts of sum weights * X there."""
+    to k + 1 with point 0 and zero parts) and the gradient parts of sum weights * X there.
+
+    Each neighbour's cross terms are sorted as the descriptor sorts them (the same comparator
+    network), as int64 keys: the bits of a positive float64 order as the float does, and the
+    lowest bits, replaced by the partner's place, say which pair each sorted term is (an
+    alteration of a few ulps, which can only reorder terms equal to within it). Each pair's
+    weight, the sum of the weights of the two places it takes, then multiplies its derivative
+    once."""
     n_centers = centers.shape[0]
     touched = np.zeros((n_centers, k + 1), dtype=np.int64)
     parts = np.zeros((n_centers, k + 1, 3))
     lower, width, counts, start, order = _bin_points(points, cutoff)
     inv_rc2 = 1.0 / (cutoff * cutoff)
-    for c in nb.prange(n_centers):
+    width_sorted = max(k - 1, 1)
+    bits = 1
+    while (1 << bits) < k:
+        bits += 1
+    mask = np.int64((1 << bits) - 1)
+    n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
+    for chunk in nb.prange(n_chunks):
         dist2 = np.empty(k)
         index = np.empty(k, dtype=np.int64)
-        i = centers[c]
-        m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
-        touched[c, 0] = i
         shrink = np.empty(k)  # s(r_a)
         bond = np.empty((k, 3))  # p_a - p_i
-        for a in range(m):
-            touched[c, a + 1] = index[a]
-            for d in range(3):
-                bond[a, d] = points[index[a], d] - points[i, d]
-            r = max(math.sqrt(dist2[a]), MIN_DISTANCE)
-            s = 1.0 - dist2[a] * inv_rc2
-            shrink[a] = s
-            slope = (-4.0 * s * inv_rc2 - s * s / (r * r)) * weights[c, a] / r  # dX1_a/dr_a, per unit bond
-            for d in range(3):
-                parts[c, a + 1, d] += slope * bond[a, d]
-                parts[c, 0, d] -= slope * bond[a, d]
-        values = np.empty(max(m - 1, 1))
-        partner = np.empty(max(m - 1, 1), dtype=np.int64)
-        for a in range(m):
-            filled = 0
-            for b in range(m):  # a's cross terms, sorted largest first with their partners
-                if b == a:
-                    continue
-                r_ab = 0.0
+        inverse_r = np.empty((k, k))  # 1 / |p_a - p_b|
+        pair_weight = np.empty((k, k))  # weight of c_ab from a's sorted column
+        cross = np.empty((width_sorted, k))
+        keys = cross.view(np.int64)
+        filled = np.empty(k, dtype=np.int64)
+        own_a, centre = np.empty(3), np.empty(3)  # one neighbour's and the centre's parts of its pairs
+        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
+            i = centers[c]
+            m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
+            touched[c, 0] = i
+            for a in range(m):
+                touched[c, a + 1] = index[a]
                 for d in range(3):
-                    r_ab += (bond[a, d] - bond[b, d]) ** 2
-                value = shrink[a] * shrink[b] / max(math.sqrt(r_ab), MIN_DISTANCE)
-                pos = filled
-                while pos > 0 and values[pos - 1] < value:
-                    values[pos] = values[pos - 1]
-                    partner[pos] = partner[pos - 1]
-                    pos -= 1
-                values[pos] = value
-                partner[pos] = b
-                filled += 1
+                    bond[a, d] = points[index[a], d] - points[i, d]
+                r = max(math.sqrt(dist2[a]), MIN_DISTANCE)
+                s = 1.0 - dist2[a] * inv_rc2
+                shrink[a] = s
+                slope = (-4.0 * s * inv_rc2 - s * s / (r * r)) * weights[c, a] / r  # dX1_a/dr_a, per unit bond
+                for d in range(3):
+                    parts[c, a + 1, d] += slope * bond[a, d]
+                    parts[c, 0, d] -= slope * bond[a, d]
+                filled[a] = 0
+            for a in range(m):
+                for b in range(a + 1, m):
+                    r_ab = 0.0
+                    for d in range(3):
+                        r_ab += (bond[a, d] - bond[b, d]) ** 2
+                    inverse = 1.0 / max(math.sqrt(r_ab), MIN_DISTANCE)
+                    inverse_r[a, b] = inverse
+                    cross[filled[a], a] = shrink[a] * shrink[b] * inverse
+                    keys[filled[a], a] = (keys[filled[a], a] & ~mask) | b
+                    filled[a] += 1
+                    cross[filled[b], b] = shrink[a] * shrink[b] * inverse
+                    keys[filled[b], b] = (keys[filled[b], b] & ~mask) | a
+                    filled[b] += 1
+            for n in range(max(m - 1, 0), width_sorted):  # missing neighbours: zeros, sorted last
+                for a in range(m):
+                    keys[n, a] = 0
+            _sort_columns_descending(keys, network, m)
+            for a in range(m):
+                for b in range(m):
+                    pair_weight[a, b] = 0.0
             for n in range(m - 1):
                 g = weights[c, k + n] / k
-                if g == 0.0:
-                    continue
-                b = partner[n]
-                r_ab = 0.0
+                for a in range(m):
+                    pair_weight[a, keys[n, a] & mask] += g
+            for a in range(m):
+                own_a[:] = 0.0
+                centre[:] = 0.0
+                for b in range(a + 1, m):
+                    g = pair_weight[a, b] + pair_weight[b, a]
+                    inverse = inverse_r[a, b]
+                    # c_ab = s_a s_b / r_ab; ds_a/dp_a = -2 bond_a / rc^2 (and the opposite on the centre)
+                    da = -2.0 * inv_rc2 * shrink[b] * inverse * g
+                    db = -2.0 * inv_rc2 * shrink[a] * inverse * g
+                    dr = -shrink[a] * shrink[b] * inverse * inverse * inverse * g  # times (p_a - p_b)
+                    for d in range(3):
+                        along = bond[a, d] - bond[b, d]
+                        own_a[d] += da * bond[a, d] + dr * along
+                        parts[c, b + 1, d] += db * bond[b, d] - dr * along
+                        centre[d] -= da * bond[a, d] + db * bond[b, d]
                 for d in range(3):
-                    r_ab += (bond[a, d] - bond[b, d]) ** 2
-                r_ab = max(math.sqrt(r_ab), MIN_DISTANCE)
-                # c_ab = s_a s_b / r_ab; ds_a/dp_a = -2 bond_a / rc^2 (and the opposite on the centre)
-                da = -2.0 * inv_rc2 * shrink[b] / r_ab * g
-                db = -2.0 * inv_rc2 * shrink[a] / r_ab * g
-                dr = -shrink[a] * shrink[b] / (r_ab * r_ab * r_ab) * g  # times (p_a - p_b)
-                for d in range(3):
-                    along = bond[a, d] - bond[b, d]
-                    parts[c, a + 1, d] += da * bond[a, d] + dr * along
-                    parts[c, b + 1, d] += db * bond[b, d] - dr * along
-                    parts[c, 0, d] -= da * bond[a, d] + db * bond[b, d]
+                    parts[c, a + 1, d] += own_a[d]
+                    parts[c, 0, d] += centre[d]
     return touched, parts

@@ -44,7 +44,7 @@ import numpy as np
 
 from .fastexp import exp_neg_terms, total, total_and_add
 from .validation import check_precision
-from .workers import one_blas_thread, worker_pool
+from .workers import in_blocks, one_blas_thread, worker_pool
 
 TILE_ROWS = 512
 TILE_COLS = 8192
@@ -92,8 +92,7 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
 
     y_source = operand.source if y is x else y
 
-    def row_tile(start: int) -> None:
-        rows = slice(start, min(start + TILE_ROWS, y_values.shape[0]))
+    def row_tile(rows: slice) -> None:
         nearest = np.full(rows.stop - rows.start, np.inf)
         nearest_column = np.zeros(rows.stop - rows.start, dtype=np.int64)
         sums = np.zeros((rows.stop - rows.start, bandwidths.size))
@@ -107,14 +106,7 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
             offsets = nearest[:, None] - rounding[:, None] / sums
         result[rows] = np.log(sums) - offsets * scales[None, :]
 
-    starts = range(0, y_values.shape[0], TILE_ROWS)
-    threads = nb.get_num_threads()
-    with one_blas_thread():
-        if threads == 1 or len(starts) == 1:  # no hand-over to the pool
-            for start in starts:
-                row_tile(start)
-        else:  # at most one tile per worker at a time, however few tiles there are
-            list(worker_pool(threads).map(row_tile, starts))
+    in_blocks(y_values.shape[0], TILE_ROWS, row_tile)
     return result
 
 

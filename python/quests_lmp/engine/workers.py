@@ -37,3 +37,18 @@ def one_blas_thread():
         if _blas is None:
             _blas = ThreadpoolController()
     return _blas.limit(limits=1, user_api="blas")
+
+
+def in_blocks(n: int, block: int, run) -> None:
+    """run(rows) for consecutive slices of at most `block` of range(n), on numba.get_num_threads()
+    worker threads (in this thread where one suffices), BLAS on one thread each."""
+    import numba as nb
+
+    blocks = [slice(start, min(start + block, n)) for start in range(0, n, block)]
+    threads = nb.get_num_threads()
+    with one_blas_thread():
+        if threads == 1 or len(blocks) == 1:  # no hand-over to the pool
+            for rows in blocks:
+                run(rows)
+        else:  # at most one block per worker at a time, however few there are
+            list(worker_pool(threads).map(run, blocks))
