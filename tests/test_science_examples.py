@@ -106,3 +106,17 @@ def test_active_learning_picked_environments_remove_the_novelty(tmp_path):
     before, after = results["ta-bcc-300K"], results["ta-plus-picked"]
     assert before["frames_over_alarm"] >= 1 and after["frames_over_alarm"] == 0
     assert after["novel_atom_frames"] < before["novel_atom_frames"] / 2
+
+
+def test_exploration_bias_finds_more_and_the_wall_keeps_the_run_inside(tmp_path):
+    """examples/exploration --quick (1,000 steps per run): at 300 K the exploration bias collects
+    more mutually novel environments than plain MD and than MD 30% hotter, the crystal ending FCC
+    at its temperature; at 390 K the wall keeps max dH below 0, which the unbiased run crosses."""
+    folder = run_quick(tmp_path, "exploration", ["./run.sh"])
+    results = json.loads((folder / "results.json").read_text())
+    plain, hotter, explore, wall = (results[name] for name in ("plain", "hotter", "explore", "wall"))
+    assert explore["collected"] > 5 * max(plain["collected"], 1) and explore["collected"] > hotter["collected"]
+    assert explore["final_fcc_fraction"] >= 0.9 and abs(explore["mean_temperature"] - 300) < 30
+    assert hotter["max_dH"] > 0.0 and hotter["evaluations_over_0"] > 0.1
+    assert wall["max_dH"] < 0.0 and wall["collected"] == 0 and abs(wall["mean_temperature"] - 390) < 30
+    assert (folder / "exploration.png").stat().st_size > 10_000
