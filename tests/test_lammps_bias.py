@@ -107,6 +107,33 @@ run 600
     assert abs(drift) < 0.05 and np.ptp(total) < 0.05, (drift, np.ptp(total))
 
 
+def test_minimize_sees_the_bias_energy_and_forces(tmp_path):
+    """pair_style zero, a hot cell and the wall: `minimize` with fix_modify energy yes moves the
+    atoms down the bias alone, so the bias energy (the whole pe) falls to zero and max dH to at
+    most the wall's threshold; without energy yes the minimizer sees no energy and stops at once.
+    The line search is backtrack: the default quadratic one stops on the descriptor's kinks
+    (here at 0.4% of the initial energy, "quadratic factors are zero"), as doc/fix_quests.md says."""
+    hot_cell(tmp_path)
+    deck = cu_deck("""fix q all quests 1 ref.npz bias wall 0.02 -2.0
+fix_modify q energy {energy}
+thermo_style custom step pe f_q f_q[1] fnorm
+thermo_modify format float %.15g
+thermo 10
+min_style cg
+min_modify line backtrack
+minimize 0.0 1e-10 2000 20000
+""", pair="zero")
+    found = {}
+    for energy in ("yes", "no"):
+        assert_ran(run_lammps(deck.format(energy=energy), tmp_path))
+        found[energy] = thermo_rows(tmp_path / "log.lammps", 5)
+    first, last = found["yes"][0], found["yes"][-1]
+    assert first[2] > 1.0 and first[3] > -2.0  # the wall acts at the start
+    assert last[2] < 1e-6 * first[2] and last[1] == pytest.approx(last[2], abs=1e-12)
+    assert last[3] < -2.0 + 1e-3  # max dH at the wall's threshold or below
+    assert len(found["no"]) <= 2 and found["no"][0][1] == 0.0  # pe without the bias: nothing to minimize
+
+
 @pytest.mark.parametrize("fix, message", [
     ("5 ref.npz bias wall 0.1 0.0", "Fix quests: bias applies forces at every step: N must be 1, got 5"),
     ("1 ref.npz bias push 0.1 0.0", "Fix quests: bias must be explore or wall, got 'push'"),
