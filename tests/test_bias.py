@@ -85,6 +85,49 @@ def test_forces_are_minus_the_energy_gradient(reference, structure, bias, method
     np.testing.assert_allclose(result.virial, full[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]])
 
 
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("bias", [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -3.0)], ids=lambda b: b.kind)
+def test_by_centre_forces_are_minus_the_energy_gradient(bias, method):
+    """Species by-centre (Ni3Al with antisites): each dH against its element's reference
+    environments (the values of Reference.delta_entropy(by_centre=True)), forces -dE/dr."""
+    from lammps_runner import ni3al
+
+    reference = Reference.from_structures([ni3al(seed, 0.06) for seed in (1, 2)])
+    reference.build_cluster_index()
+    for element in ("Ni", "Al"):
+        reference.element_part(element).build_cluster_index()
+    atoms = ni3al(3, 0.09, antisites=6)
+
+    def biased(positions):
+        moved = atoms.copy()
+        moved.positions = positions
+        points, owners = periodic_images(moved.positions, moved.cell.array, moved.pbc, reference.cutoff, sources=True)
+        result = bias_forces(bias, reference, reference.bandwidth, points, np.arange(len(atoms)), **METHODS[method],
+                             by_centre=True, numbers=moved.numbers[owners])
+        forces = np.zeros((len(atoms), 3))
+        np.add.at(forces, owners, result.forces)
+        return result, forces
+
+    result, forces = biased(atoms.positions)
+    expected = reference.delta_entropy(atoms, by_centre=True, **METHODS[method])
+    np.testing.assert_allclose(result.dh, expected, rtol=1e-9 if method == "exact" else 0, atol=1e-10 if
+                               method == "exact" else 1e-4)  # approx: float64 here, float32 terms there
+    assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)
+    assert_equals_finite_differences(-forces, lambda positions: biased(positions)[0].energy, atoms.positions,
+                                     np.arange(0, len(atoms), 23))
+    np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-10 * np.abs(forces).max())
+
+
+def test_by_centre_needs_the_elements_and_known_ones(system):
+    reference = Reference.from_structures([thermal(CU.repeat(2), 0.05, 1)])
+    points = thermal(CU.repeat(2), 0.05, 2).positions
+    with pytest.raises(ValueError, match="needs the element of each test environment's centre"):
+        bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True)
+    with pytest.raises(ValueError, match="element Ni is not in the reference"):
+        bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True,
+                    numbers=np.full(len(points), 28))
+
+
 def test_approx_is_a_certified_partial_sum(reference):
     """Method approx's dH (the partial sum the forces differentiate) lies within the certificate
     above the exact value where the exact one is above stop_below, and truncates some sums."""

@@ -12,7 +12,8 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import assert_ran, cu_deck, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
+from lammps_runner import (assert_ran, cu_deck, cu_reference, dump_columns, ni3al, ni3al_reference, run_lammps,
+                           thermo_rows, write_data)
 from quests_lmp import Reference
 from quests_lmp.engine.bias import Bias, bias_forces
 from test_collection import domain
@@ -62,6 +63,27 @@ def test_forces_energy_and_virial_are_the_engines(tmp_path, bias, method):
     volume = atoms.get_volume()
     np.testing.assert_allclose(pressure, expected.virial / volume * NKTV2P, rtol=1e-8,
                                atol=1e-10 * np.abs(expected.virial).max() / volume * NKTV2P)
+
+
+def test_by_centre_forces_are_the_engines(tmp_path):
+    """species by-centre on Ni3Al (elements Ni Al): the forces and dH of the engine, each atom
+    against its element's reference environments."""
+    ni3al_reference(tmp_path / "ref.npz")
+    atoms = ni3al(3, 0.09, antisites=6)
+    write_data(atoms, tmp_path / "data.lmp", ["Ni", "Al"])
+    deck = FORCES.replace("ref.npz {method}", "ref.npz elements Ni Al species by-centre {method}")
+    assert_ran(run_lammps(deck.format(method="", bias="wall 0.02 -3.0"), tmp_path))
+    reference = Reference.load(tmp_path / "ref.npz")
+    points, tags, numbers = domain(atoms, 7.0)
+    expected = bias_forces(Bias("wall", 0.02, -3.0), reference, reference.bandwidth, points, np.arange(len(atoms)),
+                           by_centre=True, numbers=numbers)
+    forces = np.zeros((len(atoms), 3))
+    np.add.at(forces, tags - 1, expected.forces)
+    table = dump_columns(tmp_path / "forces.dump")[0]
+    np.testing.assert_allclose(np.column_stack([table["fx"], table["fy"], table["fz"]]), forces, rtol=1e-9,
+                               atol=1e-11 * np.abs(forces).max())
+    np.testing.assert_allclose(table["f_q"], expected.dh, rtol=1e-10, atol=1e-10)  # nats; some dH are near 0
+    assert np.abs(forces).max() > 0.0
 
 
 @pytest.mark.parametrize("method", ["exact", "approx"])
@@ -141,6 +163,7 @@ minimize 0.0 1e-10 2000 20000
     ("1 ref.npz bias wall 0.1", "Fix quests: bias needs three values"),
     ("1 ref.npz method knn bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
     ("1 ref.npz precision single bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
+    ("1 ref.npz elements Cu unknown novel bias wall 0.1 0.0", "bias cannot count atoms of unknown elements as novel"),
 ])
 def test_bad_bias_keywords(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix)

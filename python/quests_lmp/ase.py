@@ -155,15 +155,17 @@ class QuestsBias(Calculator):
     level = the threshold in nats); reference: a reference file or a species-blind Reference;
     bandwidth: 1/A (None: the reference's); method: "exact" or "approx" (the certified partial
     sums of a large reference, certificate in nats, 0.1 by default; its forces are those of the
-    partial sum, quests_lmp.engine.bias). Energy (eV), forces (eV/A) and, for periodic cells,
-    stress (eV/A^3) are the calculator's plus the bias's; results["dH"] holds each atom's dH
-    (nats) and results["bias_energy"] the bias part.
+    partial sum, quests_lmp.engine.bias); species: "blind" (default) or "by-centre" (each atom
+    against the reference environments of its element). Energy (eV), forces (eV/A) and, for
+    periodic cells, stress (eV/A^3) are the calculator's plus the bias's; results["dH"] holds
+    each atom's dH (nats) and results["bias_energy"] the bias part.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
     def __init__(self, calculator: Calculator, reference, kind: str, strength: float, level: float,
-                 bandwidth: float | None = None, method: str = "exact", certificate: float | None = None, **kwargs):
+                 bandwidth: float | None = None, method: str = "exact", certificate: float | None = None,
+                 species: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.calculator = calculator
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
@@ -174,6 +176,7 @@ class QuestsBias(Calculator):
         if method == "knn":
             raise ValueError("QuestsBias: forces of method knn are not implemented; use exact, or approx for a "
                              "large reference")
+        self.by_centre = species_options(self.reference, species)["by_centre"]
         self.bias = Bias(kind, float(strength), float(level))
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
 
@@ -185,7 +188,8 @@ class QuestsBias(Calculator):
         points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc,
                                          self.reference.descriptor.cutoff, sources=True)
         done = bias_forces(self.bias, self.reference, self.bandwidth, points, np.arange(len(atoms)),
-                           self.options["method"], self.options["certificate"], self.options["stop_below"])
+                           self.options["method"], self.options["certificate"], self.options["stop_below"],
+                           self.by_centre, atoms.numbers[owners])
         forces = np.zeros((len(atoms), 3))
         np.add.at(forces, owners, done.forces)
         energy = base.get_potential_energy() + done.energy

@@ -12,7 +12,8 @@ quadratically above (continuous force). Forces are -dE/d(positions) through the 
 gradients of quests_lmp.engine.gradients, on owned and ghost points alike. dH is exact (Eq. 6) or
 the certified partial sum of method approx, whose forces are those of the same partial sum:
 where an atom's visited units change, its dH (and E) jumps by up to the certificate, so NVE
-conserves energy only with the exact method.
+conserves energy only with the exact method. In species by-centre mode each dH is taken against
+the reference environments of its centre's element (the descriptor stays species-blind).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class BiasResult:
 
 
 def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, centers, method: str = "exact",
-                certificate: float | None = None, stop_below: float = STOP_BELOW) -> BiasResult:
+                certificate: float | None = None, stop_below: float = STOP_BELOW, by_centre: bool = False,
+                numbers=None) -> BiasResult:
     """dH, bias energy, forces and virial of the environments of points[centers].
 
     Parameters
@@ -87,6 +89,11 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
         The evaluated points.
     method, certificate, stop_below
         How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient).
+    by_centre : bool
+        Species by-centre: each environment against the reference environments of its centre's
+        element (numbers needed).
+    numbers : (n,) array of int, optional
+        Atomic number of each point.
 
     Returns
     -------
@@ -95,13 +102,16 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     Raises
     ------
     ValueError
-        A multicomponent reference, method knn, and as Descriptor.compute_points.
+        A multicomponent reference, method knn, by_centre without numbers or with a centre
+        element the reference lacks, and as Descriptor.compute_points.
     """
     if reference.multicomponent is not None:
         raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
     x = reference.descriptor.compute_points(points, centers)
-    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below)
+    centres = None if numbers is None else np.asarray(numbers)[centers]
+    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below, by_centre,
+                                                        centres)
     energies, slopes = bias.energies(dh)
     forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient)
     virial = np.einsum("pa,pb->ab", points, forces)

@@ -14,8 +14,9 @@ Where these are not derivatives: the order of neighbours and of cross terms is h
 gradients are those of the piece the positions lie in. The descriptor is continuous but not
 differentiable where two neighbour distances tie at the k-th place (the k-th neighbour changes;
 continuous only because X1 and the cross terms are sorted), and where two cross terms of one
-neighbour tie; there the code takes the order of the evaluation (distance, then point index for
-neighbours; the first of equal cross terms in the sorted order), a one-sided derivative. A
+neighbour tie; there the code takes one order (distance, then point index for neighbours, as the
+evaluation; for cross terms equal to within a few ulps, the order of their partner-tagged sort
+keys, see _descriptor_vjp), a one-sided derivative. A
 neighbour crossing the cutoff enters smoothly: s and ds/dr vanish at rc. Thermal positions meet
 none of these points except on a set of measure zero.
 """

@@ -47,7 +47,8 @@ from .frames import read_structures
 from .gradients import dh_and_gradient
 from .information import DEFAULT_BANDWIDTH, entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
-from .species import as_centres, atomic_numbers, by_element, missing_elements, species_mode, symbol_order, symbols
+from .species import (as_centres, atomic_numbers, by_element, element_rows, missing_elements, species_mode,
+                      symbol_order, symbols)
 from .validation import as_descriptors, check_bandwidths, check_cutoff, check_dh_options, check_k, is_atoms
 
 FORMAT = "quests-lmp reference"
@@ -342,8 +343,8 @@ class Reference:
         return self.knn_index().delta_entropy(y, bandwidths, neighbors)
 
     def delta_entropy_and_gradient(self, y, h: float | None = None, method: str = "exact",
-                                   certificate: float | None = None,
-                                   stop_below: float = STOP_BELOW) -> tuple[np.ndarray, np.ndarray]:
+                                   certificate: float | None = None, stop_below: float = STOP_BELOW,
+                                   by_centre: bool = False, centres=None) -> tuple[np.ndarray, np.ndarray]:
         """dH of test descriptors against this reference, species-blind, and its gradient with
         respect to the descriptors: what the forces of a bias need (quests_lmp.engine.bias).
 
@@ -361,6 +362,11 @@ class Reference:
             As delta_entropy (approx only; 0.1).
         stop_below : float, nats
             As delta_entropy (-1).
+        by_centre : bool
+            Compare each test environment only with the reference environments of its centre's
+            element (species by-centre; the reference must record its centres).
+        centres : (n,) array of int, optional
+            Atomic number of each test environment's centre (needed by by_centre).
 
         Returns
         -------
@@ -370,14 +376,17 @@ class Reference:
         ------
         ValueError
             Method knn (its truncation has no bound; its forces are not implemented), an unknown
-            method, certificate without approx, a bad bandwidth, or test descriptors that are
-            empty, non-finite or of another width.
+            method, certificate without approx, a bad bandwidth, test descriptors that are empty,
+            non-finite or of another width; by_centre without centres, or with a centre element
+            the reference lacks (its dH is infinite, with no force).
         """
         method, _, _, certificate = check_dh_options(method, None, "double", certificate)
         y = as_descriptors(y, "test descriptors")
         if y.shape[1] != self.descriptors.shape[1]:
             raise ValueError(f"test descriptors have {y.shape[1]} features, the reference {self.descriptors.shape[1]}")
         h = float(check_bandwidths(self.bandwidth if h is None else h)[0][0])
+        if by_centre:
+            return self._by_centre_gradients(y, h, method, certificate, stop_below, centres)
         if method == "exact":
             return dh_and_gradient(y, self.descriptors, h)
         if method == "approx":
@@ -385,6 +394,16 @@ class Reference:
                 y, h, DEFAULT_CERTIFICATE if certificate is None else certificate, float(stop_below))
         raise ValueError("forces of method knn are not implemented (its truncation has no bound): use method "
                          "exact, or approx for a large reference")
+
+    def _by_centre_gradients(self, y, h, method, certificate, stop_below, centres) -> tuple[np.ndarray, np.ndarray]:
+        """delta_entropy_and_gradient of checked descriptors, element by element of the centres."""
+        centres = None if centres is None else as_centres(centres, len(y))
+        self._absent(centres, True, "error")  # no centres, or an element the reference lacks: ValueError
+        dh, gradient = np.empty(len(y)), np.empty_like(y)
+        for z, rows in element_rows(centres).items():
+            dh[rows], gradient[rows] = self.element_part(z).delta_entropy_and_gradient(
+                y[rows], h, method, certificate, stop_below)
+        return dh, gradient
 
     def _absent(self, test_centres, by_centre: bool, unknown: str | None) -> np.ndarray | None:
         """Mask of the test centres of elements this reference lacks, where they are allowed (as

@@ -99,14 +99,17 @@ class FixEngine:
     def bias_with(self, kind: str, strength: float, level: float) -> None:
         """Applies a bias energy of dH from now on (quests_lmp.engine.bias): explore (strength
         eV/nat, cap nats) or wall (strength eV/nat^2, threshold nats). ValueError for bad values
-        or a setting the gradients do not cover (methods exact and approx, species-blind, double
-        precision only)."""
+        or a setting the gradients do not cover (methods exact and approx, the species-blind
+        descriptor, double precision only)."""
         if self.options["method"] == "knn" or self.options["precision"] != "double":
             raise ValueError("bias needs method exact or approx and precision double: forces of method knn and of "
                              "float32 sums are not implemented")
-        if self.options["by_centre"] or self.reference.multicomponent is not None:
-            raise ValueError("bias needs the species-blind descriptor and species blind: forces of the by-centre and "
-                             "multicomponent modes are not implemented")
+        if self.reference.multicomponent is not None:
+            raise ValueError("bias needs the species-blind descriptor (species blind or by-centre): forces of "
+                             "multicomponent descriptors are not implemented")
+        if self.options["unknown"] == "novel":
+            raise ValueError("bias cannot count atoms of unknown elements as novel (their dH is infinite, with no "
+                             "force): leave unknown out, or add such environments to the reference")
         self.bias = Bias(kind, float(strength), float(level))
 
     def evaluate_bias(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out,
@@ -121,7 +124,8 @@ class FixEngine:
             return (0.0,) * 7
         numbers = self._numbers(types, n_points)
         done = bias_forces(self.bias, self.reference, self.bandwidth, points, centers, self.options["method"],
-                           self.options["certificate"], self.options["stop_below"])
+                           self.options["certificate"], self.options["stop_below"], self.options["by_centre"],
+                           numbers)
         result[centers] = done.dh
         force += done.forces
         self._last = (centers, done.x, numbers)
