@@ -112,3 +112,19 @@ def test_periodic_forces_from_ghost_images_summed_onto_their_atoms():
 
     assert_equals_finite_differences(analytic, energy, atoms.positions, np.arange(0, len(atoms), 9))
     np.testing.assert_allclose(analytic.sum(axis=0), 0.0, atol=1e-10 * np.abs(analytic).max())
+
+
+def test_vjp_with_the_descriptor_passs_neighbour_lists(cluster):
+    """descriptor_vjp with the neighbour lists of describe_with_neighbours equals its own search;
+    lists of another shape are refused."""
+    from quests_lmp.engine.gradients import describe_with_neighbours
+
+    descriptor, centers = Descriptor(), np.arange(0, len(cluster), 5)
+    x, neighbours = describe_with_neighbours(descriptor, cluster, centers)
+    np.testing.assert_array_equal(x, descriptor.compute_points(cluster, centers))
+    assert np.all(neighbours[:, 0] >= 1) and np.all(neighbours[:, 0] <= descriptor.k)
+    weights = np.random.default_rng(1).normal(size=x.shape)
+    np.testing.assert_array_equal(descriptor_vjp(descriptor, cluster, centers, weights, neighbours),
+                                  descriptor_vjp(descriptor, cluster, centers, weights))
+    with pytest.raises(ValueError, match="neighbours must be the"):
+        descriptor_vjp(descriptor, cluster, centers, weights, neighbours[:, :5])

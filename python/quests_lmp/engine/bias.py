@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cluster_index import STOP_BELOW
-from .gradients import descriptor_vjp
+from .gradients import describe_with_neighbours, descriptor_vjp
 from .reference import Reference
 
 KINDS = ("explore", "wall")
@@ -108,12 +108,12 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     if reference.multicomponent is not None:
         raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
-    x = reference.descriptor.compute_points(points, centers)
+    x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
     centres = None if numbers is None else np.asarray(numbers)[centers]
     dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below, by_centre,
                                                         centres)
     energies, slopes = bias.energies(dh)
-    forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient)
+    forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient, neighbours)
     virial = np.einsum("pa,pb->ab", points, forces)
     return BiasResult(x, dh, float(energies.sum()), forces,
                       np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]))

@@ -131,15 +131,21 @@ class Descriptor:
 
     def _describe(self, points: np.ndarray, centers: np.ndarray) -> np.ndarray:
         """Species-blind descriptors of points[centers] (checked arrays)."""
+        return self._describe_with_neighbours(points, centers)[0]
+
+    def _describe_with_neighbours(self, points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(descriptors, neighbours) of points[centers] (checked arrays): neighbours[c] holds the
+        count m of centre c's neighbours, then their point indices, nearest first (for the
+        gradients of quests_lmp.engine.gradients, which then need not search again)."""
         network = _sorting_network(self.k - 1)
-        x, overlap = _environment_descriptors(points, centers, self.k, self.cutoff, network)
+        x, overlap, neighbours = _environment_descriptors(points, centers, self.k, self.cutoff, network)
         if overlap.any():
             atom = int(centers[np.flatnonzero(overlap)[0]])
             raise ValueError(
                 f"overlapping atoms: point {atom} has two atoms in its environment closer than "
                 f"{MIN_DISTANCE} A; remove duplicated atoms from the structure"
             )
-        return x
+        return x, neighbours
 
     def compute_atoms(self, atoms, atom_indices=None, index: int = 0) -> np.ndarray:
         """Descriptors of some atoms of one structure, in the order asked for.
@@ -411,7 +417,8 @@ def _sort_columns_descending(table, network, n_columns):
 
 @nb.njit(cache=True, parallel=True)
 def _environment_descriptors(points, centers, k, cutoff, network):
-    """Descriptors X = [X1, X2] of points[centers]; returns (X, overlap flag per center).
+    """Descriptors X = [X1, X2] of points[centers]; returns (X, overlap flag per center, the
+    neighbour count and indices of each center: (n_centers, k + 1) int64).
 
     `network` sorts the cross terms of every neighbour (see _sorting_network). They are stored
     position-major, cross[n, a] = n-th cross term of neighbour a, so each comparator is a
@@ -420,8 +427,9 @@ def _environment_descriptors(points, centers, k, cutoff, network):
     n_centers = centers.shape[0]
     x = np.zeros((n_centers, 2 * k - 1))
     overlap = np.zeros(n_centers, dtype=np.bool_)
+    neighbours = np.zeros((n_centers, k + 1), dtype=np.int64)
     if n_centers == 0:
-        return x, overlap
+        return x, overlap, neighbours
     lower, width, counts, start, order = _bin_points(points, cutoff)
     width_sorted = max(k - 1, 1)
     n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
@@ -434,6 +442,8 @@ def _environment_descriptors(points, centers, k, cutoff, network):
         for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
             i = centers[c]
             m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
+            neighbours[c, 0] = m
+            neighbours[c, 1:m + 1] = index[:m]
             for a in range(m):
                 r = math.sqrt(dist2[a])
                 if r < MIN_DISTANCE:
@@ -466,4 +476,4 @@ def _environment_descriptors(points, centers, k, cutoff, network):
                 for a in range(m):
                     total += cross[n, a]
                 x[c, k + n] = total / k
-    return x, overlap
+    return x, overlap, neighbours

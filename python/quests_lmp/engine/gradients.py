@@ -28,15 +28,25 @@ import math
 import numba as nb
 import numpy as np
 
-from .descriptor import (_CHUNK, MIN_DISTANCE, Descriptor, _bin_points, _center_indices, _nearest_within,
-                         _sort_columns_descending, _sorting_network)
+from .descriptor import _CHUNK, MIN_DISTANCE, Descriptor, _center_indices, _sort_columns_descending, _sorting_network
 from .fastexp import exp_neg, total
 from .kernel import REFINE, TILE_COLS, TILE_ROWS, _products_to_sq_distances, smallest
 from .validation import as_descriptors, as_positions, check_bandwidths
 from .workers import in_blocks
 
 
-def descriptor_vjp(descriptor: Descriptor, points, centers, weights) -> np.ndarray:
+def describe_with_neighbours(descriptor: Descriptor, points, centers) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptor.compute_points, and the neighbour lists descriptor_vjp takes (so that it need
+    not search again): ((n_centers, 2k - 1) descriptors in 1/A, (n_centers, k + 1) int64 rows
+    of the neighbour count, then the neighbours' point indices). ValueError as compute_points,
+    and for a descriptor other than the species-blind Descriptor."""
+    if type(descriptor) is not Descriptor:
+        raise ValueError("gradients are implemented for the species-blind Descriptor only")
+    points = as_positions(points, "points")
+    return descriptor._describe_with_neighbours(points, _center_indices(centers, len(points)))
+
+
+def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=None) -> np.ndarray:
     """Gradient of sum_c sum_f weights[c, f] X[c, f] with respect to every point (vector-Jacobian
     product of the species-blind descriptor).
 
@@ -50,6 +60,9 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights) -> np.ndarr
         The described points (as for Descriptor.compute_points).
     weights : (n_centers, 2k - 1) array
         d(something)/dX per centre and feature (units of the something times A).
+    neighbours : (n_centers, k + 1) int64 array, optional
+        The neighbour lists of describe_with_neighbours for these points and centres; searched
+        here if not given.
 
     Returns
     -------
@@ -59,20 +72,26 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights) -> np.ndarr
     Raises
     ------
     ValueError
-        As Descriptor.compute_points, or weights not of shape (n_centers, 2k - 1).
+        As Descriptor.compute_points, weights not of shape (n_centers, 2k - 1), or neighbours
+        not of shape (n_centers, k + 1).
     """
-    if type(descriptor) is not Descriptor:
-        raise ValueError("gradients are implemented for the species-blind Descriptor only")
+    if neighbours is None:
+        neighbours = describe_with_neighbours(descriptor, points, centers)[1]
     points = as_positions(points, "points")
     centers = _center_indices(centers, len(points))
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     if weights.shape != (len(centers), descriptor.n_features):
         raise ValueError(f"weights must have shape ({len(centers)}, {descriptor.n_features}), got {weights.shape}")
+    if neighbours.shape != (len(centers), descriptor.k + 1) or neighbours.dtype != np.int64:
+        raise ValueError(f"neighbours must be the ({len(centers)}, {descriptor.k + 1}) int64 lists of "
+                         "describe_with_neighbours")
     gradient = np.zeros((len(points), 3))
     if len(centers):
         touched, parts = _descriptor_vjp(points, centers, descriptor.k, descriptor.cutoff, weights,
-                                         _sorting_network(descriptor.k - 1))
-        np.add.at(gradient, touched.ravel(), parts.reshape(-1, 3))
+                                         _sorting_network(descriptor.k - 1), neighbours)
+        flat, parts = touched.ravel(), parts.reshape(-1, 3)
+        for d in range(3):  # sums the parts of each point (np.add.at, 2x faster)
+            gradient[:, d] = np.bincount(flat, parts[:, d], minlength=len(points))
     return gradient
 
 
@@ -108,6 +127,7 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
     x_norms, y_norms = np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", y, y)
     col_tiles = [slice(c[0], c[-1] + 1) for c in np.array_split(np.arange(len(x)), -(-len(x) // TILE_COLS))]
     nearest, sums, moments = np.full(len(y), np.inf), np.zeros(len(y)), np.zeros_like(y)
+    x_t = np.ascontiguousarray(x.T)
 
     def row_tile(rows: slice) -> None:
         for cols in col_tiles:
@@ -115,7 +135,7 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
             _products_to_sq_distances(tile, y[rows], x[cols], y_norms[rows], x_norms[cols], REFINE["double"])
             factors = _tile_terms(tile, scale, nearest[rows], sums[rows])  # tile: the terms now
             moments[rows] *= factors[:, None]
-            moments[rows] += tile @ x[cols]
+            moments[rows] += (x_t[:, cols] @ tile.T).T  # as tile @ x[cols]; BLAS is faster this way round
 
     in_blocks(len(y), TILE_ROWS, row_tile)
     return nearest * scale - np.log(sums), (y - moments / sums[:, None]) / (h * h)
@@ -142,7 +162,7 @@ def _tile_terms(tile, scale, nearest, sums):
 
 
 @nb.njit(cache=True, parallel=True)
-def _descriptor_vjp(points, centers, k, cutoff, weights, network):
+def _descriptor_vjp(points, centers, k, cutoff, weights, network, neighbours):
     """Per centre, the points its descriptor depends on (centre first, then its neighbours, padded
     to k + 1 with point 0 and zero parts) and the gradient parts of sum weights * X there.
 
@@ -155,7 +175,6 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network):
     n_centers = centers.shape[0]
     touched = np.zeros((n_centers, k + 1), dtype=np.int64)
     parts = np.zeros((n_centers, k + 1, 3))
-    lower, width, counts, start, order = _bin_points(points, cutoff)
     inv_rc2 = 1.0 / (cutoff * cutoff)
     width_sorted = max(k - 1, 1)
     bits = 1
@@ -164,8 +183,6 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network):
     mask = np.int64((1 << bits) - 1)
     n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
-        dist2 = np.empty(k)
-        index = np.empty(k, dtype=np.int64)
         shrink = np.empty(k)  # s(r_a)
         bond = np.empty((k, 3))  # p_a - p_i
         inverse_r = np.empty((k, k))  # 1 / |p_a - p_b|
@@ -176,14 +193,17 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network):
         own_a, centre = np.empty(3), np.empty(3)  # one neighbour's and the centre's parts of its pairs
         for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
             i = centers[c]
-            m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
+            m = neighbours[c, 0]
             touched[c, 0] = i
             for a in range(m):
-                touched[c, a + 1] = index[a]
+                j = neighbours[c, a + 1]
+                touched[c, a + 1] = j
+                dist2 = 0.0
                 for d in range(3):
-                    bond[a, d] = points[index[a], d] - points[i, d]
-                r = max(math.sqrt(dist2[a]), MIN_DISTANCE)
-                s = 1.0 - dist2[a] * inv_rc2
+                    bond[a, d] = points[j, d] - points[i, d]
+                    dist2 += bond[a, d] * bond[a, d]
+                r = max(math.sqrt(dist2), MIN_DISTANCE)
+                s = 1.0 - dist2 * inv_rc2
                 shrink[a] = s
                 slope = (-4.0 * s * inv_rc2 - s * s / (r * r)) * weights[c, a] / r  # dX1_a/dr_a, per unit bond
                 for d in range(3):
