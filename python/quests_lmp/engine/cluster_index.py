@@ -435,5 +435,6 @@ def _visit_units_double(units, queries, y, centroids, members, member_norms, uni
             _rescale(q, sq[:count].min(), scale, nearest, sums, moments)
             exp_neg(sq[:count], nearest[q], scale, terms[:count])
             weights = terms[:count]
-            sums[q] += weights.sum()
-            moments[q] += weights.sum() * centroids[c] + np.dot(weights, offsets)
+            mass = weights.sum()
+            sums[q] += mass
+            moments[q] += mass * centroids[c] + np.dot(weights, offsets)

@@ -61,8 +61,8 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=
     weights : (n_centers, 2k - 1) array
         d(something)/dX per centre and feature (units of the something times A).
     neighbours : (n_centers, k + 1) int64 array, optional
-        The neighbour lists of describe_with_neighbours for these points and centres; searched
-        here if not given.
+        The neighbour lists of describe_with_neighbours for these points and centres; found here
+        by a descriptor pass if not given.
 
     Returns
     -------
@@ -75,6 +75,8 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=
         As Descriptor.compute_points, weights not of shape (n_centers, 2k - 1), or neighbours
         not of shape (n_centers, k + 1).
     """
+    if type(descriptor) is not Descriptor:
+        raise ValueError("gradients are implemented for the species-blind Descriptor only")
     if neighbours is None:
         neighbours = describe_with_neighbours(descriptor, points, centers)[1]
     points = as_positions(points, "points")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numba as nb
 from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()
@@ -42,8 +43,6 @@ def one_blas_thread():
 def in_blocks(n: int, block: int, run) -> None:
     """run(rows) for consecutive slices of at most `block` of range(n), on numba.get_num_threads()
     worker threads (in this thread where one suffices), BLAS on one thread each."""
-    import numba as nb
-
     blocks = [slice(start, min(start + block, n)) for start in range(0, n, block)]
     threads = nb.get_num_threads()
     with one_blas_thread():
