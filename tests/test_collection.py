@@ -102,6 +102,22 @@ def test_caps_coverage_and_discard(system, tmp_path):
     assert steps == [1, 1, 2, 2]
 
 
+def test_by_centre_coverage_counts_only_the_same_element(system, tmp_path):
+    """Species blind, the environments collected around Cu atoms cover the same geometry around Ni
+    atoms; by centre they do not (as dH compares each atom with its own element only), and they
+    still cover the Cu atoms."""
+    reference, atoms, points, tags, numbers, centers, x, dh = system
+    nickel = np.full_like(numbers, 28)
+    counts = {}
+    for by_centre in (False, True):
+        collector = Collector(CollectSettings(str(tmp_path / f"{by_centre}.extxyz"), max_per_evaluation=100),
+                              reference.descriptor.cutoff, reference.bandwidth, by_centre=by_centre)
+        counts[by_centre] = [collector.collect(step, points, tags, elements, centers, x, dh, atoms.cell, atoms.pbc)
+                             for step, elements in enumerate((numbers, nickel, numbers))]
+    first = counts[False][0]
+    assert first >= 2 and counts == {False: [first, 0, 0], True: [first, first, 0]}
+
+
 @pytest.mark.parametrize("settings, message", [({"max_per_evaluation": 0}, "collect_max must be >= 1"),
                                                ({"discard_above": -1.0}, "must be above the collect threshold"),
                                                ({"buffer": -2.0}, "collect_buffer must be a finite number >= 0")])

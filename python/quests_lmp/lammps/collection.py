@@ -8,7 +8,8 @@ outcome does not depend on the number of ranks:
   collected without a cluster of its own;
 - a candidate whose environment is covered by the reference together with the environments
   collected so far (dH against their union <= threshold) is skipped, so the file holds mutually
-  novel environments: each is novel after the ones before it were added to the training set;
+  novel environments: each is novel after the ones before it were added to the training set
+  (by centre, as its dH: against the collected environments of its own element);
 - at most max_per_evaluation are accepted per evaluation and max_per_run per run.
 Only the candidates' dH and IDs travel to rank 0 first; their descriptors and positions follow in
 batches, in order, until the evaluation's quota is filled. The owners of the accepted atoms cut
@@ -58,14 +59,18 @@ class CollectSettings:
 
 
 class Collector:
-    """One per rank. comm: an mpi4py communicator of the run's ranks, or None for one rank."""
+    """One per rank. comm: an mpi4py communicator of the run's ranks, or None for one rank;
+    by_centre: whether dH compares each atom only with environments of its own element (then so
+    does the coverage by the environments collected)."""
 
-    def __init__(self, settings: CollectSettings, cutoff: float, bandwidth: float, comm=None):
+    def __init__(self, settings: CollectSettings, cutoff: float, bandwidth: float, comm=None,
+                 by_centre: bool = False):
         settings.check()
-        self.settings, self.bandwidth, self.comm = settings, bandwidth, comm
+        self.settings, self.bandwidth, self.comm, self.by_centre = settings, bandwidth, comm, by_centre
         self.buffer = cutoff if settings.buffer is None else settings.buffer
         self.radius = cutoff + self.buffer  # A: how far the ghost atoms must reach
-        self.collected: np.ndarray | None = None  # descriptors of the centres written in this run (rank 0)
+        # descriptors and atomic numbers of the centres written in this run (rank 0)
+        self.collected, self.collected_numbers = None, np.zeros(0, dtype=np.int64)
         self.written = 0
 
     @property
@@ -92,7 +97,8 @@ class Collector:
         if self.is_root:
             dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
             ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
-        accepted = self._decide(ranked, own, points, centers, x, dh, np.asarray(cell, dtype=np.float64), pbc)
+        accepted = self._decide(ranked, own, points, numbers, centers, x, dh, np.asarray(cell, dtype=np.float64),
+                                pbc)
         if accepted:
             clusters = {tag: self._cluster(step, points, tags, numbers, dh[centers[own[tag]]], centers[own[tag]])
                         for tag in accepted if tag in own}
@@ -122,7 +128,7 @@ class Collector:
     def _bcast(self, value):
         return value if self.comm is None else self.comm.bcast(value, root=0)
 
-    def _decide(self, ranked, own, points, centers, x, dh, cell, pbc) -> list[int]:
+    def _decide(self, ranked, own, points, numbers, centers, x, dh, cell, pbc) -> list[int]:
         """The atom IDs to write, in order, on every rank. ranked: on rank 0, every candidate's ID
         in order; own: this rank's candidates, ID -> row of centers."""
         room = min(self.settings.max_per_evaluation, self.settings.max_per_run - self.written)
@@ -132,32 +138,35 @@ class Collector:
             request = self._bcast(ranked[start:start + batch] if self.is_root and len(accepted) < room else None)
             if not request:
                 return self._bcast(accepted if self.is_root else None)
-            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]])
-                                  for tag in request if tag in own})
+            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]],
+                                        numbers[centers[own[tag]]]) for tag in request if tag in own})
             if not self.is_root:
                 continue
             found = {tag: value for part in parts for tag, value in part.items()}
             for tag in request:
                 if len(accepted) == room:
                     break
-                descriptor, position, dh_reference = found[tag]
+                descriptor, position, dh_reference, number = found[tag]
                 merged = _nearest_distance(position, centres_at, cell, pbc) <= self.buffer
-                if not merged and self._covered(descriptor, dh_reference):
+                if not merged and self._covered(descriptor, number, dh_reference):
                     continue
                 # a merged candidate's whole environment is in the file too, in its neighbour's cluster
                 self.collected = (descriptor[None, :] if self.collected is None
                                   else np.vstack([self.collected, descriptor]))
+                self.collected_numbers = np.append(self.collected_numbers, number)
                 if not merged:
                     accepted.append(tag)
                     centres_at = np.vstack([centres_at, position])
             start += batch
 
-    def _covered(self, x: np.ndarray, dh_reference: float) -> bool:
-        """Whether an environment is covered (dH <= threshold) by the reference together with the
-        environments collected in this run: exp(-dH) is a kernel sum, and sums over sets add."""
+    def _covered(self, x: np.ndarray, number: int, dh_reference: float) -> bool:
+        """Whether an environment (descriptor x, centre of atomic number `number`) is covered
+        (dH <= threshold) by the reference together with the environments collected in this run:
+        exp(-dH) is a kernel sum, and sums over sets add (by centre: the sums over its element's)."""
         if self.collected is None:
             return False
-        dh_collected = delta_entropy(x[None, :], self.collected, self.bandwidth)[0]
+        centres = (np.array([number]), self.collected_numbers) if self.by_centre else (None, None)
+        dh_collected = delta_entropy(x[None, :], self.collected, self.bandwidth, *centres)[0]
         return bool(-np.logaddexp(-dh_reference, -dh_collected) <= self.settings.threshold)
 
     def _cluster(self, step, points, tags, numbers, dh_centre, centre) -> Atoms:

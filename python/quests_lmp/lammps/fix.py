@@ -94,7 +94,7 @@ class FixEngine:
             from mpi4py import MPI
 
             comm = MPI.Comm.f2py(comm_handle)
-        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm)
+        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"])
 
     def bias_with(self, kind: str, strength: float, level: float) -> None:
         """Applies a bias energy of dH from now on (quests_lmp.engine.bias): explore (strength
