@@ -109,6 +109,10 @@ def test_by_centre_forces_are_minus_the_energy_gradient(bias, method):
         return result, forces
 
     result, forces = biased(atoms.positions)
+    points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc, reference.cutoff, sources=True)
+    first = bias_forces(bias, reference, reference.bandwidth, points, len(atoms), **METHODS[method], by_centre=True,
+                        numbers=atoms.numbers[owners])  # the first len(atoms) points: the same atoms
+    np.testing.assert_array_equal(first.dh, result.dh)
     expected = reference.delta_entropy(atoms, by_centre=True, **METHODS[method])
     np.testing.assert_allclose(result.dh, expected, rtol=1e-9 if method == "exact" else 0, atol=1e-10 if
                                method == "exact" else 1e-4)  # approx: float64 here, float32 terms there
@@ -123,6 +127,9 @@ def test_by_centre_needs_the_elements_and_known_ones(system):
     points = thermal(CU.repeat(2), 0.05, 2).positions
     with pytest.raises(ValueError, match="needs the element of each test environment's centre"):
         bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True)
+    with pytest.raises(ValueError, match=r"numbers must hold one atomic number per point \(32\), got shape \(8,\)"):
+        bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True,
+                    numbers=np.full(8, 29))
     with pytest.raises(ValueError, match="element Ni is not in the reference"):
         bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True,
                     numbers=np.full(len(points), 28))

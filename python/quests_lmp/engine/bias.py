@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cluster_index import STOP_BELOW
+from .descriptor import _center_indices
 from .gradients import describe_with_neighbours, descriptor_vjp
 from .reference import Reference
 
@@ -85,8 +86,8 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     bandwidth : float, 1/A
     points : (n, 3) array, A
         Owned atoms then ghosts (as Descriptor.compute_points).
-    centers : 1-D array of int
-        The evaluated points.
+    centers : int or 1-D array of int
+        m (the first m points) or the indices of the evaluated points.
     method, certificate, stop_below
         How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient).
     by_centre : bool
@@ -102,13 +103,17 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     Raises
     ------
     ValueError
-        A multicomponent reference, method knn, by_centre without numbers or with a centre
-        element the reference lacks, and as Descriptor.compute_points.
+        A multicomponent reference, method knn, numbers not one per point, by_centre without
+        numbers or with a centre element the reference lacks, and as Descriptor.compute_points.
     """
     if reference.multicomponent is not None:
         raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
     x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
+    centers = _center_indices(centers, len(points))
+    if numbers is not None and np.shape(numbers) != (len(points),):
+        raise ValueError(f"numbers must hold one atomic number per point ({len(points)}), got shape "
+                         f"{np.shape(numbers)}")
     centres = None if numbers is None else np.asarray(numbers)[centers]
     dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below, by_centre,
                                                         centres)
