@@ -4,7 +4,11 @@ the CSV log holds what was computed, the stop and the novel frames work, and bad
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import ase.io
 import numpy as np
@@ -17,6 +21,8 @@ from ase.md.verlet import VelocityVerlet
 from conftest import thermal
 from quests_lmp import Reference
 from quests_lmp.ase import LOG_COLUMNS, NoveltyAlarm, QuestsMonitor
+
+BIN = Path(sys.executable).parent
 
 
 def crystal(noise, seed, lattice="fcc", a=3.615):
@@ -96,6 +102,39 @@ def test_log_is_appended_to_never_replaced(reference, tmp_path):
         monitor()
     lines = log.read_text().splitlines()
     assert lines[0] == ",".join(LOG_COLUMNS) and len(lines) == 5 and lines[1].startswith("0,nan,")
+
+
+MPI_RUN = """
+from mpi4py import MPI  # before ASE: ase.parallel.world is then MPI's, as in GPAW runs
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.md.verlet import VelocityVerlet
+from quests_lmp import Reference
+from quests_lmp.ase import QuestsMonitor
+
+reference = Reference.from_structures([bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3)])
+atoms = bulk("Cu", "bcc", a=2.87, cubic=True).repeat(3)  # every atom novel against FCC
+atoms.rattle(0.05, seed=MPI.COMM_WORLD.rank)  # the ranks' frames differ: a write from rank 1 would show
+atoms.calc = EMT()
+dyn = VelocityVerlet(atoms, 1.0)
+dyn.attach(QuestsMonitor(dyn, atoms, reference, log="q.csv", novel_frames="novel.extxyz"), interval=2)
+dyn.run(4)
+"""
+
+
+def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path):
+    """Two ranks of an ASE run each evaluate; the log and the novel frames are rank 0's, once."""
+    (tmp_path / "run.py").write_text(MPI_RUN)
+    result = subprocess.run([str(BIN / "mpiexec"), "-n", "2", sys.executable, "run.py"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = (tmp_path / "q.csv").read_text().splitlines()
+    assert lines[0] == ",".join(LOG_COLUMNS) and [line.split(",")[0] for line in lines[1:]] == ["0", "2", "4"]
+    frames = ase.io.read(tmp_path / "novel.extxyz", ":")
+    first = bulk("Cu", "bcc", a=2.87, cubic=True).repeat(3)
+    first.rattle(0.05, seed=0)
+    assert len(frames) == 3 and np.allclose(frames[0].positions, first.positions, atol=1e-7)
 
 
 @pytest.mark.parametrize("options, error, message", [

@@ -15,7 +15,9 @@ Every call computes dH (nats) of every atom against the reference with the same 
 line (step, time, max, mean, novel fraction, novel count) to the CSV log, appends the frame to
 `novel_frames` when it has novel atoms, and raises NoveltyAlarm once the novel fraction exceeds
 `stop_fraction`. Works with any ASE calculator; only positions, cell, pbc and (for the
-species-aware modes) the atoms' elements are read.
+species-aware modes) the atoms' elements are read. Each line and each frame is appended in one
+write(), so a run killed between calls leaves whole lines and frames; in an MPI run of ASE
+(ase.parallel.world, e.g. GPAW's), every rank evaluates and only rank 0 writes, as ASE's loggers.
 
 QuestsBias wraps any calculator and adds the bias energy of `fix quests ... bias` (exploration
 or a training-domain wall, quests_lmp.engine.bias) with its forces and stress:
@@ -26,14 +28,14 @@ or a training-domain wall, quests_lmp.engine.bias) with its forces and stress:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
+from ase.parallel import world
 from ase.units import fs
 
 from .engine.bias import Bias, bias_forces
-from .engine.files import check_folder
+from .engine.files import append_whole, check_folder, extxyz_text
 from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
 from .engine.validation import check_bandwidths
@@ -119,9 +121,11 @@ class QuestsMonitor:
         for path in (log, novel_frames):
             if path is not None:
                 check_folder(path)
+        if world.rank != 0:  # an MPI run of ASE: rank 0 writes, as ASE's loggers
+            log = novel_frames = None
         self.log, self.novel_frames = log, novel_frames
-        if log is not None and (not os.path.exists(log) or os.path.getsize(log) == 0):
-            Path(log).write_text(",".join(LOG_COLUMNS) + "\n")
+        if self.log is not None and (not os.path.exists(log) or os.path.getsize(log) == 0):
+            append_whole(log, ",".join(LOG_COLUMNS) + "\n")
         self.calls, self.alarm, self.statistics = 0, False, {}
 
     def __call__(self) -> None:
@@ -136,12 +140,9 @@ class QuestsMonitor:
                            "novel_count": int(novel.sum())}
         self.calls += 1
         if self.log is not None:
-            with open(self.log, "a") as stream:
-                stream.write(",".join(repr(self.statistics[name]) for name in LOG_COLUMNS) + "\n")
+            append_whole(self.log, ",".join(repr(self.statistics[name]) for name in LOG_COLUMNS) + "\n")
         if self.novel_frames is not None and novel.any():
-            import ase.io
-
-            ase.io.write(self.novel_frames, self.atoms, format="extxyz", append=True)
+            append_whole(self.novel_frames, extxyz_text(self.atoms))
         if self.stop_fraction is not None and self.statistics["novel_fraction"] > self.stop_fraction:
             self.alarm = True
             raise NoveltyAlarm(int(step), self.statistics["novel_fraction"], self.statistics["novel_count"],

@@ -1,4 +1,5 @@
-"""Files written whole or not at all: a temporary file beside the target, moved into place when complete.
+"""Files written whole or not at all: a temporary file beside the target, moved into place when complete;
+appends made in one write() each, so that a process killed between appends leaves whole records.
 
 The result gets the permissions of a plain `open(path, "w")` under the user's umask (mkstemp alone
 would leave 0600, unreadable by colleagues). A missing folder is reported before anything is written.
@@ -32,6 +33,30 @@ def write_atomically(path, writer) -> Path:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def append_whole(path, text: str) -> None:
+    """Appends text to a file (created if missing) in one write() with O_APPEND: between calls
+    the file holds whole appends only (a kill inside one large write() may still cut it between
+    pages, as the file system allows)."""
+    data = text.encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        while data:
+            data = data[os.write(descriptor, data):]
+    finally:
+        os.close(descriptor)
+
+
+def extxyz_text(frames) -> str:
+    """ase.Atoms (one or a list) as extended-XYZ text, written by this process alone."""
+    import io
+
+    import ase.io
+
+    text = io.StringIO()
+    ase.io.write(text, frames, format="extxyz", parallel=False)
+    return text.getvalue()
 
 
 def _umask() -> int:

@@ -21,15 +21,14 @@ file in one write() of complete extxyz frames: a run killed between writes leave
 
 from __future__ import annotations
 
-import io
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
 
 from ..engine.carve import points_within
+from ..engine.files import append_whole, extxyz_text
 from ..engine.information import delta_entropy
 
 
@@ -182,17 +181,7 @@ class Collector:
 
     def _append(self, clusters: list[Atoms]) -> None:
         """Appends complete frames in one write() (O_APPEND): never a partial frame in the file."""
-        import ase.io
-
-        text = io.StringIO()
-        ase.io.write(text, clusters, format="extxyz", parallel=False)  # rank 0 alone
-        descriptor = os.open(self.settings.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            data = text.getvalue().encode()
-            while data:
-                data = data[os.write(descriptor, data):]
-        finally:
-            os.close(descriptor)
+        append_whole(self.settings.path, extxyz_text(clusters))  # rank 0 alone
 
 
 def _nearest_distance(position: np.ndarray, others: np.ndarray, cell: np.ndarray, pbc) -> float:
