@@ -110,7 +110,7 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
         raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
     x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
-    centers = _center_indices(centers, len(points))
+    centers = _center_indices(centers, len(points))  # a count m: the first m points
     if numbers is not None and np.shape(numbers) != (len(points),):
         raise ValueError(f"numbers must hold one atomic number per point ({len(points)}), got shape "
                          f"{np.shape(numbers)}")

@@ -38,7 +38,7 @@ class FixEngine:
         self.notice = ""  # a warning for LAMMPS to print once
         self.collector: Collector | None = None  # set by collect_into()
         self.bias: Bias | None = None  # set by bias_with()
-        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
+        self._forget()
         self.type_numbers = self._type_numbers(elements, species, unknown, reference_file)
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
@@ -135,9 +135,13 @@ class FixEngine:
         """(dH output zeroed, points, indices of the group's owned atoms) of an evaluation."""
         result = np.frombuffer(out, dtype=np.float64, count=nlocal)
         result[:] = 0.0
-        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
+        self._forget()
         points = np.frombuffer(positions, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
         return result, points, np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+
+    def _forget(self) -> None:
+        """No evaluated atoms for collect() until the next evaluation: (centers, descriptors, numbers)."""
+        self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
 
     def _numbers(self, types, n_points: int) -> np.ndarray | None:
         """Atomic number of each point from its LAMMPS type (None without elements)."""
