@@ -63,6 +63,25 @@ def per_atom_csv(path):
         return np.array([float(row["dH"]) for row in csv.DictReader(stream)])
 
 
+def test_help_names_every_command_and_what_runs_on_rank_0_alone():
+    """The overview of `quests-lmp --help` lists each sub-command, and names as rank-0-only exactly
+    those that do not split their work under mpiexec."""
+    from quests_lmp.cli.main import parser
+
+    def leaves(command, prefix=""):
+        """(name, parser) of every runnable sub-command: `reference build`, `entropy`, ..."""
+        for name, sub in command._subparsers._group_actions[0].choices.items():
+            yield from leaves(sub, f"{prefix}{name} ") if sub._subparsers else [(prefix + name, sub)]
+
+    text = run("--help", folder=".").stdout
+    listed = {line.split()[1] for line in text.splitlines() if line.startswith("    quests-lmp ")}
+    commands = dict(leaves(parser()))
+    assert listed == {name.split()[0] for name in commands}
+    serial = sorted(name for name, command in commands.items() if not command.get_default("parallel"))
+    assert serial == ["bandwidth", "build-plugin", "plugin-path", "reference index"]
+    assert "(reference index, bandwidth, plugin-path and build-plugin run on rank 0)" in " ".join(text.split())
+
+
 def test_reference_build(data, tmp_path):
     folder, sets = data
     run("reference", "build", folder / "ref.traj", folder / "bcc.traj@0", "-o", tmp_path / "r.npz",

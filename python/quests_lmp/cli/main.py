@@ -10,14 +10,16 @@
     quests-lmp clusters TRAJ --reference REF      clusters of atoms with dH <= 0, per frame; CSV + plot
     quests-lmp learning-curve DATASET             H against size, asymptote fit (Eq. 9), information gap
     quests-lmp compress DATASET --size N          a subset that keeps the most information -> extxyz
+    quests-lmp select POOL --reference REF        a budget of novel structures or environments for DFT
     quests-lmp bandwidth V [V ...]                h(V) for atomic volumes in A^3/atom (SI Eq. S20)
     quests-lmp plugin-path                        folder of the LAMMPS plugin questsplugin.so
     quests-lmp build-plugin --lammps DIR -o OUT   the plugin compiled for another LAMMPS
 
 A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
---json; entropy, metrics, dh, overlap, mutual-info, trajectory and learning-curve split their work
-under `mpiexec -n P` (the others run on rank 0). Mistakes give one line and exit code 1.
+--json. Under `mpiexec -n P` (or srun) every analysis splits its work over the ranks and prints the
+serial answer (reference index, bandwidth, plugin-path and build-plugin run on rank 0). Mistakes
+give one line and exit code 1.
 """
 
 from __future__ import annotations
