@@ -46,6 +46,25 @@ def test_reference_build_records_species_and_prints_each_element(alloys, tmp_pat
     assert "multicomponent descriptors" in result.stdout and "Al" in result.stdout
 
 
+def test_reference_index_stores_each_elements_index(alloys, tmp_path):
+    """`reference index` of an alloy stores each element's cluster index too: fix quests with
+    species by-centre and method approx then builds nothing at creation (and says how to store
+    them where the file lacks them)."""
+    from quests_lmp.lammps.fix import FixEngine
+
+    folder, _ = alloys
+    run("reference", "build", folder / "train.extxyz", "-o", tmp_path / "r.npz", "--index", "no", folder=tmp_path)
+    settings = dict(method="approx", elements="Ni Al", species="by-centre")
+    assert f"quests-lmp reference index {tmp_path / 'r.npz'}" in FixEngine(str(tmp_path / "r.npz"), **settings).notice
+    result = run("reference", "index", tmp_path / "r.npz", "--json", tmp_path / "i.json", folder=tmp_path)
+    loaded, summary = Reference.load(tmp_path / "r.npz"), read_json(tmp_path / "i.json")
+    assert loaded.has_cluster_index and loaded.prepare("approx", by_centre=True) == 0.0
+    assert {name: row["environments"] for name, row in summary["by_element"].items()} == {
+        "Al": np.sum(loaded.centres == 13), "Ni": np.sum(loaded.centres == 28)}
+    assert "Al (species by-centre)" in result.stdout
+    assert FixEngine(str(tmp_path / "r.npz"), **settings).notice == ""
+
+
 @pytest.mark.parametrize("species", ["by-centre", "multicomponent/by-centre"])
 def test_dh_by_centre_equals_the_api_on_one_and_two_ranks(alloys, tmp_path, species):
     folder, sets = alloys

@@ -164,7 +164,7 @@ def rewrite(path, change):
     arrays = {name: np.array(array) for name, array in read_archive(path).items()}
     header = json.loads(arrays.pop("header").tobytes())
     change(arrays, header)
-    header["sha256"] = _checksum(arrays["descriptors"], header)
+    header["sha256"] = _checksum(arrays["descriptors"], header, arrays.get("centres"))
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with open(path, "wb") as stream:
         write_archive(stream, arrays)

@@ -11,6 +11,7 @@ from quests.descriptor import get_descriptors_multicomponent
 from conftest import cu_cluster, on_reference_grid, slab, thermal
 from quests_lmp import (Descriptor, MulticomponentDescriptor, Reference, ReferenceFileError, delta_entropy,
                         entropy, entropy_and_diversity, entropy_by_element, self_delta_entropy)
+from quests_lmp.engine.archive import read_archive
 from quests_lmp.engine.reference import _checksum
 
 H = 0.015
@@ -196,6 +197,63 @@ def test_species_are_kept_in_the_file(tmp_path, training):
     frame = alloy(seed=40)
     np.testing.assert_array_equal(loaded.delta_entropy(frame, by_centre=True),
                                   reference.delta_entropy(frame, by_centre=True))
+
+
+def test_each_elements_cluster_index_is_stored_and_loaded(tmp_path, training, test_frame):
+    """Per-element indexes (species by-centre, method approx) go into the file (format version 3)
+    and come back (memory-mapped where large, as every array of the file): nothing is built at load,
+    and dH is the same as with the indexes built."""
+    reference = Reference.from_structures(training)
+    plain = Reference.load(reference.save(tmp_path / "plain.npz"))
+    assert plain.prepare("approx", by_centre=True) > 0 and read_archive(tmp_path / "plain.npz")["header"].tobytes() \
+        .decode().count('"format_version": 2') == 1  # built on every load; the format of files without them
+    built = reference.build_element_indexes()
+    assert sorted(built) == ["Al", "Ni"] and not reference.has_cluster_index
+    loaded = Reference.load(reference.save(tmp_path / "indexed.npz"))
+    assert '"format_version": 3' in read_archive(tmp_path / "indexed.npz")["header"].tobytes().decode()
+    assert loaded.prepare("approx", by_centre=True) == 0.0 and not loaded.has_cluster_index
+    for name, index in built.items():
+        stored = loaded.element_part(name).cluster_index()
+        np.testing.assert_array_equal(stored.members, index.members)
+    options = dict(by_centre=True, method="approx", certificate=0.05, stop_below=-np.inf)
+    np.testing.assert_array_equal(loaded.delta_entropy(test_frame, **options),
+                                  reference.delta_entropy(test_frame, **options))
+    np.testing.assert_array_equal(Reference.load(plain.save(tmp_path / "again.npz")).element_part("Al").cluster_index()
+                                  .members, built["Al"].members)  # built on use, then stored; the same for a seed
+    copper = Reference.from_structures([alloy(("Cu",), (1.0,), seed=3)])
+    assert list(copper.build_element_indexes()) == ["Cu"] and copper.has_cluster_index  # one element: the whole's
+    assert copper.element_part("Cu").cluster_index() is copper.cluster_index()
+
+
+def test_corrupted_element_indexes_are_refused(tmp_path, training):
+    from test_cluster_index import rewrite
+
+    reference = Reference.from_structures(training)
+    reference.build_element_indexes()
+
+    def flip(arrays, header):
+        arrays["index_z13_members"][2, 1] += 1.0
+
+    def missing(arrays, header):
+        for name in [name for name in arrays if name.startswith("index_z13_")]:
+            del arrays[name]
+
+    def swapped(arrays, header):  # each element's index under the other's number, checksums intact
+        names = [name for name in arrays if name.startswith("index_z")]
+        arrays.update({name.replace("_z13_", "_z0_").replace("_z28_", "_z13_").replace("_z0_", "_z28_"): arrays.pop(name)
+                       for name in names})
+        entries = header["element_indexes"]
+        header["element_indexes"] = {"13": entries["28"], "28": entries["13"]}
+
+    for change, message in ((flip, r"the cluster index is corrupted \(checksum mismatch\); rebuild it: quests-lmp "
+                                    r"reference index"),
+                            (missing, "the per-element cluster indexes are incomplete"),
+                            (swapped, f"the cluster index of element 13 does not match its "
+                                      f"{np.sum(reference.centres == 13)} environments")):
+        path = reference.save(tmp_path / f"{change.__name__}.npz")
+        rewrite(path, change)
+        with pytest.raises(ReferenceFileError, match=message):
+            Reference.load(path)
 
 
 def test_regrouping_keeps_rows_with_their_centres():

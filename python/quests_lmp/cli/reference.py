@@ -1,5 +1,6 @@
 """`quests-lmp reference build FILES -o ref.npz`: training structures -> reference file; prints H and D.
-`quests-lmp reference index ref.npz`: adds the cluster index of method approx to a reference file."""
+`quests-lmp reference index ref.npz`: adds the cluster index of method approx to a reference file (and,
+for several elements, each element's, for species by-centre)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def register(commands) -> None:
     build.add_argument("files", nargs="+", help="structure files, file@frames allowed")
     build.add_argument("-o", "--output", required=True, help="reference file to write (.npz)")
     build.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
-                       help=f"store the cluster index of --method approx: auto (from {INDEX_AUTO_SIZE:,} "
-                            "environments), yes or no")
+                       help=f"store the cluster index of --method approx (and each element's): auto (from "
+                            f"{INDEX_AUTO_SIZE:,} environments), yes or no")
     index = actions.add_parser("index", parents=[options.COMMON],
-                               help="adds the cluster index of --method approx to a reference file")
+                               help="adds the cluster index of --method approx (and each element's) to a "
+                                    "reference file")
     index.set_defaults(handler=index_command, command="reference index")
     index.add_argument("reference", help="reference file (.npz), rewritten in place (whole or not at all)")
     index.add_argument("-o", "--output", help="write the indexed reference here instead (.npz)")
@@ -52,7 +54,7 @@ def build_command(args, world) -> None:
         return
     reference = reference_of(datasets, descriptor, h, x, centres)
     if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
-        _build_index(reference, args.quiet)
+        _build_indexes(reference, args.quiet)
     reference.save(args.output, overwrite=args.overwrite)
     entropy_value, diversity_value = entropy_and_diversity_from_self_dh(dh)
     structures = sum(dataset.n_frames for dataset in datasets)
@@ -85,20 +87,29 @@ def index_command(args, world) -> None:
     output = args.output or args.reference
     options.check_outputs(args, [args.output, args.json])
     reference = Reference.load(args.reference)
-    seconds = _build_index(reference, args.quiet)
+    seconds, by_element = _build_indexes(reference, args.quiet)
     reference.save(output, overwrite=True if args.output is None else args.overwrite)
     index = reference.cluster_index()
     result = {"reference": output, "environments": reference.n_environments, "clusters": index.n_clusters,
-              "units": index.n_units, "seconds": seconds}
+              "units": index.n_units, "seconds": seconds,
+              "by_element": {name: {"environments": part.members.shape[0], "clusters": part.n_clusters,
+                                    "units": part.n_units} for name, part in by_element.items()}}
     print(f"{output}: cluster index of {reference.n_environments} environments in {index.n_clusters} clusters, "
           f"{index.n_units} units ({seconds:.1f} s)")
+    for name, part in by_element.items():
+        print(f"  {name} (species by-centre): {part.members.shape[0]} environments in {part.n_clusters} clusters, "
+              f"{part.n_units} units")
     write_result(args, result)
 
 
-def _build_index(reference: Reference, quiet: bool) -> float:
-    """Builds the reference's cluster index (anew); returns the seconds it took."""
+def _build_indexes(reference: Reference, quiet: bool) -> tuple[float, dict]:
+    """Builds the reference's cluster index anew and, for several elements, each element's (for
+    species by-centre); returns the seconds they took and the element indexes by symbol."""
+    several = reference.elements is not None and len(reference.elements) > 1
     if not quiet:
-        print(f"building the cluster index of {reference.n_environments} environments", file=sys.stderr, flush=True)
+        print(f"building the cluster index of {reference.n_environments} environments"
+              f"{' and of each element' if several else ''}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     reference.build_cluster_index()
-    return time.perf_counter() - start
+    by_element = reference.build_element_indexes() if several else {}
+    return time.perf_counter() - start, by_element

@@ -22,7 +22,11 @@ processes of a node share one copy) with
   - optionally the cluster index of method approx: `index_<name>` for each name in
     quests_lmp.engine.cluster_index.ARRAYS (memory-mapped like the descriptors), described by the
     header's `index` entry (kind, version, clusters, units, sha256 of the index arrays). Files without it load as
-    before; method approx then builds the index in memory on first use.
+    before; method approx then builds the index in memory on first use;
+  - optionally (format version 3) the cluster index of each element's environments, for by-centre
+    comparisons with method approx: `index_z<Z>_<name>` for atomic number Z, described by the
+    header's `element_indexes` entry {"Z": entry as above}. Only references of several elements
+    have them (one element's index is the whole set's).
 Loading never unpickles, checks every field and both checksums, and says what is wrong.
 """
 
@@ -53,7 +57,8 @@ from .validation import as_descriptors, check_bandwidths, check_cutoff, check_dh
 
 FORMAT = "quests-lmp reference"
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+ELEMENT_INDEXES_VERSION = 3  # the format version of files that store per-element cluster indexes
+READABLE_VERSIONS = (1, 2, 3)
 INDEX_KIND = "clusters"
 INDEX_VERSION = 1
 
@@ -119,6 +124,9 @@ class Reference:
         Names of the files or structures the environments come from (kept in the file).
     index : ClusterIndex, optional
         The cluster index of these descriptors (as loaded from a file); built on first use otherwise.
+    element_indexes : dict of int to ClusterIndex, optional
+        The cluster index of each element's environments (atomic number -> index, as loaded from a
+        file), for by-centre comparisons with method approx; built on first use otherwise.
     centres : (n,) array of int, optional
         Atomic number of each environment's centre atom; species unknown if not given. The rows
         are kept grouped by it (a stable sort; rows already in increasing order are not copied).
@@ -136,7 +144,7 @@ class Reference:
 
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
                  bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None,
-                 centres=None, multicomponent=None):
+                 centres=None, multicomponent=None, element_indexes: dict | None = None):
         self.k = check_k(k)
         self.cutoff = check_cutoff(cutoff)
         bandwidths, scalar = check_bandwidths(bandwidth)
@@ -149,7 +157,7 @@ class Reference:
                                           n_features=self._descriptor.n_features)
         self.centres = None if centres is None else as_centres(centres, self.n_environments)
         if self.centres is not None and np.any(self.centres[1:] < self.centres[:-1]):
-            if index is not None:
+            if index is not None or element_indexes:
                 raise ValueError("a cluster index needs the rows grouped by centre element, as in reference files")
             order = np.argsort(self.centres, kind="stable")
             self.descriptors, self.centres = np.ascontiguousarray(self.descriptors[order]), self.centres[order]
@@ -161,6 +169,7 @@ class Reference:
         self._knn = None
         self._operands = {}  # precision -> KernelOperand of the descriptors
         self._parts = {}  # atomic number -> Reference of that element's environments (by-centre)
+        self._element_indexes = dict(element_indexes or {})  # atomic number -> ClusterIndex given, for _parts
 
     @classmethod
     def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
@@ -453,10 +462,47 @@ class Reference:
             raise ValueError("this reference records no centre elements: rebuild it from its structures")
         if z not in self._parts:
             start, stop = np.searchsorted(self.centres, [z, z + 1])
+            whole = stop - start == self.n_environments  # one element: its index is the whole set's
             self._parts[z] = None if start == stop else Reference(
                 self.descriptors[start:stop], self.k, self.cutoff, self.bandwidth, self.sources,
-                centres=self.centres[start:stop], multicomponent=self.multicomponent)
+                self._clusters if whole else self._element_indexes.get(z), centres=self.centres[start:stop],
+                multicomponent=self.multicomponent)
         return self._parts[z]
+
+    def build_element_indexes(self, seed: int = 0) -> dict[str, ClusterIndex]:
+        """Builds anew the cluster index of each element's environments (by-centre comparisons with
+        method "approx") and keeps them; save() then stores them.
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the k-means sample and start (build_cluster_index).
+
+        Returns
+        -------
+        dict: element symbol -> ClusterIndex.
+
+        Raises
+        ------
+        ValueError
+            A reference that records no centres.
+        """
+        if self.centres is None:
+            raise ValueError("this reference records no centre elements: rebuild it from its structures")
+        zs = np.unique(self.centres)
+        if zs.size == 1:  # one element: its index is the whole set's
+            self._parts.clear()
+            return {symbols(zs)[0]: self.build_cluster_index(seed=seed)}
+        return {symbols([z])[0]: self.element_part(z).build_cluster_index(seed=seed) for z in zs}
+
+    def _stored_element_indexes(self) -> dict[int, ClusterIndex]:
+        """The per-element cluster indexes save() stores: given or built, of elements that are not the
+        whole set."""
+        indexes = dict(self._element_indexes)
+        for z, part in self._parts.items():
+            if part is not None and part.has_cluster_index and part.n_environments < self.n_environments:
+                indexes[z] = part.cluster_index()
+        return indexes
 
     def prepare(self, method: str = "exact", by_centre: bool = False) -> float:
         """Builds now what `method` needs that is not at hand (the cluster index of approx, one per
@@ -598,11 +644,11 @@ class Reference:
         if self.centres is not None:
             arrays["centres"] = self.centres
         if self._clusters is not None:
-            index_arrays = self._clusters.arrays()
-            header["index"] = {"kind": INDEX_KIND, "version": INDEX_VERSION, "clusters": self._clusters.n_clusters,
-                               "units": self._clusters.n_units}
-            header["index"]["sha256"] = _index_checksum(index_arrays, header["index"])
-            arrays.update({f"index_{name}": array for name, array in index_arrays.items()})
+            header["index"] = _index_entry(self._clusters, "index_", arrays)
+        if element_indexes := self._stored_element_indexes():
+            header["format_version"] = ELEMENT_INDEXES_VERSION
+            header["element_indexes"] = {str(z): _index_entry(index, f"index_z{z}_", arrays)
+                                         for z, index in sorted(element_indexes.items())}
         header["sha256"] = _checksum(self.descriptors, header, self.centres)
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), dtype=np.uint8)
 
@@ -640,7 +686,7 @@ class Reference:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"reference file not found: {path}")
-        descriptors, centres, header, index = _read_archive(path)
+        descriptors, centres, header, index, element_indexes = _read_archive(path)
         if k is not None and check_k(k) != header["k"]:
             raise ReferenceFileError(
                 f"{path} was built with k={header['k']} but k={k} was asked for; "
@@ -652,7 +698,7 @@ class Reference:
                 "rebuild the reference with that cutoff or use the file's"
             )
         return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index,
-                   centres=centres, multicomponent=header.get("multicomponent"))
+                   centres=centres, multicomponent=header.get("multicomponent"), element_indexes=element_indexes)
 
     def _header(self) -> dict:
         return {
@@ -686,6 +732,15 @@ def _index_checksum(arrays: dict, entry: dict) -> str:
     return _digest([arrays[name] for name in INDEX_ARRAYS], entry)
 
 
+def _index_entry(index: ClusterIndex, prefix: str, arrays: dict) -> dict:
+    """The header entry of a cluster index; its arrays go into `arrays` as prefix + name."""
+    index_arrays = index.arrays()
+    entry = {"kind": INDEX_KIND, "version": INDEX_VERSION, "clusters": index.n_clusters, "units": index.n_units}
+    entry["sha256"] = _index_checksum(index_arrays, entry)
+    arrays.update({f"{prefix}{name}": array for name, array in index_arrays.items()})
+    return entry
+
+
 def _digest(arrays: list, fields: dict) -> str:
     """sha256 of the arrays' bytes (no copy) and of the fields other than sha256."""
     digest = hashlib.sha256()
@@ -696,9 +751,10 @@ def _digest(arrays: list, fields: dict) -> str:
     return digest.hexdigest()
 
 
-def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, ClusterIndex | None]:
-    """Descriptors, centres (None where unknown), header and cluster index (None if it has none)
-    of a reference file, checked; ReferenceFileError otherwise."""
+def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, ClusterIndex | None, dict]:
+    """Descriptors, centres (None where unknown), header, cluster index (None if it has none) and
+    per-element cluster indexes (atomic number -> index) of a reference file, checked;
+    ReferenceFileError otherwise."""
     foreign = f"{path} is not a quests-lmp reference file"
     if not zipfile.is_zipfile(path):
         raise ReferenceFileError(f"{foreign} (not a complete .npz archive: a text or structure file, or a "
@@ -710,7 +766,8 @@ def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, Clus
             f"{foreign}, or it is truncated or corrupted ({error}); rebuild it from its structures"
         ) from error
     index_names = {f"index_{name}" for name in INDEX_ARRAYS}
-    if not {"descriptors", "header"} <= set(arrays) <= {"descriptors", "header", "centres"} | index_names:
+    known = {"descriptors", "header", "centres"} | index_names
+    if not {"descriptors", "header"} <= {name for name in arrays if not name.startswith("index_z")} <= known:
         raise ReferenceFileError(f"{foreign} (it holds {sorted(arrays)})")
     header_bytes, descriptors = arrays["header"], arrays["descriptors"]
     try:
@@ -749,7 +806,8 @@ def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, Clus
     centres = _read_species(path, header, arrays)
     if _checksum(descriptors, header, centres) != header["sha256"]:
         raise ReferenceFileError(f"{path}: checksum mismatch, the file is corrupted; rebuild it")
-    return descriptors, centres, header, _read_index(path, header, arrays, index_names)
+    return (descriptors, centres, header, _read_index(path, header.get("index"), arrays, "index_"),
+            _read_element_indexes(path, header, arrays, centres))
 
 
 def _read_species(path: Path, header: dict, arrays: dict) -> np.ndarray | None:
@@ -771,9 +829,32 @@ def _read_species(path: Path, header: dict, arrays: dict) -> np.ndarray | None:
     return centres
 
 
-def _read_index(path: Path, header: dict, arrays: dict, names: set) -> ClusterIndex | None:
-    """The cluster index of a checked reference file, itself checked; None if the file has none."""
-    entry = header.get("index")
+def _read_element_indexes(path: Path, header: dict, arrays: dict, centres: np.ndarray | None) -> dict:
+    """The per-element cluster indexes of a checked reference file (atomic number -> index), each
+    checked and of its element's rows; ReferenceFileError otherwise."""
+    entries = header.get("element_indexes") or {}
+    stored = {name.split("_")[1] for name in arrays if name.startswith("index_z")}
+    fix = f"rebuild them: quests-lmp reference index {path}"
+    if (not isinstance(entries, dict) or stored != {f"z{z}" for z in entries}
+            or (entries and (header["format_version"] < ELEMENT_INDEXES_VERSION or centres is None))):
+        raise ReferenceFileError(f"{path}: the per-element cluster indexes are incomplete (the file is corrupted); "
+                                 f"{fix}")
+    indexes = {}
+    for key, entry in entries.items():
+        z = int(key) if key.isdigit() else -1
+        index = _read_index(path, entry, arrays, f"index_z{key}_")
+        rows = int(np.count_nonzero(centres == z))
+        if index.members.shape[0] != rows or rows in (0, len(centres)):
+            raise ReferenceFileError(f"{path}: the cluster index of element {key} does not match its "
+                                     f"{rows} environments (the file is corrupted); {fix}")
+        indexes[z] = index
+    return indexes
+
+
+def _read_index(path: Path, entry, arrays: dict, prefix: str) -> ClusterIndex | None:
+    """The cluster index described by a header entry, its arrays named prefix + name, checked;
+    None if the file has none."""
+    names = {f"{prefix}{name}" for name in INDEX_ARRAYS}
     present = names & set(arrays)
     if entry is None and not present:
         return None
@@ -784,7 +865,7 @@ def _read_index(path: Path, header: dict, arrays: dict, names: set) -> ClusterIn
         raise ReferenceFileError(f"{path} holds a search index of kind {entry.get('kind')!r}, version "
                                  f"{entry.get('version')!r}; this quests-lmp reads {INDEX_KIND!r} version "
                                  f"{INDEX_VERSION}: {fix}")
-    index_arrays = {name: arrays[f"index_{name}"] for name in INDEX_ARRAYS}
+    index_arrays = {name: arrays[f"{prefix}{name}"] for name in INDEX_ARRAYS}
     try:
         if _index_checksum(index_arrays, entry) != entry.get("sha256"):
             raise ValueError("checksum mismatch")

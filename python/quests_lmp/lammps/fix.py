@@ -45,8 +45,9 @@ class FixEngine:
         self.options.update(species_options(self.reference, species, unknown))
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
         if seconds and self.options["by_centre"]:
-            self.notice = (f"built a cluster index for each element of {reference_file} in {seconds:.1f} s on each "
-                           "rank (per-element indexes are not stored in reference files)")
+            self.notice = (f"{reference_file} has no cluster index of each element: built them in {seconds:.1f} s on "
+                           f"each rank; store them in the file to skip this: quests-lmp reference index "
+                           f"{reference_file}")
         elif seconds:
             self.notice = (f"{reference_file} has no cluster index: built one in {seconds:.1f} s on each rank; "
                            f"store it in the file to skip this: quests-lmp reference index {reference_file}")
