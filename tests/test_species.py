@@ -243,6 +243,9 @@ def test_corrupted_element_indexes_are_refused(tmp_path, training):
         for name in [name for name in arrays if name.startswith("index_z13_")]:
             del arrays[name]
 
+    def extra(arrays, header):
+        arrays["index_z13_spare"] = np.zeros(3)
+
     def swapped(arrays, header):  # each element's index under the other's number, checksums intact
         names = [name for name in arrays if name.startswith("index_z")]
         arrays.update({name.replace("_z13_", "_z0_").replace("_z28_", "_z13_").replace("_z0_", "_z28_"): arrays.pop(name)
@@ -253,6 +256,7 @@ def test_corrupted_element_indexes_are_refused(tmp_path, training):
     for change, message in ((flip, r"the cluster index is corrupted \(checksum mismatch\); rebuild it: quests-lmp "
                                     r"reference index"),
                             (missing, "the per-element cluster indexes are incomplete"),
+                            (extra, "the per-element cluster indexes are incomplete or hold unknown arrays"),
                             (swapped, f"the cluster index of element 13 does not match its "
                                       f"{np.sum(reference.centres == 13)} environments")):
         path = reference.save(tmp_path / f"{change.__name__}.npz")

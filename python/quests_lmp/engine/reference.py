@@ -833,12 +833,13 @@ def _read_element_indexes(path: Path, header: dict, arrays: dict, centres: np.nd
     """The per-element cluster indexes of a checked reference file (atomic number -> index), each
     checked and of its element's rows; ReferenceFileError otherwise."""
     entries = header.get("element_indexes") or {}
-    stored = {name.split("_")[1] for name in arrays if name.startswith("index_z")}
+    stored = {name for name in arrays if name.startswith("index_z")}
     fix = f"rebuild them: quests-lmp reference index {path}"
-    if (not isinstance(entries, dict) or stored != {f"z{z}" for z in entries}
+    if (not isinstance(entries, dict)
+            or stored != {f"index_z{key}_{name}" for key in entries for name in INDEX_ARRAYS}
             or (entries and (header["format_version"] < ELEMENT_INDEXES_VERSION or centres is None))):
-        raise ReferenceFileError(f"{path}: the per-element cluster indexes are incomplete (the file is corrupted); "
-                                 f"{fix}")
+        raise ReferenceFileError(f"{path}: the per-element cluster indexes are incomplete or hold unknown "
+                                 f"arrays (the file is corrupted); {fix}")
     indexes = {}
     for key, entry in entries.items():
         z = int(key) if key.isdigit() else -1
