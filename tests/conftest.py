@@ -10,6 +10,8 @@ from hypothesis import settings
 from ase import Atoms
 from ase.build import bulk, fcc111, molecule
 
+from quests_lmp.engine.kernel import SINGLE_ROUNDING
+
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible); local runs
 # draw new examples and keep exploring.
@@ -77,3 +79,23 @@ def periodic_structure(request) -> Atoms:
 @pytest.fixture(params=sorted(OPEN))
 def open_structure(request) -> Atoms:
     return OPEN[request.param]()
+
+
+# method approx: float32 distances in the cluster index's unit GEMMs, whose rounding also depends on
+# the queries that visit a unit together: values sit up to about this far below the exact sum's,
+# in nats plus per nat of |dH| (quests_lmp.engine.cluster_index), and two evaluations in other
+# batches agree to the same bound
+APPROX_ROUNDING, APPROX_RELATIVE = 1e-4, 1e-6
+
+
+def float32_disagreement(reference, atoms, bandwidth: float | None = None) -> float:
+    """nats: how far two precision-single evaluations of the same atoms' dH may differ when their
+    rows were evaluated in other batches (LAMMPS's atom order and count, a rank's share, another
+    process): twice the rounding quests_lmp.engine.kernel documents, SINGLE_ROUNDING |y - mean|
+    |x - mean| / (2 h^2), with the largest norms of the two sets."""
+    h = reference.bandwidth if bandwidth is None else bandwidth
+    x = reference.descriptors
+    mean = x.mean(axis=0)
+    y = reference.descriptor.compute(atoms)
+    largest = np.linalg.norm(y - mean, axis=1).max() * np.linalg.norm(x - mean, axis=1).max()
+    return 2 * SINGLE_ROUNDING * largest / (2 * h ** 2)

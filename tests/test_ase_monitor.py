@@ -105,7 +105,8 @@ def test_log_is_appended_to_never_replaced(reference, tmp_path):
 
 
 MPI_RUN = """
-from mpi4py import MPI  # before ASE: ase.parallel.world is then MPI's, as in GPAW runs
+{mpi}
+import os
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.md.verlet import VelocityVerlet
@@ -114,7 +115,7 @@ from quests_lmp.ase import QuestsMonitor
 
 reference = Reference.from_structures([bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3)])
 atoms = bulk("Cu", "bcc", a=2.87, cubic=True).repeat(3)  # every atom novel against FCC
-atoms.rattle(0.05, seed=MPI.COMM_WORLD.rank)  # the ranks' frames differ: a write from rank 1 would show
+atoms.rattle(0.05, seed=int(os.environ["PMI_RANK"]))  # the ranks' frames differ: a write from rank 1 would show
 atoms.calc = EMT()
 dyn = VelocityVerlet(atoms, 1.0)
 dyn.attach(QuestsMonitor(dyn, atoms, reference, log="q.csv", novel_frames="novel.extxyz"), interval=2)
@@ -122,9 +123,12 @@ dyn.run(4)
 """
 
 
-def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path):
-    """Two ranks of an ASE run each evaluate; the log and the novel frames are rank 0's, once."""
-    (tmp_path / "run.py").write_text(MPI_RUN)
+@pytest.mark.parametrize("mpi", ["from mpi4py import MPI  # before ASE: ase.parallel.world is MPI's, as in GPAW runs",
+                                 "# no mpi4py: ASE's world is serial, each rank runs a copy of the dynamics"])
+def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path, mpi):
+    """Two ranks of an ASE run each evaluate; the log and the novel frames are rank 0's, once,
+    whether the script starts MPI or not (then with a warning that says so)."""
+    (tmp_path / "run.py").write_text(MPI_RUN.format(mpi=mpi))
     result = subprocess.run([str(BIN / "mpiexec"), "-n", "2", sys.executable, "run.py"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300,
                             env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"))
@@ -135,6 +139,8 @@ def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path):
     first = bulk("Cu", "bcc", a=2.87, cubic=True).repeat(3)
     first.rattle(0.05, seed=0)
     assert len(frames) == 3 and np.allclose(frames[0].positions, first.positions, atol=1e-7)
+    warned = "this job has 2 MPI ranks but ASE runs serially on each" in result.stderr
+    assert warned == mpi.startswith("#")
 
 
 @pytest.mark.parametrize("options, error, message", [

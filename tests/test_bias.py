@@ -113,7 +113,8 @@ def test_by_centre_forces_are_minus_the_energy_gradient(bias, method):
     first = bias_forces(bias, reference, reference.bandwidth, points, len(atoms), **METHODS[method], by_centre=True,
                         numbers=atoms.numbers[owners])  # the first len(atoms) points: the same atoms
     np.testing.assert_array_equal(first.dh, result.dh)
-    expected = reference.delta_entropy(atoms, by_centre=True, **METHODS[method])
+    options = dict(METHODS[method], **({"stop_below": min(-1.0, bias.stop_below)} if method == "approx" else {}))
+    expected = reference.delta_entropy(atoms, by_centre=True, **options)  # approx: summed as far as the bias needs
     np.testing.assert_allclose(result.dh, expected, rtol=1e-9 if method == "exact" else 0, atol=1e-10 if
                                method == "exact" else 1e-4)  # approx: float64 here, float32 terms there
     assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)
@@ -137,15 +138,27 @@ def test_by_centre_needs_the_elements_and_known_ones(system):
 
 def test_approx_is_a_certified_partial_sum(reference):
     """Method approx's dH (the partial sum the forces differentiate) lies within the certificate
-    above the exact value where the exact one is above stop_below, and truncates some sums."""
-    atoms = structures()["periodic"]
-    exact, _ = periodic(BIASES[0], reference, atoms)
-    approx, _ = periodic(BIASES[0], reference, atoms, "approx")
-    certified = exact.dh > -1.0
-    excess = approx.dh - exact.dh
-    assert np.all(excess[certified] >= -1e-5) and np.all(excess[certified] <= 0.1 + 1e-5)
-    assert np.all(approx.dh[~certified] <= -1.0 + 1e-5) and np.all(excess[~certified] >= -1e-5)
-    assert np.any(excess > 1e-3)  # some sums were cut short
+    above the exact value wherever the bias depends on dH (explore: every atom; wall: above its
+    threshold less 1 nat), so the energy is exact's to within the certificate, whatever stop level
+    the alarm asks for; below that approx may stop early."""
+    cool = thermal(CU.repeat(3), 0.05, 9)  # inside the reference: every exact dH well below -1
+    cut_short = []
+    for bias, atoms in ((Bias("explore", 0.05, -2.0), structures()["periodic"]), (Bias("wall", 0.2, -1.4), cool),
+                        (Bias("wall", 0.02, -1.0), structures()["periodic"])):
+        exact, _ = periodic(bias, reference, atoms)
+        approx, _ = periodic(bias, reference, atoms, "approx")  # the alarm's stop level -1 asked for
+        certified = exact.dh > bias.stop_below
+        excess = approx.dh - exact.dh
+        assert np.all(excess[certified] >= -1e-5) and np.all(excess[certified] <= 0.1 + 1e-5)
+        assert np.all(approx.dh[~certified] <= bias.stop_below + 1e-5) and np.all(excess[~certified] >= -1e-5)
+        slope = bias.strength * (0.1 if bias.kind == "explore" else 0.1 + max(exact.dh.max() - bias.level, 0.0))
+        assert abs(approx.energy - exact.energy) <= slope * len(atoms) * 1.0001
+        if bias.kind == "explore":
+            assert certified.all() and exact.dh.min() < -3.0  # summed on far below the alarm's level
+        elif atoms is cool:
+            assert exact.dh.max() < bias.level and exact.energy == approx.energy == 0.0
+        cut_short.append(np.sum(excess > 1e-3))
+    assert cut_short[0] == 0 < cut_short[1]  # explore: none, the cool crystal's wall: some sums cut short
 
 
 @pytest.mark.parametrize("structure, method", [("periodic", "exact"), ("triclinic", "exact"), ("triclinic", "approx")])

@@ -234,6 +234,46 @@ def test_a_failing_rank_ends_the_run_with_one_message(files, command):
     assert len(lines) == 1 and "cannot read frame 4 of" in lines[0] and "bad.dump" in lines[0], result.stderr
 
 
+def cut_short(path, keep, out):
+    """A copy of a dump whose last frame ends after `keep` of its atom lines (a run killed while
+    writing it: the header still gives every atom)."""
+    text = path.read_text()
+    start = text.index("\n", text.rindex("ITEM: ATOMS")) + 1
+    out.write_text(text[:start] + "".join(text[start:].splitlines(keepends=True)[:keep]))
+
+
+@pytest.mark.parametrize("command", [["dh", "cut.dump", "--reference", "md.dump@0"], ["entropy", "cut.dump"],
+                                     ["reference", "build", "cut.dump", "-o", "r.npz"], ["trajectory", "cut.dump"],
+                                     ["select", "cut.dump", "--reference", "md.dump@0", "--budget", "2", "-o",
+                                      "picked.extxyz"]])
+def test_a_frame_cut_short_is_refused_with_the_selection_that_avoids_it(files, command):
+    """The last frame holds 91 of its 108 atoms: every command refuses it on 1 and 3 ranks, naming
+    the file, frame, atoms found and expected and the selection that leaves it out, which then works."""
+    folder, _ = files
+    cut_short(folder / "md.dump", 91, folder / "cut.dump")
+    for ranks in (1, 3):
+        result = run(*command, "--overwrite", folder=folder, ranks=ranks, check=False)
+        message = ("frame 4 (the last) of cut.dump holds 91 atom lines but its header says 108 atoms: the frame was "
+                   "cut short (a run killed while writing it?) or the file is corrupt; leave it out, e.g. with "
+                   "cut.dump@:-1")
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    run(*[word.replace("cut.dump", "cut.dump@:-1") for word in command], "--json", "w.json", "--overwrite",
+        folder=folder)
+
+
+def test_a_frame_cut_short_inside_a_dump_is_found(files, tmp_path):
+    """A frame in the middle with fewer atom lines than its header (frames after it intact)."""
+    folder, _ = files
+    text = (folder / "md.dump").read_text()
+    start = text.index("\n", [i for i in range(len(text)) if text.startswith("ITEM: ATOMS", i)][2]) + 1
+    (tmp_path / "mid.dump").write_text(text[:start] + text[text.index("\n", start) + 1:])  # one atom line less
+    source = FrameFile(tmp_path / "mid.dump")
+    assert source.broken == {2: (107, 108)} and source.select(":2").tolist() == [0, 1]
+    with pytest.raises(ValueError, match=r"frame 2 of .*mid.dump holds 107 atom lines but its header says 108 .* "
+                                         r"e.g. with .*mid.dump@:2 or .*mid.dump@3:"):
+        source.select("1:")
+
+
 def test_an_error_on_rank_zero_alone_ends_every_rank(files):
     """The fit of learning-curve runs on rank 0 only: its error reaches every rank at the end."""
     folder, _ = files
@@ -263,7 +303,7 @@ def test_frame_index_names_broken_headers(tmp_path):
     with pytest.raises(ValueError, match="first line must be its atom count"):
         FrameFile(tmp_path / "a.xyz", "xyz")
     (tmp_path / "b.xyz").write_text("3\n\nCu 0 0 0\nCu 1 1 1\n")
-    with pytest.raises(ValueError, match="ends inside an xyz frame"):
-        FrameFile(tmp_path / "b.xyz", "xyz")
+    with pytest.raises(ValueError, match=r"frame 0 \(the last\) of .*b.xyz holds 2 atom lines but its header says 3"):
+        FrameFile(tmp_path / "b.xyz", "xyz").select(":")
     (tmp_path / "c.xyz").write_text("1\n\nCu 0 0 0\n1\n\nCu 1 1 1")  # the last line without its newline
     assert FrameFile(tmp_path / "c.xyz", "xyz").atom_counts.tolist() == [1, 1]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from conftest import thermal
+from conftest import APPROX_RELATIVE, APPROX_ROUNDING, thermal
 from lammps_runner import memory_mapped
 from quests_lmp import Descriptor, Reference
 from quests_lmp.engine.archive import read_archive, write_archive
@@ -19,7 +19,7 @@ from quests_lmp.engine.cluster_index import ClusterIndex
 from quests_lmp.engine.kmeans import kmeans, nearest_centroid
 from quests_lmp.engine.reference import ReferenceFileError, _index_checksum
 
-ROUNDING, RELATIVE = 1e-4, 1e-6  # nats, and per nat of |dH|: float32 distances (quests_lmp.engine.cluster_index)
+ROUNDING, RELATIVE = APPROX_ROUNDING, APPROX_RELATIVE
 
 
 def strained(atoms, factor, seed):

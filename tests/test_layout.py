@@ -16,7 +16,7 @@ ALLOWED = {
     "analysis": {"engine", "analysis"},
     "parallel": {"engine", "parallel"},
     "lammps": {"engine", "parallel", "lammps"},
-    "ase": {"engine"},  # the monitor for ASE dynamics
+    "ase": {"engine", "parallel"},  # the monitor for ASE dynamics
     "cli": {"engine", "analysis", "parallel", "lammps", "cli"},
     "__init__": {"engine"},  # the public Python API
     "python_invoke": {"lammps"},  # the stable deck path of the fix python/invoke hook

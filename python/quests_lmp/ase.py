@@ -17,7 +17,8 @@ line (step, time, max, mean, novel fraction, novel count) to the CSV log, append
 `stop_fraction`. Works with any ASE calculator; only positions, cell, pbc and (for the
 species-aware modes) the atoms' elements are read. Each line and each frame is appended in one
 write(), so a run killed between calls leaves whole lines and frames; in an MPI run of ASE
-(ase.parallel.world, e.g. GPAW's), every rank evaluates and only rank 0 writes, as ASE's loggers.
+(ase.parallel.world, e.g. GPAW's), every rank evaluates and only rank 0 writes, as ASE's loggers;
+the same where a script run under mpiexec never starts MPI (rank 0 by the launcher's numbering).
 
 QuestsBias wraps any calculator and adds the bias energy of `fix quests ... bias` (exploration
 or a training-domain wall, quests_lmp.engine.bias) with its forces and stress:
@@ -28,6 +29,7 @@ or a training-domain wall, quests_lmp.engine.bias) with its forces and stress:
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
@@ -39,6 +41,7 @@ from .engine.files import append_whole, check_folder, extxyz_text
 from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
 from .engine.validation import check_bandwidths
+from .parallel import launched_rank
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
 
@@ -121,7 +124,7 @@ class QuestsMonitor:
         for path in (log, novel_frames):
             if path is not None:
                 check_folder(path)
-        if world.rank != 0:  # an MPI run of ASE: rank 0 writes, as ASE's loggers
+        if _writer_rank() != 0:  # an MPI run: rank 0 writes, as ASE's loggers
             log = novel_frames = None
         self.log, self.novel_frames = log, novel_frames
         if self.log is not None and (not os.path.exists(log) or os.path.getsize(log) == 0):
@@ -147,6 +150,21 @@ class QuestsMonitor:
             self.alarm = True
             raise NoveltyAlarm(int(step), self.statistics["novel_fraction"], self.statistics["novel_count"],
                                self.statistics["max_dH"])
+
+
+def _writer_rank() -> int:
+    """This process's rank for writing: ASE's (ase.parallel.world, MPI's where mpi4py or a parallel
+    calculator was imported first), or where ASE's world is serial in a job of several ranks (each
+    rank then runs its own copy of the dynamics) the launcher's, with a warning."""
+    if world.size > 1:
+        return world.rank
+    rank, ranks = launched_rank()
+    if ranks > 1 and rank == 0:
+        warnings.warn(f"QuestsMonitor: this job has {ranks} MPI ranks but ASE runs serially on each, every rank "
+                      "running its own copy of the dynamics (import mpi4py before ASE to share an MPI "
+                      "calculator's work, or run one process); rank 0 alone writes the log and frames",
+                      stacklevel=3)
+    return rank
 
 
 class QuestsBias(Calculator):

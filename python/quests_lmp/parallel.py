@@ -29,6 +29,16 @@ _MESSAGE_BYTES = 2048  # of a failure message exchanged at the end of a run
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 
 
+def launched_rank() -> tuple[int, int]:
+    """(rank, ranks) of this process as its MPI launcher (mpiexec, mpirun, srun) numbered it, read
+    from the launcher's variables without starting MPI; (0, 1) without a launcher."""
+    for rank, size in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                       ("PMIX_RANK", "PMIX_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank in os.environ:
+            return int(os.environ[rank]), int(os.environ.get(size, "0")) or int(os.environ[rank]) + 1
+    return 0, 1
+
+
 class RankFailure(RuntimeError):
     """Some rank failed; the message is that rank's."""
 

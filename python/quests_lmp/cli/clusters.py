@@ -28,7 +28,7 @@ def register(commands) -> None:
 def run(args, world) -> None:
     options.check_outputs(args, [args.csv, args.plot, args.json or beside(args.plot)])
     trajectory = options.read(args, args.trajectory, world)
-    reference = options.reference(args, world)
+    reference = options.reference(args, world, [trajectory])
     species = species_options(reference, args.species)
 
     def frame(index, atoms):

@@ -12,7 +12,7 @@ import numpy as np
 from ..analysis.compression import METHODS, Split, select_structures
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import resolve_bandwidth, write_structures
+from .datasets import write_structures
 from .distributed import describe_shares, self_dh
 from .progress import Progress
 from .report import write_result
@@ -43,7 +43,7 @@ def run(args, world) -> None:
     (dataset,) = options.datasets(args, world)
     by_centre = options.by_centre(args)
     if args.reference:
-        reference = options.reference(args, world)
+        reference = options.reference(args, world, [dataset])
         descriptor, h = reference.descriptor, reference.bandwidth
         existing = (reference.descriptors, reference.centres if by_centre else None)
     else:
@@ -51,7 +51,7 @@ def run(args, world) -> None:
     (share,) = describe_shares(world, [dataset], descriptor, args.quiet)
     x, all_centres = share.whole(world)
     if h is None:
-        h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+        h = options.bandwidth(args, [dataset], world)
     n = dataset.n_frames
     size = args.size if args.size is not None else max(1, round(args.fraction * n))
     offsets = np.cumsum([0, *dataset.atom_counts])

@@ -10,14 +10,16 @@ import csv
 import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..engine.descriptor import Descriptor
+from ..engine.descriptor import DEFAULT_CUTOFF, Descriptor
 from ..engine.files import check_folder, write_atomically
 from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.frames import FrameFile
+from ..engine.periodic import widest_gap
 from ..engine.reference import Reference
 from ..engine.species import atomic_numbers, symbols
 from .progress import Progress
@@ -195,10 +197,12 @@ def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = Fals
 
 
 def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float = DEFAULT_BANDWIDTH,
-                      world=None) -> float:
+                      world=None, cutoff: float = DEFAULT_CUTOFF, quiet: bool = False) -> float:
     """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
-    of the datasets' periodic frames (SI Eq. S20), or `default` when not given. world: the frames
-    are read in blocks by the ranks."""
+    of the datasets' bulk-like frames (SI Eq. S20), or `default` when not given. Bulk-like: fully
+    periodic, with no empty layer wider than the descriptor cutoff (A) along a cell vector, which
+    no environment spans (a slab's vacuum would count as volume). What was averaged is said on
+    stderr unless quiet. world: the frames are read in blocks by the ranks."""
     if value is None:
         return default
     if value != "auto":
@@ -206,30 +210,34 @@ def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float
     from .distributed import per_frame
 
     def volume(atoms):
-        return atoms.get_volume() / len(atoms) if all(atoms.pbc) else None
+        if not all(atoms.pbc) or widest_gap(atoms.positions, atoms.cell.array) > cutoff:
+            return None
+        return atoms.get_volume() / len(atoms)
 
     if world is None:
         volumes = [volume(atoms) for d in datasets for atoms in d.frames]
     else:
         volumes = [v for d in datasets for v in per_frame(world, d, lambda _, atoms: volume(atoms))]
-    volumes = [v for v in volumes if v is not None]
-    if not volumes:
-        raise ValueError("--bandwidth auto needs fully periodic frames (the atomic volume of h(V)); "
-                         "give a number in 1/A instead")
-    return bandwidth_for_volume(float(np.mean(volumes)))
+    bulk = [v for v in volumes if v is not None]
+    names = ", ".join(d.name for d in datasets) or "no structures"
+    if not bulk:
+        raise ValueError(f"--bandwidth auto needs bulk-like frames (fully periodic, no vacuum layer wider than the "
+                         f"{cutoff:g} A cutoff) for the atomic volume of h(V), and {names} has none of "
+                         f"{len(volumes)}; give a number in 1/A instead")
+    h = bandwidth_for_volume(float(np.mean(bulk)))
+    if not quiet and (world is None or world.is_root):
+        skipped = len(volumes) - len(bulk)
+        print(f"--bandwidth auto: h = {h:.6g} 1/A, h(V) at the mean atomic volume {np.mean(bulk):.4g} A^3 of "
+              f"{len(bulk)} bulk-like frames of {names}" + (f" ({skipped} open or with vacuum left out)" if skipped
+                                                              else ""), file=sys.stderr, flush=True)
+    return h
 
 
-def load_reference(source, k: int | None, cutoff: float | None, bandwidth: str | None,
-                   descriptor: Descriptor | None = None, quiet: bool = False) -> Reference:
-    """A reference file (a path to the .npz of `reference build`), or a Dataset of reference
-    structures described here with `descriptor`, with their centre elements."""
-    if not isinstance(source, Dataset):
-        reference = Reference.load(source, k=k, cutoff=cutoff)
-        if bandwidth is not None:
-            reference.bandwidth = resolve_bandwidth(bandwidth, [])
-        return reference
+def load_reference(source: Dataset, descriptor: Descriptor, h: float, quiet: bool = False) -> Reference:
+    """The Reference of a Dataset of reference structures described here with `descriptor`, with
+    their centre elements, at bandwidth h (1/A)."""
     describe([source], descriptor, quiet)
-    return reference_of([source], descriptor, resolve_bandwidth(bandwidth, [source]))
+    return reference_of([source], descriptor, h)
 
 
 def reference_of(datasets: list[Dataset], descriptor: Descriptor, h: float, descriptors: np.ndarray | None = None,

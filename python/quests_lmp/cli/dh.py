@@ -26,7 +26,7 @@ def run(args, world) -> None:
     per_atom_format_check(args.output)
     options.check_outputs(args, [args.output, args.json])
     test = options.read(args, args.test, world)
-    reference = options.reference(args, world)
+    reference = options.reference(args, world, [test])
     method = options.dh_method(args, reference, world)
     values, centres = _distributed_dh(world, test, reference, method, args)
     if not world.is_root:

@@ -18,7 +18,6 @@ from ..engine.information import (entropy_and_diversity_from_self_dh, entropy_by
                                   sampled_entropy_and_diversity, sampled_entropy_by_element)
 from ..engine.species import symbols
 from . import options
-from .datasets import resolve_bandwidth
 from .distributed import describe_shares, sampled_self_dh, self_dh
 from .report import print_table, write_result
 
@@ -51,7 +50,7 @@ def run(args, world) -> None:
     shares = describe_shares(world, datasets, descriptor, args.quiet) if args.method == "exact" else None
     rows = []
     for number, dataset in enumerate(datasets):
-        h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+        h = options.bandwidth(args, [dataset], world)
         if shares is None:
             rows += _approximate(world, dataset, descriptor, h, by_centre, rng, args)
         else:

@@ -7,7 +7,7 @@ import numpy as np
 from ..analysis.learning import asymptote, subset_picks, subset_sizes
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import resolve_bandwidth, short_names
+from .datasets import short_names
 from .distributed import describe_shares, self_dh
 from .progress import Progress
 from .report import beside, print_table, write_result
@@ -29,7 +29,7 @@ def run(args, world) -> None:
     (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
     x, centres = share.whole(world)
     centres = centres if options.by_centre(args) else None
-    h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+    h = options.bandwidth(args, [dataset], world)
     rng = np.random.default_rng(args.seed)
     sizes = subset_sizes(len(x), args.points, args.smallest)
     samples = []

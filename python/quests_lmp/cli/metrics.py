@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import per_atom_format_check, resolve_bandwidth, write_per_atom
+from .datasets import per_atom_format_check, write_per_atom
 from .distributed import describe_shares, self_dh
 from .report import print_table, write_result
 
@@ -22,7 +22,7 @@ def run(args, world) -> None:
     (dataset,) = options.datasets(args, world)
     (share,) = describe_shares(world, [dataset], options.descriptor(args, [dataset], world), args.quiet)
     x, centres = share.whole(world)
-    h = resolve_bandwidth(args.bandwidth, [dataset], world=world)
+    h = options.bandwidth(args, [dataset], world)
     values = self_dh(world, x, h, centres if options.by_centre(args) else None, quiet=args.quiet)
     if not world.is_root:
         return

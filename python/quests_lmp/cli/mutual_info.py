@@ -12,7 +12,6 @@ import numpy as np
 
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import resolve_bandwidth
 from .distributed import describe_shares, self_dh
 from .report import print_table, write_result
 
@@ -28,7 +27,7 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.json])
     datasets = options.datasets(args, world)
     shares = describe_shares(world, datasets, options.descriptor(args, datasets, world), args.quiet)
-    h = resolve_bandwidth(args.bandwidth, datasets, world=world)
+    h = options.bandwidth(args, datasets, world)
     by_centre = options.by_centre(args)
     wholes = [share.whole(world) for share in shares]
     union = [np.concatenate(parts) for parts in zip(*wholes)]

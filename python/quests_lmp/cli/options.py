@@ -11,7 +11,8 @@ from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, Multicomp
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import MODES, species_mode
 from ..engine.validation import METHODS, MIN_BANDWIDTH
-from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, split_spec
+from .datasets import (Dataset, check_output_paths, describe, load_reference, read_dataset, resolve_bandwidth,
+                       split_spec)
 from .distributed import per_frame
 
 
@@ -147,14 +148,26 @@ def described(args) -> list[Dataset]:
     return sets
 
 
-def reference(args, world=None) -> Reference:
+def reference(args, world=None, compared=()) -> Reference:
     """The reference of --reference: a reference file, or structures described here (--species;
-    under MPI by every rank, with a progress bar on rank 0 only)."""
+    under MPI by every rank, with a progress bar on rank 0 only). --bandwidth auto takes h(V) of
+    the reference structures, or for a reference file (which keeps no structures) of the datasets
+    `compared` with it."""
     if args.reference.endswith(".npz"):
-        return load_reference(args.reference, args.k, args.cutoff, args.bandwidth)
+        loaded = Reference.load(args.reference, k=args.k, cutoff=args.cutoff)
+        if args.bandwidth is not None:
+            loaded.bandwidth = bandwidth(args, list(compared), world, loaded.cutoff)
+        return loaded
     dataset = read(args, args.reference)
     quiet = args.quiet or (world is not None and not world.is_root)
-    return load_reference(dataset, args.k, args.cutoff, args.bandwidth, descriptor(args, [dataset]), quiet)
+    return load_reference(dataset, descriptor(args, [dataset]), bandwidth(args, [dataset], world), quiet)
+
+
+def bandwidth(args, datasets, world=None, cutoff: float | None = None) -> float:
+    """--bandwidth in 1/A: the number given, h(V) of the datasets' bulk-like frames for 'auto'
+    (cli.datasets.resolve_bandwidth; cutoff: A, --cutoff's by default), or the default."""
+    cutoff = cutoff if cutoff is not None else DEFAULT_CUTOFF if args.cutoff is None else args.cutoff
+    return resolve_bandwidth(args.bandwidth, datasets, world=world, cutoff=cutoff, quiet=args.quiet)
 
 
 def dh_method(args, reference: Reference, world) -> dict:

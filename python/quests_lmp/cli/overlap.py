@@ -7,7 +7,7 @@ import numpy as np
 from ..engine.information import entropy_and_diversity_from_self_dh
 from ..engine.species import atomic_numbers, symbol_order, symbols
 from . import options
-from .datasets import resolve_bandwidth, short_names, write_csv
+from .datasets import short_names, write_csv
 from .distributed import block_dh, describe_shares, self_dh
 from .progress import Progress
 from .report import beside, print_table, write_result
@@ -24,7 +24,7 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.csv, args.plot, args.json or beside(args.plot)])
     datasets = options.datasets(args, world)
     shares = describe_shares(world, datasets, options.descriptor(args, datasets, world), args.quiet)
-    h = resolve_bandwidth(args.bandwidth, datasets, world=world)
+    h = options.bandwidth(args, datasets, world)
     names = [dataset.name for dataset in datasets]
     by_centre = options.by_centre(args)
     wholes = [share.whole(world) for share in shares]  # each dataset once per node

@@ -12,7 +12,7 @@ import numpy as np
 from ..engine.information import entropy_and_diversity_from_self_dh, entropy_by_element_from_self_dh
 from ..engine.reference import Reference
 from . import options
-from .datasets import reference_of, resolve_bandwidth
+from .datasets import reference_of
 from .distributed import describe_shares, self_dh
 from .report import print_table, write_result
 
@@ -47,7 +47,7 @@ def build_command(args, world) -> None:
     descriptor = options.descriptor(args, datasets, world)
     wholes = [share.whole(world) for share in describe_shares(world, datasets, descriptor, args.quiet)]
     x, centres = wholes[0] if len(wholes) == 1 else [np.concatenate(parts) for parts in zip(*wholes)]
-    h = resolve_bandwidth(args.bandwidth, datasets, world=world)
+    h = options.bandwidth(args, datasets, world)
     by_centre = options.by_centre(args)
     dh = self_dh(world, x, h, centres if by_centre else None, quiet=args.quiet)
     if not world.is_root:

@@ -40,7 +40,7 @@ def run(args, world) -> None:
     if args.buffer is not None and not (np.isfinite(args.buffer) and args.buffer >= 0):
         raise ValueError(f"--buffer must be a finite number >= 0 (A), got {args.buffer}")
     pools = [options.read(args, spec, world) for spec in args.pool]
-    reference = options.reference(args, world)
+    reference = options.reference(args, world, pools)
     method = options.dh_method(args, reference, world)
     candidates = _candidates(world, pools, reference, method, args.quiet)
     if not world.is_root:

@@ -10,8 +10,8 @@ import numpy as np
 
 from ..engine.information import entropy
 from . import options
-from .datasets import (Dataset, describe, md_step, per_atom_format_check, reference_of, resolve_bandwidth,
-                       short_names, write_csv, write_per_atom)
+from .datasets import (Dataset, describe, md_step, per_atom_format_check, reference_of, short_names, write_csv,
+                       write_per_atom)
 from .distributed import per_frame
 from .report import beside, print_table, write_result
 
@@ -30,12 +30,12 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.csv, args.plot, args.json or beside(args.plot)])
     trajectory = options.read(args, args.trajectory, world)
     if args.reference:
-        reference, (against,) = options.reference(args, world), short_names([args.reference])
+        reference, (against,) = options.reference(args, world, [trajectory]), short_names([args.reference])
     else:
         first = Dataset(args.trajectory, frames=trajectory.read([0]))
         descriptor = options.descriptor(args, [trajectory], world)  # multicomponent: every element of the trajectory
         describe([first], descriptor, quiet=True)
-        reference = reference_of([first], descriptor, resolve_bandwidth(args.bandwidth, [first]))
+        reference = reference_of([first], descriptor, options.bandwidth(args, [first], world))
         against = "the first frame"
     method = options.dh_method(args, reference, world)
 

@@ -12,7 +12,9 @@ quadratically above (continuous force). Forces are -dE/d(positions) through the 
 gradients of quests_lmp.engine.gradients, on owned and ghost points alike. dH is exact (Eq. 6) or
 the certified partial sum of method approx, whose forces are those of the same partial sum:
 where an atom's visited units change, its dH (and E) jumps by up to the certificate, so NVE
-conserves energy only with the exact method. In species by-centre mode each dH is taken against
+conserves energy only with the exact method. Approx sums until the certificate holds wherever
+the bias depends on dH (every atom for explore, above the threshold less 1 nat for wall), never
+stopping early at the alarm's level. In species by-centre mode each dH is taken against
 the reference environments of its centre's element (the descriptor stays species-blind).
 """
 
@@ -59,6 +61,14 @@ class Bias:
         sigmoid = np.exp(-np.logaddexp(0.0, -z))
         return -self.strength * (self.level - softplus), -self.strength * sigmoid
 
+    @property
+    def stop_below(self) -> float:
+        """nats: the level below which method approx may stop summing an atom's dH for this bias.
+        wall: energy and force are 0 below the threshold, so an atom certainly below it less a
+        margin of 1 nat (as the alarm's stop level) may stop; explore: the reward's slope is
+        -lambda everywhere below the cap, so every sum runs until its certificate holds (-inf)."""
+        return self.level - 1.0 if self.kind == "wall" else -math.inf
+
 
 @dataclass
 class BiasResult:
@@ -89,7 +99,10 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     centers : int or 1-D array of int
         m (the first m points) or the indices of the evaluated points.
     method, certificate, stop_below
-        How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient).
+        How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient); approx sums
+        each atom until its certificate holds unless it is certainly below both stop_below and
+        the bias's own stop level (Bias.stop_below), so the energy and forces are those of dH
+        within the certificate wherever the bias acts.
     by_centre : bool
         Species by-centre: each environment against the reference environments of its centre's
         element (numbers needed).
@@ -115,8 +128,8 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
         raise ValueError(f"numbers must hold one atomic number per point ({len(points)}), got shape "
                          f"{np.shape(numbers)}")
     centres = None if numbers is None else np.asarray(numbers)[centers]
-    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate, stop_below, by_centre,
-                                                        centres)
+    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate,
+                                                        min(stop_below, bias.stop_below), by_centre, centres)
     energies, slopes = bias.energies(dh)
     forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient, neighbours)
     virial = np.einsum("pa,pb->ab", points, forces)

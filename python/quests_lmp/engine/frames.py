@@ -3,8 +3,11 @@ reads only the frames it is given.
 
 LAMMPS text dumps and (ext)xyz files are indexed by byte offset in one scan of the file that
 parses no atom line (regular expressions over a memory map for dumps; newline counts of whole
-blocks for xyz), and the number of atoms of each frame is read from its header. A frame is then
-parsed by ASE from its own bytes only, so a corrupt frame elsewhere in the file is never read.
+blocks for xyz), and the number of atoms of each frame is read from its header. The atom lines
+of each frame are counted against its header (newline counts in compiled code): a frame cut
+short (a run killed while writing its last frame) is found here, and a selection that holds it
+is refused with the selection that avoids it. A frame is then parsed by ASE from its own bytes
+only, so a corrupt frame elsewhere in the file is never read.
 Other formats (data files, POSCAR, gzip, ...) are read whole by ASE when first asked for.
 
 Memory: the index holds two integers per frame; a read holds the frames asked for.
@@ -22,6 +25,7 @@ import numpy as np
 INDEXED_FORMATS = ("lammps-dump-text", "extxyz", "xyz")
 _DUMP_FRAME = re.compile(rb"^ITEM: TIMESTEP", re.MULTILINE)
 _DUMP_ATOMS = re.compile(rb"^ITEM: NUMBER OF ATOMS[^\n]*\n\s*(\d+)", re.MULTILINE)
+_DUMP_ATOM_LINES = re.compile(rb"^ITEM: ATOMS[^\n]*\n", re.MULTILINE)
 _LINE_GUESS = 96  # bytes per xyz line, for the first block of a frame's newline count
 
 
@@ -50,9 +54,10 @@ class FrameFile:
             raise FileNotFoundError(f"structure file not found: {self.path}")
         self.format = format or _guess_format(self.path)
         self._frames = None  # formats read whole
+        self.broken = {}  # frame number -> (atom lines found, atoms its header says), of indexed formats
         if self.indexed:
             try:
-                self.offsets, self.atom_counts = _index(self.path, self.format)
+                self.offsets, self.atom_counts, self.broken = _index(self.path, self.format)
             except ValueError as error:
                 raise ValueError(f"cannot read structures from {self.path}: {error}") from None
         else:
@@ -73,7 +78,9 @@ class FrameFile:
         Raises
         ------
         ValueError
-            A malformed selection, or one that holds no frames (the message gives the frame count).
+            A malformed selection, one that holds no frames (the message gives the frame count),
+            or one that holds a frame with fewer or more atom lines than its header says (the
+            message names the frame and a selection that avoids it).
         """
         selection = frame_selection(index)
         if isinstance(selection, int):
@@ -83,6 +90,15 @@ class FrameFile:
             count = len(self)
             raise ValueError(f"frame selection {index!r} of {self.path} holds no frames: the file has {count} frames "
                              f"(0 to {count - 1}, or -{count} to -1)" if count else f"{self.path} holds no frames")
+        broken = [number for number in chosen.tolist() if number in self.broken]
+        if broken:
+            number = broken[0]
+            found, expected = self.broken[number]
+            last = number == len(self) - 1
+            avoid = f"{self.path}@:-1" if last else f"{self.path}@:{number} or {self.path}@{number + 1}:"
+            raise ValueError(f"frame {number}{' (the last)' if last else ''} of {self.path} holds {found} atom lines "
+                             f"but its header says {expected} atoms: the frame was cut short (a run killed while "
+                             f"writing it?) or the file is corrupt; leave it out, e.g. with {avoid}")
         return chosen
 
     def read(self, frames) -> list:
@@ -174,10 +190,11 @@ def _read_ase(source, index, format: str | None, what: str | None = None) -> lis
     return frames if isinstance(frames, list) else [frames]
 
 
-def _index(path: Path, format: str) -> tuple[np.ndarray, np.ndarray]:
-    """(byte offset of each frame and of the end of the file, atoms of each frame)."""
+def _index(path: Path, format: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(byte offset of each frame and of the end of the file, atoms of each frame by its header,
+    {frame: (atom lines found, atoms by the header)} of the frames whose counts differ)."""
     if path.stat().st_size == 0:
-        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), {}
     with open(path, "rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if format == "lammps-dump-text":
             starts = [match.start() for match in _DUMP_FRAME.finditer(data)]
@@ -185,14 +202,35 @@ def _index(path: Path, format: str) -> tuple[np.ndarray, np.ndarray]:
             if len(counts) != len(starts) or (starts and starts[0] != 0 and data[:starts[0]].strip()):
                 raise ValueError(f"not a LAMMPS text dump: {len(starts)} 'ITEM: TIMESTEP' headers and "
                                  f"{len(counts)} 'ITEM: NUMBER OF ATOMS' headers")
+            found = _dump_atom_lines(data, starts + [len(data)])
         else:
-            starts, counts = _xyz_frames(data)
-        return np.array(starts + [len(data)], dtype=np.int64), np.array(counts, dtype=np.int64)
+            starts, counts, found = _xyz_frames(data)
+        broken = {number: (lines, count) for number, (lines, count) in enumerate(zip(found, counts)) if lines != count}
+        return np.array(starts + [len(data)], dtype=np.int64), np.array(counts, dtype=np.int64), broken
 
 
-def _xyz_frames(data) -> tuple[list[int], list[int]]:
-    """Frame starts and atom counts of an xyz file: a count line, a comment line, the atom lines."""
-    starts, counts, position = [], [], 0
+def _dump_atom_lines(data, bounds: list[int]) -> list[int]:
+    """Atom lines of each dump frame (bounds: frame starts, then the end of the file): the lines
+    after its 'ITEM: ATOMS' header; 0 where the frame ends before that header."""
+    found = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        header = _DUMP_ATOM_LINES.search(data, start, stop)
+        found.append(0 if header is None else _lines(data, header.end(), stop))
+    return found
+
+
+def _lines(data, start: int, stop: int) -> int:
+    """Lines in data[start:stop], a last one without its newline included."""
+    if stop <= start:
+        return 0
+    block = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
+    return int(np.count_nonzero(block == 10)) + (block[-1] != 10)
+
+
+def _xyz_frames(data) -> tuple[list[int], list[int], list[int]]:
+    """Frame starts, atom counts and atom lines found of an xyz file: a count line, a comment
+    line, the atom lines (the last frame may end early: fewer lines found)."""
+    starts, counts, found, position = [], [], [], 0
     while position < len(data):
         end = data.find(b"\n", position)
         line = data[position:end if end >= 0 else len(data)]
@@ -208,8 +246,13 @@ def _xyz_frames(data) -> tuple[list[int], list[int]]:
                              f"{line[:60].decode(errors='replace')!r}") from None
         starts.append(position)
         counts.append(count)
-        position = _after_lines(data, position, count + 2)
-    return starts, counts
+        try:
+            position = _after_lines(data, position, count + 2)
+            found.append(count)
+        except EOFError:  # the file ends inside this frame
+            found.append(max(_lines(data, position, len(data)) - 2, 0))
+            break
+    return starts, counts, found
 
 
 def _after_lines(data, position: int, lines: int) -> int:
@@ -220,7 +263,7 @@ def _after_lines(data, position: int, lines: int) -> int:
         block = data[position:position + size]
         size *= 2
         if not block:
-            raise ValueError(f"the file ends inside an xyz frame: {lines} lines missing")
+            raise EOFError(f"the file ends inside an xyz frame: {lines} lines missing")
         found = block.count(b"\n")
         if found >= lines:
             newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)

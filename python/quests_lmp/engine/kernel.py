@@ -26,8 +26,11 @@ shares and threads (results agree to about 1e-15 relative, not bitwise).
 Precision "single" runs the products y.x in float32 (single-precision BLAS, twice the speed)
 on vectors from which the reference's mean was subtracted (smaller norms, smaller rounding),
 and the exponentials in float32 SIMD code; the sums stay in float64. The squared distances then
-carry a rounding error of about 1e-7 |y - mean| |x - mean| (float32 dot products of 2k-1 = 63
-terms), which moves dH by that times 1/(2 h^2). The distance to the nearest reference vector is
+carry a rounding error of at most about SINGLE_ROUNDING |y - mean| |x - mean| (float32 dot products
+of 2k-1 = 63 terms), which moves dH by that times 1/(2 h^2). BLAS picks its float32 kernel by the
+CPU (AVX2, AVX-512) and by the shape of the product, so a row's rounding also depends on the rows
+evaluated with it: two evaluations of the same atoms in other batches agree to twice that bound,
+not bitwise. The distance to the nearest reference vector is
 recomputed in float64 at the end and its rounding removed in proportion to its term's share of
 the sum (to first order): far from the reference, where that term is nearly the whole sum and
 dH ~ d2min / (2 h^2) is large, the rounding of dH then no longer grows with dH
@@ -52,6 +55,9 @@ TILE_SIDE = 512  # of the square tiles of a set's kernel matrix against itself
 # squared distances below this fraction of |y|^2 + |x|^2 are recomputed directly (per precision:
 # where cancellation has left fewer digits than the precision's own)
 REFINE = {"double": 1e-6, "single": 1e-3}
+# relative rounding of a float32 product y.x in units of |y - mean| |x - mean|: the worst case of 63
+# terms is 63 * 2^-24 = 3.8e-6; measured at most 3.2e-7 (thermal Cu and Si, AVX-512 sgemm)
+SINGLE_ROUNDING = 4e-7
 
 
 class KernelOperand:

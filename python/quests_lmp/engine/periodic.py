@@ -107,3 +107,15 @@ def _any_orthogonal(vectors: np.ndarray) -> np.ndarray:
     base = nonzero[0] if nonzero else np.array([0.0, 0.0, 1.0])
     trial = np.eye(3)[np.argmin(np.abs(base))]
     return np.cross(base, trial)
+
+
+def widest_gap(positions, cell) -> float:
+    """A: the widest empty layer between the atoms along any of the three cell vectors of a fully
+    periodic cell (the largest gap between neighbouring planes of fractional coordinates, times the
+    spacing of the lattice planes): a surface slab's vacuum, interlayer spacings in a bulk crystal."""
+    cell = np.asarray(cell, dtype=np.float64)
+    fractional = np.sort(as_positions(positions) @ np.linalg.inv(cell) % 1.0, axis=0)
+    gaps = np.diff(np.vstack([fractional, fractional[:1] + 1.0]), axis=0).max(axis=0)
+    volume = abs(np.linalg.det(cell))
+    spacing = [volume / np.linalg.norm(np.cross(cell[(j + 1) % 3], cell[(j + 2) % 3])) for j in range(3)]
+    return float(np.max(gaps * spacing))
