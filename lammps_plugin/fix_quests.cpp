@@ -20,8 +20,28 @@
 using namespace LAMMPS_NS;
 using namespace FixConst;
 
+namespace {
+const char *const KEYWORDS[] = {"bandwidth", "method",  "neighbors",         "certificate", "precision",
+                                "threshold", "elements", "species",          "unknown",     "collect",
+                                "collect_threshold",     "collect_max",      "discard_above", "collect_buffer",
+                                "bias"};
+
+bool is_keyword(const std::string &word)
+{
+  return std::find(std::begin(KEYWORDS), std::end(KEYWORDS), word) != std::end(KEYWORDS);
+}
+
+// An engine's "Type: message" as a LAMMPS error says it: a ValueError (a setting or file that
+// cannot be used, said in words) without its type.
+std::string as_error(const std::string &failure)
+{
+  const std::string value_error = "ValueError: ";
+  return failure.rfind(value_error, 0) == 0 ? failure.substr(value_error.size()) : failure;
+}
+}    // namespace
+
 FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0)
+    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0), reevaluate(false)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
   const std::string units = update->unit_style;
@@ -33,15 +53,27 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
 
   for (int iarg = 5; iarg < narg; iarg += 2) {
     const std::string keyword = arg[iarg];
+    if (!is_keyword(keyword))
+      error->all(FLERR,
+                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
+                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above, "
+                 "collect_buffer or bias)",
+                 keyword);
     if (iarg + 1 >= narg) error->all(FLERR, "Fix quests: keyword '{}' needs a value", keyword);
     const char *value = arg[iarg + 1];
     if (keyword == "elements") {
-      // One element per atom type, as pair_coeff: the next ntypes words.
+      // One element per atom type, as pair_coeff: the words up to the next keyword, one per type.
       const int ntypes = atom->ntypes;
-      if (iarg + ntypes >= narg)
-        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}", ntypes,
-                   narg - iarg - 1);
-      for (int t = 1; t <= ntypes; t++) options.elements += std::string(t > 1 ? " " : "") + arg[iarg + t];
+      int given = 0;
+      std::string words;
+      while (iarg + 1 + given < narg && !is_keyword(arg[iarg + 1 + given])) {
+        words += std::string(given ? " " : "") + arg[iarg + 1 + given];
+        given++;
+      }
+      if (given != ntypes)
+        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}: {}", ntypes,
+                   given, words);
+      options.elements = words;
       iarg += ntypes - 1;
     } else if (keyword == "species") {
       options.species = value;
@@ -101,7 +133,10 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
       if (options.collect_max < 1)
         error->all(FLERR, "Fix quests: collect_max must be an integer >= 1 (environments per evaluation), got {}",
                    value);
-      if (iarg + 2 < narg && utils::is_integer(arg[iarg + 2])) {
+      if (iarg + 2 < narg && !is_keyword(arg[iarg + 2])) {
+        if (!utils::is_integer(arg[iarg + 2]))
+          error->all(FLERR, "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), "
+                     "got '{}'", arg[iarg + 2]);
         options.collect_max_run = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
         if (options.collect_max_run < 1)
           error->all(FLERR, "Fix quests: collect_max's second value must be an integer >= 1 (environments in "
@@ -114,12 +149,6 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
       options.collect_buffer = utils::numeric(FLERR, value, false, lmp);
       if (!(options.collect_buffer >= 0.0))
         error->all(FLERR, "Fix quests: collect_buffer must be >= 0 (A beyond the descriptor cutoff), got {}", value);
-    } else {
-      error->all(FLERR,
-                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
-                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above, "
-                 "collect_buffer or bias)",
-                 keyword);
     }
   }
 
@@ -171,10 +200,13 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
   atom->add_callback(Atom::GROW);
   for (int i = 0; i < atom->nlocal; i++) dh[i] = 0.0;
 
+  // Problems of the reference file are named with it; those of the settings as they are.
   const std::string failure = engine.create(options);
+  const auto starts = [&failure](const char *text) { return failure.rfind(text, 0) == 0; };
+  if (starts("FileNotFoundError: ") || starts("ReferenceFileError: "))
+    error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
   if (!failure.empty())
-    error->all(FLERR, "Fix quests: cannot use reference file {}{}: {}", options.reference_file,
-               options.collect_file.empty() ? "" : " and collect into " + options.collect_file, failure);
+    error->all(FLERR, "Fix quests: {}", as_error(failure));
   if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
 
@@ -188,8 +220,9 @@ FixQuests::~FixQuests()
 
 int FixQuests::setmask()
 {
-  // With a bias, dH and its forces are computed where forces are added, at every step.
-  return (options.bias_kind.empty() ? END_OF_STEP : POST_FORCE) | MIN_POST_FORCE;
+  // With a bias, dH and its forces are computed where forces are added, at every step (and dH
+  // again at the end of the step where a fix changes the box there, see init()).
+  return (options.bias_kind.empty() ? END_OF_STEP : POST_FORCE | END_OF_STEP) | MIN_POST_FORCE;
 }
 
 void FixQuests::init()
@@ -198,6 +231,17 @@ void FixQuests::init()
   // thermo and dumps, is rarely a multiple of N. An MD run evaluates every N steps.
   const bool minimizing = update->whichflag == 2;
   peratom_freq = global_freq = minimizing ? 1 : nevery;
+  if (options.bias_kind.empty()) return;
+  // rRESPA calls post_force_respa, not post_force: the bias would be silently off.
+  if (utils::strmatch(update->integrate_style, "^respa"))
+    error->all(FLERR, "Fix quests: bias does not support run_style {}: its forces would not be applied; use "
+               "run_style verlet (fix quests without bias works under respa)", update->integrate_style);
+  // dH belongs to the positions where the forces were computed. A fix that changes the box at the
+  // end of the step (fix deform, fix press/berendsen) then moves the atoms that dumps write: dH is
+  // evaluated again there, so that f_ID always belongs to the positions a dump of the step writes.
+  reevaluate = false;
+  for (int i = 0; i < modify->nfix && !minimizing; i++)
+    if (modify->fix[i] != this && modify->fix[i]->box_change && (modify->fmask[i] & END_OF_STEP)) reevaluate = true;
 }
 
 namespace {
@@ -260,27 +304,35 @@ void FixQuests::check_ghost_cutoff()
                ghosts, needed, engine.cutoff(), buffer, neighbor->skin, needed);
 }
 
-void FixQuests::setup(int vflag)
+void FixQuests::start_run()
 {
   check_ghost_cutoff();
+  const std::string failure = engine.setup();
+  if (!failure.empty()) error->all(FLERR, "Fix quests: {}", as_error(failure));
+}
+
+void FixQuests::setup(int vflag)
+{
+  start_run();
+  if (options.bias_kind.empty() || reevaluate) evaluate_after_box_changes();
   if (options.bias_kind.empty()) {
-    evaluate_after_box_changes();
     evaluate();
   } else {
-    post_force(vflag);
+    apply_bias(vflag);
+    summarize();
   }
 }
 
 void FixQuests::min_setup(int vflag)
 {
-  check_ghost_cutoff();
+  start_run();
   if (options.bias_kind.empty()) evaluate();
   else post_force(vflag);
 }
 
 void FixQuests::end_of_step()
 {
-  evaluate();
+  if (options.bias_kind.empty() || reevaluate) evaluate();
 }
 
 void FixQuests::min_post_force(int vflag)
@@ -290,6 +342,12 @@ void FixQuests::min_post_force(int vflag)
 }
 
 void FixQuests::post_force(int vflag)
+{
+  apply_bias(vflag);
+  if (!reevaluate) summarize();    // else at the end of the step, from dH evaluated there
+}
+
+void FixQuests::apply_bias(int vflag)
 {
   // Ghost positions are those the force field just used; the bias forces of ghosts go back to
   // their owners through LAMMPS's reverse communication.
@@ -314,7 +372,6 @@ void FixQuests::post_force(int vflag)
   MPI_Allreduce(&energy, &bias_energy, 1, MPI_DOUBLE, MPI_SUM, world);
   if (vflag_global)
     for (int i = 0; i < 6; i++) virial[i] += local_virial[i];
-  summarize();
 }
 
 double FixQuests::compute_scalar()

@@ -50,8 +50,11 @@ class FixQuests : public Fix {
   double **fbias;      // bias forces of owned and ghost atoms (eV/A), with a bias
   int nmax_bias;       // rows of fbias
   double bias_energy;  // global bias energy (eV)
+  bool reevaluate;     // with a bias: dH again at the end of each step, where a fix changes the box there
 
   void check_ghost_cutoff();
+  void start_run();
+  void apply_bias(int);
   void evaluate_after_box_changes();
   void evaluate();
   void summarize();

@@ -3,10 +3,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <mpi.h>
+
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace QuestsLmp {
 namespace {
@@ -124,17 +130,76 @@ namespace {
     return set ? PyLong_FromLong(value) : Py_NewRef(Py_None);
   }
 
+  // Byte exchanges on the run's communicator for quests_lmp.lammps.host_comm, through the MPI that
+  // LAMMPS itself runs on (a LAMMPS with its own MPI library cannot be reached by mpi4py). Buffers
+  // are malloc'ed here and released by release_bytes.
+  long long gather_bytes(long long handle, const char *data, int size, int *sizes, char **result)
+  {
+    const MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(handle));
+    int rank = 0, ranks = 1;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &ranks);
+    MPI_Gather(&size, 1, MPI_INT, sizes, 1, MPI_INT, 0, comm);
+    std::vector<int> starts(ranks, 0);
+    long long total = 0;
+    if (rank == 0)
+      for (int r = 0; r < ranks; r++) {
+        starts[r] = static_cast<int>(total);
+        total += sizes[r];
+      }
+    *result = static_cast<char *>(std::malloc(total > 0 ? total : 1));
+    MPI_Gatherv(data, size, MPI_BYTE, *result, sizes, starts.data(), MPI_BYTE, 0, comm);
+    return total;
+  }
+
+  long long bcast_bytes(long long handle, const char *data, int size, char **result)
+  {
+    const MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(handle));
+    MPI_Bcast(&size, 1, MPI_INT, 0, comm);
+    *result = static_cast<char *>(std::malloc(size > 0 ? size : 1));
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0 && size > 0) std::memcpy(*result, data, size);
+    MPI_Bcast(*result, size, MPI_BYTE, 0, comm);
+    return size;
+  }
+
+  void release_bytes(char *buffer)
+  {
+    std::free(buffer);
+  }
+
+  // quests_lmp.lammps.host_comm.HostComm over the run's communicator (new reference; null with the
+  // Python error pending).
+  PyObject *host_comm(long comm_handle)
+  {
+    int rank = 0, ranks = 1;
+    const MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(comm_handle));
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &ranks);
+    PyObject *module = PyImport_ImportModule("quests_lmp.lammps.host_comm");
+    if (!module) return nullptr;
+    PyObject *comm_object = PyObject_CallMethod(
+        module, "HostComm", "LiiKKK", static_cast<long long>(comm_handle), rank, ranks,
+        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&gather_bytes)),
+        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&bcast_bytes)),
+        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&release_bytes)));
+    Py_DECREF(module);
+    return comm_object;
+  }
+
   // engine.collect_into(...) with the collect keywords; false with the Python error pending.
   bool start_collection(PyObject *engine, const EngineOptions &options)
   {
+    PyObject *comm = options.comm_handle >= 0 ? host_comm(options.comm_handle) : Py_NewRef(Py_None);
+    if (!comm) return false;
     PyObject *arguments = Py_BuildValue(
         "(sNNNNNN)", options.collect_file.c_str(),
         float_or_none(options.collect_threshold, !std::isnan(options.collect_threshold)),
         long_or_none(options.collect_max, options.collect_max > 0),
         long_or_none(options.collect_max_run, options.collect_max_run > 0),
         float_or_none(options.discard_above, !std::isnan(options.discard_above)),
-        float_or_none(options.collect_buffer, options.collect_buffer >= 0.0),
-        long_or_none(options.comm_handle, options.comm_handle >= 0));
+        float_or_none(options.collect_buffer, options.collect_buffer >= 0.0), comm);
     PyObject *method = arguments ? PyObject_GetAttrString(engine, "collect_into") : nullptr;
     PyObject *result = method ? PyObject_Call(method, arguments, nullptr) : nullptr;
     Py_XDECREF(arguments);
@@ -173,10 +238,20 @@ std::string PythonEngine::create(const EngineOptions &options)
     PyObject *certificate =
         options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
     auto text_or_none = [](const std::string &text) { return text.empty() ? nullptr : text.c_str(); };
-    PyObject *engine = PyObject_CallMethod(
-        module, "FixEngine", "sOsOsOdzzz", options.reference_file.c_str(), bandwidth, options.method.c_str(),
-        neighbors, options.precision.c_str(), certificate, options.threshold, text_or_none(options.elements),
+    PyObject *arguments = Py_BuildValue(
+        "(sOsOsOdzzz)", options.reference_file.c_str(), bandwidth, options.method.c_str(), neighbors,
+        options.precision.c_str(), certificate, options.threshold, text_or_none(options.elements),
         text_or_none(options.species), text_or_none(options.unknown));
+    // the bias is checked with the other settings, before the reference's index is prepared
+    PyObject *keywords = options.bias_kind.empty()
+        ? PyDict_New()
+        : Py_BuildValue("{s:(sdd)}", "bias", options.bias_kind.c_str(), options.bias_strength, options.bias_level);
+    PyObject *constructor = PyObject_GetAttrString(module, "FixEngine");
+    PyObject *engine =
+        (arguments && keywords && constructor) ? PyObject_Call(constructor, arguments, keywords) : nullptr;
+    Py_XDECREF(arguments);
+    Py_XDECREF(keywords);
+    Py_XDECREF(constructor);
     Py_DECREF(bandwidth);
     Py_DECREF(neighbors);
     Py_DECREF(certificate);
@@ -184,11 +259,6 @@ std::string PythonEngine::create(const EngineOptions &options)
       error = python_error();
     } else {
       if (!options.collect_file.empty()) start_collection(engine, options);
-      if (!options.bias_kind.empty() && !PyErr_Occurred()) {
-        PyObject *done = PyObject_CallMethod(engine, "bias_with", "sdd", options.bias_kind.c_str(),
-                                             options.bias_strength, options.bias_level);
-        Py_XDECREF(done);
-      }
       cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "cutoff");
       ghost_cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "ghost_cutoff");
       PyObject *notice = PyErr_Occurred() ? nullptr : PyObject_GetAttrString(engine, "notice");
@@ -204,6 +274,16 @@ std::string PythonEngine::create(const EngineOptions &options)
     }
     Py_DECREF(module);
   }
+  PyGILState_Release(gil);
+  return error;
+}
+
+std::string PythonEngine::setup()
+{
+  PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *result = PyObject_CallMethod(static_cast<PyObject *>(engine_), "setup", nullptr);
+  const std::string error = result ? std::string() : python_error();
+  Py_XDECREF(result);
   PyGILState_Release(gil);
   return error;
 }

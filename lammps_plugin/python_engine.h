@@ -48,6 +48,9 @@ class PythonEngine {
 
   // Starts Python if needed, imports quests_lmp and loads the reference file.
   std::string create(const EngineOptions &options);
+  // Checks at the start of each run what the whole input decides (the collect file against the
+  // run's open dumps and logs); a collective call on all ranks.
+  std::string setup();
   // Descriptor cutoff of the loaded reference, A.
   double cutoff() const { return cutoff_; }
   // How far out ghost atoms must reach, A: the cutoff, plus the collection buffer when collecting.

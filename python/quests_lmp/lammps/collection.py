@@ -28,7 +28,7 @@ import numpy as np
 from ase import Atoms
 
 from ..engine.carve import points_within
-from ..engine.files import append_whole, extxyz_text
+from ..engine.files import append_whole, appendable_extxyz, extxyz_text
 from ..engine.information import delta_entropy
 
 
@@ -58,14 +58,21 @@ class CollectSettings:
 
 
 class Collector:
-    """One per rank. comm: an mpi4py communicator of the run's ranks, or None for one rank;
-    by_centre: whether dH compares each atom only with environments of its own element (then so
-    does the coverage by the environments collected)."""
+    """One per rank. comm: the run's ranks (an mpi4py communicator, or a
+    quests_lmp.lammps.host_comm.HostComm), or None for one rank; by_centre: whether dH compares
+    each atom only with environments of its own element (then so does the coverage by the
+    environments collected); protected: files the run reads, never appended to.
+
+    The file is checked now and again by check_file() at the start of each run (ValueError on
+    every rank): a folder that exists, a regular file, not one the run reads or writes otherwise,
+    empty or extxyz already."""
 
     def __init__(self, settings: CollectSettings, cutoff: float, bandwidth: float, comm=None,
-                 by_centre: bool = False):
+                 by_centre: bool = False, protected=()):
         settings.check()
         self.settings, self.bandwidth, self.comm, self.by_centre = settings, bandwidth, comm, by_centre
+        self.protected = tuple(protected)
+        self.check_file()
         self.buffer = cutoff if settings.buffer is None else settings.buffer
         self.radius = cutoff + self.buffer  # A: how far the ghost atoms must reach
         # descriptors and atomic numbers of the centres written in this run (rank 0)
@@ -120,6 +127,12 @@ class Collector:
         for cluster in found.values():
             cluster.arrays["dH"] = dhs[order[np.searchsorted(ids, cluster.arrays["id"], sorter=order)]]
         self._append([found[tag] for tag in accepted])
+
+    def check_file(self) -> None:
+        """ValueError on every rank where rank 0, the writer, cannot append to the file."""
+        problem = self._bcast(appendable_extxyz(self.settings.path, self.protected) if self.is_root else None)
+        if problem:
+            raise ValueError(f"cannot collect into {self.settings.path}: {problem}")
 
     def _gather(self, value) -> list | None:
         return [value] if self.comm is None else self.comm.gather(value, root=0)

@@ -23,16 +23,19 @@ class FixEngine:
     list, or one space-separated string);
     species: a mode of quests_lmp.engine.species, or None to follow the reference file; unknown:
     "error" or "novel" (dH = +inf) for atoms of elements the reference lacks, checked where
-    elements are given and the file records its elements.
+    elements are given and the file records its elements; bias: (kind, strength, level) of
+    bias_with(), checked before the reference's index is prepared.
     """
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
-                 threshold: float = 0.0, elements=None, species: str | None = None, unknown: str | None = None):
+                 threshold: float = 0.0, elements=None, species: str | None = None, unknown: str | None = None,
+                 bias: tuple | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, threshold)
         self.threshold = float(threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
+        self.reference_file = str(reference_file)
         self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
         self.notice = ""  # a warning for LAMMPS to print once
@@ -43,6 +46,8 @@ class FixEngine:
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
         self.options.update(species_options(self.reference, species, unknown))
+        if bias is not None:
+            self.bias_with(*bias)
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
         if seconds and self.options["by_centre"]:
             self.notice = (f"{reference_file} has no cluster index of each element: built them in {seconds:.1f} s on "
@@ -72,12 +77,13 @@ class FixEngine:
 
     def collect_into(self, path: str, threshold: float | None = None, max_per_evaluation: int | None = None,
                      max_per_run: int | None = None, discard_above: float | None = None,
-                     buffer: float | None = None, comm_handle: int | None = None) -> None:
+                     buffer: float | None = None, comm=None) -> None:
         """Collects novel environments into an extxyz file from now on (quests_lmp.lammps.collection).
 
         threshold, discard_above: nats (None: the novelty threshold, no upper limit); buffer: A
-        (None: the cutoff); comm_handle: the run's communicator as a Fortran handle
-        (MPI_Comm_c2f, mpi4py's py2f), None for one rank. ValueError for a bad setting.
+        (None: the cutoff); comm: the run's ranks (an mpi4py communicator, or the fix's
+        quests_lmp.lammps.host_comm.HostComm), None for one rank. ValueError for a bad setting
+        or a file that cannot take the environments (Collector.check_file).
         """
         if self.type_numbers is None:
             raise ValueError("collect writes element symbols: give the element of each atom type, as pair_coeff "
@@ -90,12 +96,14 @@ class FixEngine:
                 setattr(settings, name, value)
         # method approx stops summing below stop_below: candidates need exact values above their threshold
         self.options["stop_below"] = min(self.options["stop_below"], settings.threshold - 1.0)
-        comm = None
-        if comm_handle is not None:
-            from mpi4py import MPI
+        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"],
+                                   protected=[self.reference_file])
 
-            comm = MPI.Comm.f2py(comm_handle)
-        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"])
+    def setup(self) -> None:
+        """Checks at the start of each run what the whole input decides (the collect file against
+        the run's open dumps and logs); ValueError on every rank."""
+        if self.collector is not None:
+            self.collector.check_file()
 
     def bias_with(self, kind: str, strength: float, level: float) -> None:
         """Applies a bias energy of dH from now on (quests_lmp.engine.bias): explore (strength

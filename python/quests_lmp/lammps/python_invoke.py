@@ -136,7 +136,7 @@ class Hook:
         if settings.collect:
             self.engine.collect_into(settings.collect, settings.collect_threshold, settings.collect_max,
                                      settings.collect_max_total, settings.discard_above, settings.collect_buffer,
-                                     self.comm.py2f() if self.comm.Get_size() > 1 else None)
+                                     self.comm if self.comm.Get_size() > 1 else None)
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
@@ -156,6 +156,8 @@ class Hook:
 
     def evaluate(self, lmp) -> tuple[float, float, int, int]:
         """dH of the group's owned atoms into d_quests_dH; returns this rank's (max, sum, novel, n)."""
+        if self.evaluated_step is None:  # the run's dumps and logs are open now
+            self.engine.setup()
         nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
         positions = lmp.numpy.extract_atom("x", nelem=nlocal + nghost, dim=3)
         types = lmp.numpy.extract_atom("type", nelem=nlocal + nghost) if nlocal + nghost else None
