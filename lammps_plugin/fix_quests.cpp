@@ -41,7 +41,8 @@ std::string as_error(const std::string &failure)
 }    // namespace
 
 FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0), reevaluate(false)
+    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0), reevaluate(false),
+    ghost_user(-1.0), ghost_set(0.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
   const std::string units = update->unit_style;
@@ -213,6 +214,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
 FixQuests::~FixQuests()
 {
   if (copymode) return;
+  if (ghost_user >= 0.0 && comm->cutghostuser == ghost_set) comm->cutghostuser = ghost_user;
   atom->delete_callback(id, Atom::GROW);
   memory->destroy(dh);
   memory->destroy(fbias);
@@ -231,6 +233,7 @@ void FixQuests::init()
   // thermo and dumps, is rarely a multiple of N. An MD run evaluates every N steps.
   const bool minimizing = update->whichflag == 2;
   peratom_freq = global_freq = minimizing ? 1 : nevery;
+  widen_ghost_shell();
   if (options.bias_kind.empty()) return;
   // rRESPA calls post_force_respa, not post_force: the bias would be silently off.
   if (utils::strmatch(update->integrate_style, "^respa"))
@@ -286,22 +289,43 @@ void FixQuests::evaluate_after_box_changes()
                    id, moved_past, read_stale, id);
 }
 
+void FixQuests::widen_ghost_shell()
+{
+  // The descriptor sees every atom within its cutoff (plus the collection buffer): a potential of
+  // shorter reach leaves LAMMPS's ghost shell too thin. As styles of longer reach do, the fix
+  // raises the ghost cutoff of comm_modify (never lowers it) before LAMMPS sets up communication.
+  if (comm->mode != Comm::SINGLE) return;    // check_ghost_cutoff() refuses the multi modes
+  const double needed = engine.ghost_cutoff() + neighbor->skin;
+  if (comm->cutghostuser >= needed) return;
+  if (ghost_user < 0.0) ghost_user = comm->cutghostuser;
+  comm->cutghostuser = ghost_set = needed;
+  if (comm->me == 0) utils::logmesg(lmp, "Fix quests: ghost atoms now reach {:.6g} A ({})\n", needed, reach());
+}
+
+std::string FixQuests::reach() const
+{
+  const std::string buffer = options.collect_file.empty()
+      ? std::string()
+      : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
+  return fmt::format("cutoff {:.6g}{} + skin {:.6g}", engine.cutoff(), buffer, neighbor->skin);
+}
+
 void FixQuests::check_ghost_cutoff()
 {
   // Every neighbour within the descriptor cutoff of an owned atom must be an owned or ghost atom,
   // also after atoms moved up to half the skin since the last neighbour list build. Checked at
   // setup, not in init(): the communication cutoff is known only once neighbor lists are set up.
   // Collection cuts out every atom within the cutoff plus its buffer: the ghosts must reach that far.
+  if (comm->mode != Comm::SINGLE)
+    error->all(FLERR, "Fix quests: comm_modify mode multi gives ghost atoms a reach per type, and the descriptor "
+               "needs every atom within its cutoff: use comm_modify mode single");
   const double needed = engine.ghost_cutoff() + neighbor->skin;
   const double ghosts = comm->get_comm_cutoff();
-  const std::string buffer = options.collect_file.empty()
-      ? std::string()
-      : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
   if (ghosts < needed)
     error->all(FLERR,
-               "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A (cutoff {:.6g}{} + skin "
-               "{:.6g}); add 'comm_modify cutoff {:.6g}' to the input before the run",
-               ghosts, needed, engine.cutoff(), buffer, neighbor->skin, needed);
+               "Fix quests: ghost atoms reach {:.6g} A but the descriptor needs {:.6g} A ({}); add 'comm_modify "
+               "cutoff {:.6g}' to the input before the run",
+               ghosts, needed, reach(), needed);
 }
 
 void FixQuests::start_run()

@@ -51,7 +51,11 @@ class FixQuests : public Fix {
   int nmax_bias;       // rows of fbias
   double bias_energy;  // global bias energy (eV)
   bool reevaluate;     // with a bias: dH again at the end of each step, where a fix changes the box there
+  double ghost_user;   // comm_modify's ghost cutoff before this fix raised it (A; < 0: not raised)
+  double ghost_set;    // the ghost cutoff this fix set (A)
 
+  void widen_ghost_shell();
+  std::string reach() const;
   void check_ghost_cutoff();
   void start_run();
   void apply_bias(int);

@@ -241,11 +241,43 @@ def test_units_other_than_angstrom_are_refused(tmp_path):
     assert code != 0 and "Fix quests: descriptors need positions in Angstrom; use units metal or real, not lj" in output
 
 
-def test_short_ghost_cutoff_tells_the_comm_modify_to_add(tmp_path):
-    code, output = run_error_case(tmp_path, pair="zero 3.0", extra="neighbor 0.5 bin")
-    assert code != 0 and "add 'comm_modify cutoff 5.5'" in output, output[-2000:]
-    code, output = run_error_case(tmp_path, pair="zero 3.0", extra="neighbor 0.5 bin\ncomm_modify cutoff 5.5")
-    assert code == 0, output[-2000:]
+SHORT_REACH = """units metal
+atom_style atomic
+read_data data.lmp
+pair_style zero 3.0
+pair_coeff * *
+neighbor 0.5 bin
+{extra}
+fix q all quests 5 ref.npz
+velocity all create 600 4 loop geom
+fix nve all nve
+dump d all custom 5 out.dump id type x y z f_q
+dump_modify d format float %.17g
+run 10
+"""
+
+
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_a_potential_of_short_reach_gets_the_ghost_atoms_the_descriptor_needs(tmp_path, ranks):
+    """pair_style zero 3.0 and skin 0.5 give ghosts to 3.5 A; the fix raises LAMMPS's ghost cutoff
+    to 5.5 A (as styles of longer reach do) and says so: dumped dH equals the offline engine's,
+    with no comm_modify line in the deck. A larger comm_modify cutoff is kept as it is."""
+    cu_reference(tmp_path)
+    write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 9), tmp_path / "data.lmp")
+    output = assert_ran(run_lammps(SHORT_REACH.format(extra=""), tmp_path, ranks=ranks))
+    assert "Fix quests: ghost atoms now reach 5.5 A (cutoff 5 + skin 0.5)" in output
+    reference = Reference.load(tmp_path / "ref.npz")
+    frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
+    for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):
+        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), rtol=1e-10, atol=1e-10)
+    output = assert_ran(run_lammps(SHORT_REACH.format(extra="comm_modify cutoff 8.0"), tmp_path, ranks=ranks))
+    assert "ghost atoms now reach" not in output
+
+
+def test_comm_mode_multi_is_refused(tmp_path):
+    code, output = run_error_case(tmp_path, extra="neighbor 2.0 multi\ncomm_modify mode multi")
+    assert code != 0 and "Fix quests: comm_modify mode multi gives ghost atoms a reach per type" in output, \
+        output[-2000:]
 
 
 @pytest.mark.parametrize("ranks", [1, 2])
