@@ -4,9 +4,11 @@
 #include "comm.h"
 #include "domain.h"
 #include "error.h"
+#include "force.h"
 #include "memory.h"
 #include "modify.h"
 #include "neighbor.h"
+#include "pair.h"
 #include "update.h"
 #include "utils.h"
 
@@ -293,10 +295,12 @@ void FixQuests::widen_ghost_shell()
 {
   // The descriptor sees every atom within its cutoff (plus the collection buffer): a potential of
   // shorter reach leaves LAMMPS's ghost shell too thin. As styles of longer reach do, the fix
-  // raises the ghost cutoff of comm_modify (never lowers it) before LAMMPS sets up communication.
+  // raises the ghost cutoff of comm_modify (never lowers it) before LAMMPS sets up communication,
+  // where the pair style's own reach (its cutoff + skin, which LAMMPS takes anyway) is shorter.
   if (comm->mode != Comm::SINGLE) return;    // check_ghost_cutoff() refuses the multi modes
   const double needed = engine.ghost_cutoff() + neighbor->skin;
-  if (comm->cutghostuser >= needed) return;
+  const double pair_reach = force->pair ? force->pair->cutforce + neighbor->skin : 0.0;
+  if (comm->cutghostuser >= needed || pair_reach >= needed) return;
   if (ghost_user < 0.0) ghost_user = comm->cutghostuser;
   comm->cutghostuser = ghost_set = needed;
   if (comm->me == 0) utils::logmesg(lmp, "Fix quests: ghost atoms now reach {:.6g} A ({})\n", needed, reach());

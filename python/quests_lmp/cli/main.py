@@ -1,6 +1,7 @@
 """The `quests-lmp` command line: the paper's dataset and trajectory analyses over the engine.
 
     quests-lmp reference build FILES -o ref.npz   training structures -> reference file (+ H, D)
+    quests-lmp calibrate FILES -o ref.npz         ... with an alarm threshold calibrated on held-out dH
     quests-lmp entropy DATASETS                   H, D, log n; --sample N --repeats R
     quests-lmp dh TEST --reference REF            per-atom dH -> extxyz (array dH) or CSV; summary
     quests-lmp metrics DATASET [-o per-atom.csv]  H, D and every environment's dH against its own set
@@ -29,11 +30,11 @@ import sys
 import time
 
 from ..parallel import RankFailure, World
-from . import (bandwidth, build_plugin, clusters, compress, dh, entropy, learning_curve, metrics, mutual_info, overlap,
-               plugin_path, reference, select, trajectory)
+from . import (bandwidth, build_plugin, calibrate, clusters, compress, dh, entropy, learning_curve, metrics,
+               mutual_info, overlap, plugin_path, reference, select, trajectory)
 
-COMMANDS = (reference, entropy, metrics, dh, overlap, mutual_info, trajectory, clusters, learning_curve, compress,
-            select, bandwidth, plugin_path, build_plugin)
+COMMANDS = (reference, calibrate, entropy, metrics, dh, overlap, mutual_info, trajectory, clusters, learning_curve,
+            compress, select, bandwidth, plugin_path, build_plugin)
 
 
 def main(argv: list[str] | None = None) -> int:

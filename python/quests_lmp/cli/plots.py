@@ -112,3 +112,28 @@ def selection_plot(path, title: str, fractions, picked_dh, threshold: float) -> 
     right.set(xlabel="pick", ylabel="dH of the pick (nats)")
     figure.suptitle(title)
     _save(figure, path)
+
+
+def calibration_plot(path, groups, held_out, left_out, threshold: float, false_alarm: float) -> None:
+    """Held-out dH of each group (box: quartiles, whiskers: 5th and 95th percentiles), k folds by
+    structure and, where given, the group left out; the calibrated threshold and dH = 0."""
+    figure, (axis,) = _figure()
+    names = sorted(set(np.asarray(groups).tolist()))
+    series = [("held out (k folds)", held_out, "tab:blue", -0.2)]
+    if left_out is not None:
+        series.append(("group left out", left_out, "tab:orange", 0.2))
+    for label, values, colour, shift in series:
+        data = [np.clip(values[np.asarray(groups) == name], -1e3, 1e3) for name in names]
+        boxes = axis.boxplot(data, positions=np.arange(len(names)) + shift, widths=0.35, whis=(5, 95),
+                             showfliers=False, patch_artist=True)
+        for box in boxes["boxes"]:
+            box.set(facecolor=colour, alpha=0.6)
+        axis.plot([], [], color=colour, lw=8, alpha=0.6, label=label)
+    axis.axhline(threshold, color="tab:red", lw=1.5, label=f"threshold {threshold:.2f} ({false_alarm:.0%} false alarms)")
+    axis.axhline(0.0, color="gray", lw=1.0, ls="--", label="dH = 0")
+    axis.set_yscale("symlog", linthresh=5.0)  # linear where decisions are made, log for far outliers
+    axis.set_xticks(np.arange(len(names)), names, rotation=20 if len(names) > 4 else 0)
+    axis.set_ylabel("held-out dH (nats)", fontsize=12)
+    axis.set_title("Training set against itself: held-out dH per group", fontsize=13)
+    axis.legend(fontsize=9, loc="upper left")
+    _save(figure, path)

@@ -43,18 +43,14 @@ def build_command(args, world) -> None:
     """Under mpiexec the ranks describe blocks of the structures and split H and D; rank 0 builds
     the cluster index and writes the file."""
     options.check_outputs(args, [args.output, args.json])
-    datasets = [options.read(args, spec, world) for spec in args.files]
-    descriptor = options.descriptor(args, datasets, world)
-    wholes = [share.whole(world) for share in describe_shares(world, datasets, descriptor, args.quiet)]
-    x, centres = wholes[0] if len(wholes) == 1 else [np.concatenate(parts) for parts in zip(*wholes)]
-    h = options.bandwidth(args, datasets, world)
+    datasets, descriptor, x, centres, h = described_files(args, world)
     by_centre = options.by_centre(args)
     dh = self_dh(world, x, h, centres if by_centre else None, quiet=args.quiet)
     if not world.is_root:
         return
     reference = reference_of(datasets, descriptor, h, x, centres)
     if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
-        _build_indexes(reference, args.quiet)
+        build_indexes(reference, args.quiet)
     reference.save(args.output, overwrite=args.overwrite)
     entropy_value, diversity_value = entropy_and_diversity_from_self_dh(dh)
     structures = sum(dataset.n_frames for dataset in datasets)
@@ -74,6 +70,16 @@ def build_command(args, world) -> None:
     write_result(args, result)
 
 
+def described_files(args, world) -> tuple:
+    """(datasets, descriptor, descriptors, centres, bandwidth in 1/A) of the structure files
+    args.files: each rank describes a block, every rank gets the whole set (one copy per node)."""
+    datasets = [options.read(args, spec, world) for spec in args.files]
+    descriptor = options.descriptor(args, datasets, world)
+    wholes = [share.whole(world) for share in describe_shares(world, datasets, descriptor, args.quiet)]
+    x, centres = wholes[0] if len(wholes) == 1 else [np.concatenate(parts) for parts in zip(*wholes)]
+    return datasets, descriptor, x, centres, options.bandwidth(args, datasets, world)
+
+
 def element_table(table: dict) -> dict:
     """Prints entropy_by_element's table; returns it as {element: {environments, entropy, diversity}}."""
     rows = {name: {"environments": n, "entropy": value, "diversity": diversity}
@@ -87,7 +93,7 @@ def index_command(args, world) -> None:
     output = args.output or args.reference
     options.check_outputs(args, [args.output, args.json])
     reference = Reference.load(args.reference)
-    seconds, by_element = _build_indexes(reference, args.quiet)
+    seconds, by_element = build_indexes(reference, args.quiet)
     reference.save(output, overwrite=True if args.output is None else args.overwrite)
     index = reference.cluster_index()
     result = {"reference": output, "environments": reference.n_environments, "clusters": index.n_clusters,
@@ -102,7 +108,7 @@ def index_command(args, world) -> None:
     write_result(args, result)
 
 
-def _build_indexes(reference: Reference, quiet: bool) -> tuple[float, dict]:
+def build_indexes(reference: Reference, quiet: bool) -> tuple[float, dict]:
     """Builds the reference's cluster index anew and, for several elements, each element's (for
     species by-centre); returns the seconds they took and the element indexes by symbol."""
     several = reference.elements is not None and len(reference.elements) > 1

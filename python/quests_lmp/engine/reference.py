@@ -43,6 +43,7 @@ import numpy as np
 
 from .knn import DEFAULT_NEIGHBORS, ApproximateIndex
 from .archive import read_archive, write_archive
+from .calibration import Calibration
 from .cluster_index import ARRAYS as INDEX_ARRAYS
 from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor, frames_of
@@ -133,6 +134,9 @@ class Reference:
     multicomponent : list of str or int, optional
         The elements of the multicomponent descriptor the rows were computed with
         (quests_lmp.engine.descriptor.MulticomponentDescriptor); species-blind descriptors if not given.
+    calibration : quests_lmp.engine.calibration.Calibration, optional
+        The alarm threshold calibrated on held-out environments of the training set (`quests-lmp
+        calibrate`), kept in the file; the attribute `calibration` is None without one.
 
     Raises
     ------
@@ -144,7 +148,8 @@ class Reference:
 
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
                  bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None,
-                 centres=None, multicomponent=None, element_indexes: dict | None = None):
+                 centres=None, multicomponent=None, element_indexes: dict | None = None,
+                 calibration: Calibration | None = None):
         self.k = check_k(k)
         self.cutoff = check_cutoff(cutoff)
         bandwidths, scalar = check_bandwidths(bandwidth)
@@ -170,6 +175,7 @@ class Reference:
         self._operands = {}  # precision -> KernelOperand of the descriptors
         self._parts = {}  # atomic number -> Reference of that element's environments (by-centre)
         self._element_indexes = dict(element_indexes or {})  # atomic number -> ClusterIndex given, for _parts
+        self.calibration = calibration  # the calibrated alarm (quests_lmp.analysis.calibration), or None
 
     @classmethod
     def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
@@ -645,6 +651,8 @@ class Reference:
             arrays["centres"] = self.centres
         if self._clusters is not None:
             header["index"] = _index_entry(self._clusters, "index_", arrays)
+        if self.calibration is not None:
+            header["calibration"] = self.calibration.as_dict()
         if element_indexes := self._stored_element_indexes():
             header["format_version"] = ELEMENT_INDEXES_VERSION
             header["element_indexes"] = {str(z): _index_entry(index, f"index_z{z}_", arrays)
@@ -698,7 +706,8 @@ class Reference:
                 "rebuild the reference with that cutoff or use the file's"
             )
         return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index,
-                   centres=centres, multicomponent=header.get("multicomponent"), element_indexes=element_indexes)
+                   centres=centres, multicomponent=header.get("multicomponent"), element_indexes=element_indexes,
+                   calibration=_read_calibration(path, header))
 
     def _header(self) -> dict:
         return {
@@ -808,6 +817,17 @@ def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, Clus
         raise ReferenceFileError(f"{path}: checksum mismatch, the file is corrupted; rebuild it")
     return (descriptors, centres, header, _read_index(path, header.get("index"), arrays, "index_"),
             _read_element_indexes(path, header, arrays, centres))
+
+
+def _read_calibration(path: Path, header: dict) -> Calibration | None:
+    """The calibration of a reference file's header (None where it has none); ReferenceFileError
+    where it is malformed."""
+    if "calibration" not in header:
+        return None
+    try:
+        return Calibration.from_dict(header["calibration"])
+    except (ValueError, TypeError) as error:
+        raise ReferenceFileError(f"{path}: the calibration is corrupted ({error}); calibrate again") from error
 
 
 def _read_species(path: Path, header: dict, arrays: dict) -> np.ndarray | None:
