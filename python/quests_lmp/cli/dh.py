@@ -28,7 +28,7 @@ def run(args, world) -> None:
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     method = options.dh_method(args, reference, world)
-    values, centres = _distributed_dh(world, test, reference, method, args)
+    values, centres = distributed_dh(world, test, reference, method, args)
     if not world.is_root:
         return
     novel = values > args.threshold
@@ -72,7 +72,7 @@ def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dic
     return table
 
 
-def _distributed_dh(world, test, reference, method, args):
+def distributed_dh(world, test, reference, method, args):
     """(dH, centre atomic number) of every environment of the test dataset, each rank reading and
     evaluating a block of them; both arrays on rank 0 (None elsewhere)."""
     start, stop = world.block(test.n_environments)

@@ -4,6 +4,7 @@
     quests-lmp calibrate FILES -o ref.npz         ... with an alarm threshold calibrated on held-out dH
     quests-lmp entropy DATASETS                   H, D, log n; --sample N --repeats R
     quests-lmp dh TEST --reference REF            per-atom dH -> extxyz (array dH) or CSV; summary
+    quests-lmp errors TEST --reference REF --predicted KEY   dH against a model's force errors (Fig. 4e)
     quests-lmp metrics DATASET [-o per-atom.csv]  H, D and every environment's dH against its own set
     quests-lmp overlap DATASETS                   overlap matrix (fraction covered), CSV + heat map
     quests-lmp mutual-info A B                    mutual information, conditional entropies, distance
@@ -30,11 +31,11 @@ import sys
 import time
 
 from ..parallel import RankFailure, World
-from . import (bandwidth, build_plugin, calibrate, clusters, compress, dh, entropy, learning_curve, metrics,
+from . import (bandwidth, build_plugin, calibrate, clusters, compress, dh, entropy, errors, learning_curve, metrics,
                mutual_info, overlap, plugin_path, reference, select, trajectory)
 
-COMMANDS = (reference, calibrate, entropy, metrics, dh, overlap, mutual_info, trajectory, clusters, learning_curve,
-            compress, select, bandwidth, plugin_path, build_plugin)
+COMMANDS = (reference, calibrate, entropy, metrics, dh, errors, overlap, mutual_info, trajectory, clusters,
+            learning_curve, compress, select, bandwidth, plugin_path, build_plugin)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,8 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _dh() -> argparse.ArgumentParser:
+def _dh(threshold: float | None = 0.0) -> argparse.ArgumentParser:
+    """The dH options; threshold: the default of --threshold (None: the command decides)."""
     dh = argparse.ArgumentParser(add_help=False)
     dh.add_argument("--method", choices=METHODS, default="exact",
                     help="exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest "
@@ -85,7 +86,9 @@ def _dh() -> argparse.ArgumentParser:
     dh.add_argument("--neighbors", type=positive(int), help="knn: neighbours kept (default 128)")
     dh.add_argument("--precision", choices=("double", "single"), default="double",
                     help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)")
-    dh.add_argument("--threshold", type=float, default=0.0, help="novel: dH > threshold (nats, 0)")
+    dh.add_argument("--threshold", type=float, default=threshold,
+                    help="novel: dH > threshold (nats, " + ("0)" if threshold == 0 else "default: the reference's "
+                                                           "calibrated threshold where it has one, else 0)"))
     dh.add_argument("--unknown", choices=("error", "novel"),
                     help="atoms of elements the reference lacks: error, or novel (dH = inf); default: error by "
                          "centre, not checked in the species-blind modes")
@@ -100,6 +103,7 @@ def _plot() -> argparse.ArgumentParser:
 
 
 COMMON, DH, PLOT = _common(), _dh(), _plot()  # parent parsers: every command, dH commands, tables
+CALIBRATED_DH = _dh(threshold=None)  # dH options whose threshold defaults to a calibrated one
 
 
 def add_command(commands, name: str, handler, help: str, parents=(), parallel: bool = False) -> argparse.ArgumentParser:

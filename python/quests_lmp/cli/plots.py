@@ -137,3 +137,23 @@ def calibration_plot(path, groups, held_out, left_out, threshold: float, false_a
     axis.set_title("Training set against itself: held-out dH per group", fontsize=13)
     axis.legend(fontsize=9, loc="upper left")
     _save(figure, path)
+
+
+def errors_plot(path, dh, errors, binned: dict, tau: float, threshold: float) -> None:
+    """A model's per-atom force error against dH: point density, the paper's running average
+    (Fig. 4e) and maximum per bin (Fig. S20), the big-error level tau and the alarm threshold."""
+    figure, (axis,) = _figure()
+    finite = np.isfinite(dh)
+    floor = max(float(np.min(errors[errors > 0])) if np.any(errors > 0) else 1e-3, 1e-4)
+    axis.hexbin(dh[finite], np.maximum(errors[finite], floor), gridsize=60, yscale="log", bins="log", cmap="Greys",
+                mincnt=1)
+    axis.plot(binned["centres"], binned["mean"], "o-", color="tab:blue", lw=2, label="running average (Fig. 4e)")
+    axis.plot(binned["centres"], binned["max"], "s--", color="tab:purple", lw=1.2, label="maximum per bin (Fig. S20)")
+    axis.axhline(tau, color="tab:orange", lw=1.5, label=f"tau = {tau:.3g} eV/A")
+    axis.axvline(threshold, color="tab:red", lw=1.5, label=f"alarm: dH > {threshold:.3g}")
+    axis.set_yscale("log")
+    axis.set_xlabel("dH against the reference (nats)", fontsize=12)
+    axis.set_ylabel("|F_model - F_true| (eV/A)", fontsize=12)
+    axis.set_title("Force error against dH", fontsize=13)
+    axis.legend(fontsize=9, loc="lower right")
+    _save(figure, path)

@@ -1,0 +1,110 @@
+"""`quests-lmp errors TEST --reference REF --predicted KEY`: dH against a model's force errors.
+
+TEST holds true and predicted per-atom forces (eV/A) as extxyz arrays (`--true`, default
+`forces`, which ASE also reads as the frame's calculator forces; `--predicted`). Per atom: the force
+error |F_predicted - F_true| and dH against the reference. Reported over all atoms and per group
+(`--group-key`): Spearman's rank correlation, AUROC and AUPRC of dH for "error > tau", and the
+alarm dH > threshold's flagged fraction, recall and precision. tau defaults to twice the RMS
+force error of TEST (a model's typical error, doubled: the atoms it gets clearly wrong); the
+threshold to the reference's calibrated one where it was calibrated at this bandwidth and
+species mode (`quests-lmp calibrate`), else the paper's 0. The plot: error against dH, the
+paper's running average (Fig. 4e) and maximum per bin (Fig. S20), tau and the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.model_errors import alarm_metrics, force_errors, running_average
+from . import options
+from .calibrate import UNLABELLED
+from .datasets import write_csv
+from .dh import distributed_dh
+from .distributed import per_frame
+from .plots import errors_plot
+from .report import print_table, write_result
+
+COLUMNS = ["group", "atoms", "positive_fraction", "spearman", "auroc", "auprc", "flagged_fraction", "recall",
+           "precision", "rms_error"]
+
+
+def register(commands) -> None:
+    command = options.add_command(commands, "errors", run, "dH against a model's per-atom force errors",
+                                  [options.CALIBRATED_DH, options.PLOT], parallel=True)
+    command.add_argument("test", help="structures with true and predicted forces (extxyz), file@frames allowed")
+    command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
+    command.add_argument("--true", default="forces", help="per-atom array of the true forces, eV/A (forces)")
+    command.add_argument("--predicted", required=True, help="per-atom array of the model's forces, eV/A")
+    command.add_argument("--tau", type=options.positive(float),
+                         help="an error above tau (eV/A) is a big one (default: twice the RMS error of TEST)")
+    command.add_argument("--group-key", default="config_type", help="extxyz info key of each frame's group")
+    command.add_argument("-o", "--output", help="per-atom CSV: frame, atom, group, dH, error")
+
+
+def per_atom_array(atoms, key: str) -> np.ndarray:
+    """A per-atom (n, 3) array of a frame by name: atoms.arrays, or the calculator's results
+    (ASE moves an extxyz `forces` array there). KeyError naming the arrays there are."""
+    if key in atoms.arrays:
+        return atoms.arrays[key]
+    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+    if key in results:
+        return results[key]
+    found = sorted(set(atoms.arrays) - {"numbers", "positions"} | set(results))
+    raise KeyError(f"no per-atom array '{key}' (there are: {', '.join(found) or 'none'})")
+
+
+def run(args, world) -> None:
+    options.check_outputs(args, [args.output, args.json, args.csv, args.plot])
+    test = options.read(args, args.test, world)
+    reference = options.reference(args, world, [test])
+    given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
+    method = options.dh_method(args, reference, world)
+    threshold, source = _threshold(given, reference, method)
+    method["stop_below"] = min(method["stop_below"], threshold - 1.0)  # approx: exact where the alarm decides
+
+    def labels(index, atoms):
+        try:
+            errors = force_errors(per_atom_array(atoms, args.true), per_atom_array(atoms, args.predicted))
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"frame {index} of {args.test}: {error.args[0]}") from None
+        return errors, str(atoms.info.get(args.group_key, UNLABELLED))
+
+    per_structure = per_frame(world, test, labels, everywhere=False)
+    values, _ = distributed_dh(world, test, reference, method, args)
+    if not world.is_root:
+        return
+    errors = np.concatenate([e for e, _ in per_structure])
+    groups = np.repeat([g for _, g in per_structure], test.atom_counts)
+    tau = args.tau if args.tau is not None else 2.0 * float(np.sqrt(np.mean(errors ** 2)))
+    table = {name: alarm_metrics(values[groups == name], errors[groups == name], tau, threshold)
+             for name in sorted(set(groups.tolist()))}
+    table["all"] = alarm_metrics(values, errors, tau, threshold)
+    binned = running_average(values, errors)
+    print(f"{values.size} atoms of {args.test} against {args.reference} (h = {reference.bandwidth:.6g} 1/A): "
+          f"big error = above tau {tau:.4g} eV/A; alarm dH > {threshold:.6g} nats ({source})")
+    rows = [{"group": name, **row} for name, row in table.items()]
+    print_table(rows, COLUMNS)
+    if args.csv:
+        write_csv(args.csv, COLUMNS, [[row[c] for c in COLUMNS] for row in rows])
+    if args.output:
+        frames = np.repeat(np.arange(test.n_frames), test.atom_counts)
+        atoms = np.concatenate([np.arange(n) for n in test.atom_counts])
+        write_csv(args.output, ["frame", "atom", "group", "dH", "error"],
+                  zip(frames.tolist(), atoms.tolist(), groups.tolist(), values.tolist(), errors.tolist()))
+    if args.plot:
+        errors_plot(args.plot, values, errors, binned, tau, threshold)
+    write_result(args, {"test": args.test, "reference": args.reference, "bandwidth": reference.bandwidth,
+                        "tau": tau, "threshold": threshold, "threshold_from": source, "groups": table,
+                        "running_average": {key: value.tolist() for key, value in binned.items()}})
+
+
+def _threshold(given: float | None, reference, method) -> tuple[float, str]:
+    """The alarm's threshold (nats) and where it came from: --threshold, else the reference's
+    calibration where it holds (the same bandwidth and species mode), else 0."""
+    if given is not None:
+        return float(given), "--threshold"
+    calibration = reference.calibration
+    if (calibration is not None and np.isclose(calibration.bandwidth, reference.bandwidth, rtol=1e-12, atol=0)
+            and calibration.by_centre == method["by_centre"]):
+        return calibration.threshold, f"calibrated for {calibration.false_alarm:.0%} held-out false alarms"
+    return 0.0, "the paper's dH > 0"
