@@ -210,6 +210,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
   if (!failure.empty())
     error->all(FLERR, "Fix quests: {}", as_error(failure));
+  if (comm->me == 0) utils::logmesg(lmp, "Fix quests: alarm at {}\n", engine.alarm());
   if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
 
@@ -446,7 +447,7 @@ void FixQuests::summarize()
     if (!(atom->mask[i] & groupbit)) continue;
     local_max = dh[i] > local_max ? dh[i] : local_max;
     local_sums[0] += dh[i];
-    local_sums[1] += dh[i] > options.threshold ? 1.0 : 0.0;
+    local_sums[1] += dh[i] > engine.threshold() ? 1.0 : 0.0;
     local_sums[2] += 1.0;
   }
   double sums[3];

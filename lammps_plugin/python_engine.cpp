@@ -208,6 +208,16 @@ namespace {
     return result != nullptr;
   }
 
+  // A str attribute's text; "" with the Python error pending where it is missing or not a str.
+  std::string text_attribute(PyObject *object, const char *name)
+  {
+    PyObject *value = PyObject_GetAttrString(object, name);
+    const char *text = value ? PyUnicode_AsUTF8(value) : nullptr;
+    const std::string result = text ? text : "";
+    Py_XDECREF(value);
+    return result;
+  }
+
   double float_attribute(PyObject *object, const char *name)
   {
     PyObject *value = PyObject_GetAttrString(object, name);
@@ -239,9 +249,9 @@ std::string PythonEngine::create(const EngineOptions &options)
         options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
     auto text_or_none = [](const std::string &text) { return text.empty() ? nullptr : text.c_str(); };
     PyObject *arguments = Py_BuildValue(
-        "(sOsOsOdzzz)", options.reference_file.c_str(), bandwidth, options.method.c_str(), neighbors,
-        options.precision.c_str(), certificate, options.threshold, text_or_none(options.elements),
-        text_or_none(options.species), text_or_none(options.unknown));
+        "(sOsOsONzzz)", options.reference_file.c_str(), bandwidth, options.method.c_str(), neighbors,
+        options.precision.c_str(), certificate, float_or_none(options.threshold, !std::isnan(options.threshold)),
+        text_or_none(options.elements), text_or_none(options.species), text_or_none(options.unknown));
     // the bias is checked with the other settings, before the reference's index is prepared
     PyObject *keywords = options.bias_kind.empty()
         ? PyDict_New()
@@ -261,10 +271,9 @@ std::string PythonEngine::create(const EngineOptions &options)
       if (!options.collect_file.empty()) start_collection(engine, options);
       cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "cutoff");
       ghost_cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "ghost_cutoff");
-      PyObject *notice = PyErr_Occurred() ? nullptr : PyObject_GetAttrString(engine, "notice");
-      const char *text = notice ? PyUnicode_AsUTF8(notice) : nullptr;
-      if (text) notice_ = text;
-      Py_XDECREF(notice);
+      threshold_ = PyErr_Occurred() ? 0.0 : float_attribute(engine, "threshold");
+      if (!PyErr_Occurred()) notice_ = text_attribute(engine, "notice");
+      if (!PyErr_Occurred()) alarm_ = text_attribute(engine, "alarm");
       if (PyErr_Occurred()) {
         error = python_error();
         Py_DECREF(engine);

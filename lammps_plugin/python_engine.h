@@ -21,7 +21,7 @@ struct EngineOptions {
   int neighbors = -1;         // knn only; <= 0: the engine's default
   double certificate = -1.0;  // nats, approx only; < 0: the engine's default
   std::string precision = "double";
-  double threshold = 0.0;     // nats: atoms with dH above it count as novel
+  double threshold = NAN;     // nats: atoms with dH above it count as novel; NaN: the engine's (calibrated or 0)
   std::string elements;       // element of each atom type, space-separated; empty: not given
   std::string species;        // species mode; empty: as the reference file
   std::string unknown;        // error or novel; empty: the engine's default
@@ -57,6 +57,9 @@ class PythonEngine {
   double ghost_cutoff() const { return ghost_cutoff_; }
   // A warning of the engine to print once (empty if none).
   const std::string &notice() const { return notice_; }
+  // The novelty threshold in force (nats) and where it came from, for the log.
+  double threshold() const { return threshold_; }
+  const std::string &alarm() const { return alarm_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
   // positions and types: owned atoms, then ghosts (n_points of each).
   std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
@@ -80,7 +83,9 @@ class PythonEngine {
   void *engine_ = nullptr;    // PyObject *
   double cutoff_ = 0.0;
   double ghost_cutoff_ = 0.0;
+  double threshold_ = 0.0;
   std::string notice_;
+  std::string alarm_;
 };
 
 }    // namespace QuestsLmp

@@ -37,6 +37,7 @@ from ase.parallel import world
 from ase.units import fs
 
 from .engine.bias import Bias, bias_forces
+from .engine.calibration import alarm_threshold
 from .engine.files import append_whole, check_folder, extxyz_text
 from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
@@ -80,8 +81,10 @@ class QuestsMonitor:
         Largest over-estimate of dH allowed to "approx" (0.1).
     precision : str
         "double", or "single" for faster exact dH within about 1e-4 nats, as the keyword of fix quests.
-    threshold : float, nats
-        Atoms with dH above it count as novel (the paper's 0 by default).
+    threshold : float, nats, optional
+        Atoms with dH above it count as novel; by default the reference's calibrated threshold
+        where it was calibrated at this bandwidth and species mode (`quests-lmp calibrate`), else
+        the paper's 0. `alarm_source` says which.
     species : str, optional
         "blind", "by-centre", "multicomponent" or "multicomponent/by-centre"
         (quests_lmp.engine.species); by default as the reference's descriptors.
@@ -109,15 +112,17 @@ class QuestsMonitor:
     """
 
     def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int | None = None, threshold: float = 0.0, log=None,
+                 neighbors: int | None = None, threshold: float | None = None, log=None,
                  stop_fraction: float | None = None, novel_frames=None, precision: str = "double",
                  certificate: float | None = None, species: str | None = None, unknown: str | None = None):
-        self.options = dh_options(method, neighbors, precision, certificate, threshold)
-        self.threshold = float(threshold)
+        self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.options.update(species_options(self.reference, species, unknown))
-        self.reference.prepare(method, self.options["by_centre"])
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        self.threshold, self.alarm_source = alarm_threshold(self.reference.calibration, self.bandwidth,
+                                                            self.options["by_centre"], threshold)
+        self.options["stop_below"] = min(self.options["stop_below"], self.threshold - 1.0)
+        self.reference.prepare(method, self.options["by_centre"])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
             raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")
         self.dynamics, self.atoms, self.stop_fraction = dynamics, atoms, stop_fraction

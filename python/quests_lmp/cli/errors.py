@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.model_errors import alarm_metrics, force_errors, running_average
+from ..engine.calibration import alarm_threshold
 from . import options
 from .calibrate import UNLABELLED
 from .datasets import write_csv
@@ -59,7 +60,7 @@ def run(args, world) -> None:
     reference = options.reference(args, world, [test])
     given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
     method = options.dh_method(args, reference, world)
-    threshold, source = _threshold(given, reference, method)
+    threshold, source = alarm_threshold(reference.calibration, reference.bandwidth, method["by_centre"], given)
     method["stop_below"] = min(method["stop_below"], threshold - 1.0)  # approx: exact where the alarm decides
 
     def labels(index, atoms):
@@ -81,7 +82,7 @@ def run(args, world) -> None:
     table["all"] = alarm_metrics(values, errors, tau, threshold)
     binned = running_average(values, errors)
     print(f"{values.size} atoms of {args.test} against {args.reference} (h = {reference.bandwidth:.6g} 1/A): "
-          f"big error = above tau {tau:.4g} eV/A; alarm dH > {threshold:.6g} nats ({source})")
+          f"big error = above tau {tau:.4g} eV/A; alarm: {source}")
     rows = [{"group": name, **row} for name, row in table.items()]
     print_table(rows, COLUMNS)
     if args.csv:
@@ -96,15 +97,3 @@ def run(args, world) -> None:
     write_result(args, {"test": args.test, "reference": args.reference, "bandwidth": reference.bandwidth,
                         "tau": tau, "threshold": threshold, "threshold_from": source, "groups": table,
                         "running_average": {key: value.tolist() for key, value in binned.items()}})
-
-
-def _threshold(given: float | None, reference, method) -> tuple[float, str]:
-    """The alarm's threshold (nats) and where it came from: --threshold, else the reference's
-    calibration where it holds (the same bandwidth and species mode), else 0."""
-    if given is not None:
-        return float(given), "--threshold"
-    calibration = reference.calibration
-    if (calibration is not None and np.isclose(calibration.bandwidth, reference.bandwidth, rtol=1e-12, atol=0)
-            and calibration.by_centre == method["by_centre"]):
-        return calibration.threshold, f"calibrated for {calibration.false_alarm:.0%} held-out false alarms"
-    return 0.0, "the paper's dH > 0"

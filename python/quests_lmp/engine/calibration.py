@@ -47,3 +47,21 @@ class Calibration:
         if not all(isinstance(values[name], (int, float)) and math.isfinite(values[name]) for name in numbers):
             raise ValueError("the calibration's threshold, rate and bandwidth must be finite numbers")
         return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+
+def alarm_threshold(calibration: Calibration | None, bandwidth: float, by_centre: bool,
+                    given: float | None = None) -> tuple[float, str]:
+    """The alarm's threshold (nats) and a line saying where it came from: `given` where the user
+    set one; else the calibrated threshold where it holds (calibrated at this bandwidth, 1/A, and
+    species mode); else the paper's dH > 0 (the line then says why a calibration does not apply)."""
+    if given is not None:
+        return float(given), f"threshold {float(given):.6g} nats, as given"
+    if calibration is None:
+        return 0.0, "threshold 0 nats (the paper's dH > 0; no calibration in the reference)"
+    if not math.isclose(calibration.bandwidth, bandwidth, rel_tol=1e-12) or calibration.by_centre != by_centre:
+        return 0.0, (f"threshold 0 nats (the paper's dH > 0): the reference was calibrated at h = "
+                     f"{calibration.bandwidth:.6g} 1/A{', by centre' if calibration.by_centre else ''}, this run uses "
+                     f"h = {bandwidth:.6g} 1/A{', by centre' if by_centre else ''}")
+    return calibration.threshold, (f"threshold {calibration.threshold:.6g} nats, calibrated for "
+                                   f"{calibration.false_alarm:.0%} false alarms on held-out training environments "
+                                   f"(the paper's dH > 0 flags {calibration.held_out_zero:.0%} of them)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.bias import Bias, bias_forces
+from ..engine.calibration import alarm_threshold
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
@@ -23,16 +24,17 @@ class FixEngine:
     list, or one space-separated string);
     species: a mode of quests_lmp.engine.species, or None to follow the reference file; unknown:
     "error" or "novel" (dH = +inf) for atoms of elements the reference lacks, checked where
-    elements are given and the file records its elements; bias: (kind, strength, level) of
-    bias_with(), checked before the reference's index is prepared.
+    elements are given and the file records its elements; threshold: nats, None for the
+    reference's calibrated threshold where it holds, else 0 (engine.calibration.alarm_threshold;
+    `alarm` says which, for the log); bias: (kind, strength, level) of bias_with(), checked
+    before the reference's index is prepared.
     """
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
-                 threshold: float = 0.0, elements=None, species: str | None = None, unknown: str | None = None,
-                 bias: tuple | None = None):
-        self.options = dh_options(method, neighbors, precision, certificate, threshold)
-        self.threshold = float(threshold)
+                 threshold: float | None = None, elements=None, species: str | None = None,
+                 unknown: str | None = None, bias: tuple | None = None):
+        self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
         self.reference_file = str(reference_file)
@@ -46,6 +48,9 @@ class FixEngine:
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
         self.options.update(species_options(self.reference, species, unknown))
+        self.threshold, self.alarm = alarm_threshold(self.reference.calibration, self.bandwidth,
+                                                     self.options["by_centre"], threshold)
+        self.options["stop_below"] = min(self.options["stop_below"], self.threshold - 1.0)
         if bias is not None:
             self.bias_with(*bias)
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step

@@ -58,7 +58,7 @@ class Settings:
     neighbors: int | None = None
     certificate: float | None = None
     precision: str = "double"
-    threshold: float = 0.0
+    threshold: float | None = None  # None: the reference's calibrated threshold where it holds, else 0
     elements: list[str] | None = None
     species: str | None = None
     unknown: str | None = None
@@ -168,7 +168,7 @@ class Hook:
         types = np.ascontiguousarray(types if types is not None else np.zeros(0), dtype=np.int32)
         self.engine.evaluate(points, types, nlocal + nghost, nlocal, mask, 1, dh)
         values = dh[mask.astype(bool)]
-        novel = values > self.settings.threshold
+        novel = values > self.engine.threshold
         return values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size)
 
     def collect(self, lmp) -> None:
@@ -222,8 +222,10 @@ def quests_setup(lmpptr) -> None:
         failure = failure_message(error)
     _agree_or_quit(lmp, comm, failure, "setup")
     _hook = hook
-    if hook.engine.notice and comm.Get_rank() == 0:
-        print(f"WARNING: QUESTS: {hook.engine.notice}", flush=True)
+    if comm.Get_rank() == 0:
+        print(f"QUESTS: alarm at {hook.engine.alarm}", flush=True)
+        if hook.engine.notice:
+            print(f"WARNING: QUESTS: {hook.engine.notice}", flush=True)
 
     import __main__
 
