@@ -1,7 +1,7 @@
 """Self-coverage of real DFT training sets, the calibrated alarm, and the errors of real models
 (mlearn Li and Ge with their published SNAP potentials).
 
-    python run.py            # Li and Ge at h = 0.015 1/A and at h(V): about 1 min on 2 cores
+    python run.py            # Li and Ge at h = 0.010, 0.015, 0.020, 0.030 1/A and h(V): 2 min on 2 cores
     python run.py --quick    # Li at 0.015 1/A only (the test)
 
 For each set: the SNAP forces of every structure (snap.py); `quests-lmp calibrate` of
@@ -28,6 +28,7 @@ from snap import snap_forces
 
 HERE = Path(__file__).resolve().parent
 CLI = str(Path(sys.executable).with_name("quests-lmp"))
+BANDWIDTHS = ["0.010", "0.015", "0.020", "0.030", "auto"]  # 1/A; auto: h(V) of the training set
 
 
 def quests(*arguments) -> None:
@@ -54,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    elements, bandwidths = (["Li"], ["0.015"]) if args.quick else (["Li", "Ge"], ["0.015", "auto"])
+    elements, bandwidths = (["Li"], ["0.015"]) if args.quick else (["Li", "Ge"], BANDWIDTHS)
     rows = []
     for element in elements:
         for part in PARTS:
