@@ -269,6 +269,8 @@ def test_a_frame_cut_short_inside_a_dump_is_found(files, tmp_path):
     (tmp_path / "mid.dump").write_text(text[:start] + text[text.index("\n", start) + 1:])  # one atom line less
     source = FrameFile(tmp_path / "mid.dump")
     assert source.broken == {2: (107, 108)} and source.select(":2").tolist() == [0, 1]
+    (tmp_path / "blank.dump").write_text(text + "\n\n")  # blank lines at the end are no atoms
+    assert FrameFile(tmp_path / "blank.dump").broken == {}
     with pytest.raises(ValueError, match=r"frame 2 of .*mid.dump holds 107 atom lines but its header says 108 .* "
                                          r"e.g. with .*mid.dump@:2 or .*mid.dump@3:"):
         source.select("1:")

@@ -211,11 +211,17 @@ def _index(path: Path, format: str) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def _dump_atom_lines(data, bounds: list[int]) -> list[int]:
     """Atom lines of each dump frame (bounds: frame starts, then the end of the file): the lines
-    after its 'ITEM: ATOMS' header; 0 where the frame ends before that header."""
+    after its 'ITEM: ATOMS' header, blank lines at its end not counted; 0 where the frame ends
+    before that header."""
     found = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
         header = _DUMP_ATOM_LINES.search(data, start, stop)
-        found.append(0 if header is None else _lines(data, header.end(), stop))
+        if header is None:
+            found.append(0)
+            continue
+        while stop > header.end() and data[stop - 1] in b" \t\r\n":
+            stop -= 1
+        found.append(_lines(data, header.end(), stop))
     return found
 
 
