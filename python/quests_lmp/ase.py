@@ -37,7 +37,7 @@ from ase.parallel import world
 from ase.units import fs
 
 from .engine.bias import Bias, bias_forces
-from .engine.calibration import alarm_threshold
+from .engine.calibration import alarm_settings
 from .engine.files import append_whole, check_folder, extxyz_text
 from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
@@ -119,9 +119,8 @@ class QuestsMonitor:
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.options.update(species_options(self.reference, species, unknown))
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
-        self.threshold, self.alarm_source = alarm_threshold(self.reference.calibration, self.bandwidth,
-                                                            self.options["by_centre"], threshold)
-        self.options["stop_below"] = min(self.options["stop_below"], self.threshold - 1.0)
+        self.threshold, self.alarm_source = alarm_settings(self.options, self.reference.calibration, self.bandwidth,
+                                                           threshold)
         self.reference.prepare(method, self.options["by_centre"])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
             raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")

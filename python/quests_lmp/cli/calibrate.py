@@ -20,7 +20,7 @@ from . import options
 from .datasets import reference_of, write_csv
 from .distributed import per_frame
 from .plots import calibration_plot
-from .reference import INDEX_AUTO_SIZE, build_indexes, described_files
+from .reference import described_files, index_argument, index_if_asked
 from .report import print_table, write_result
 
 UNLABELLED = "(none)"  # the group of frames without the --group-key info
@@ -43,9 +43,7 @@ def register(commands) -> None:
                          help=f"fraction of held-out (in-domain) environments the threshold flags "
                               f"({DEFAULT_FALSE_ALARM})")
     command.add_argument("--seed", type=int, default=0, help="of the folds (0)")
-    command.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
-                         help=f"store the cluster index of --method approx: auto (from {INDEX_AUTO_SIZE:,} "
-                              "environments), yes or no")
+    index_argument(command)
 
 
 def run(args, world) -> None:
@@ -73,8 +71,7 @@ def run(args, world) -> None:
                                  folds=args.folds, seed=args.seed, by_centre=by_centre, group_key=args.group_key)
     reference = reference_of(datasets, descriptor, h, x, centres)
     reference.calibration = calibration
-    if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
-        build_indexes(reference, args.quiet)
+    index_if_asked(args, reference)
     reference.save(args.output, overwrite=args.overwrite)
     _report(args, calibration, counts.size, reference.n_environments)
     if args.plot:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.model_errors import alarm_metrics, force_errors, running_average
-from ..engine.calibration import alarm_threshold
+from ..engine.calibration import alarm_settings
 from . import options
 from .calibrate import UNLABELLED
 from .datasets import write_csv
@@ -60,8 +60,7 @@ def run(args, world) -> None:
     reference = options.reference(args, world, [test])
     given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
     method = options.dh_method(args, reference, world)
-    threshold, source = alarm_threshold(reference.calibration, reference.bandwidth, method["by_centre"], given)
-    method["stop_below"] = min(method["stop_below"], threshold - 1.0)  # approx: exact where the alarm decides
+    threshold, source = alarm_settings(method, reference.calibration, reference.bandwidth, given)
 
     def labels(index, atoms):
         try:

@@ -28,9 +28,7 @@ def register(commands) -> None:
     build.set_defaults(handler=build_command, command="reference build", parallel=True)
     build.add_argument("files", nargs="+", help="structure files, file@frames allowed")
     build.add_argument("-o", "--output", required=True, help="reference file to write (.npz)")
-    build.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
-                       help=f"store the cluster index of --method approx (and each element's): auto (from "
-                            f"{INDEX_AUTO_SIZE:,} environments), yes or no")
+    index_argument(build)
     index = actions.add_parser("index", parents=[options.COMMON],
                                help="adds the cluster index of --method approx (and each element's) to a "
                                     "reference file")
@@ -49,8 +47,7 @@ def build_command(args, world) -> None:
     if not world.is_root:
         return
     reference = reference_of(datasets, descriptor, h, x, centres)
-    if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
-        build_indexes(reference, args.quiet)
+    index_if_asked(args, reference)
     reference.save(args.output, overwrite=args.overwrite)
     entropy_value, diversity_value = entropy_and_diversity_from_self_dh(dh)
     structures = sum(dataset.n_frames for dataset in datasets)
@@ -68,6 +65,19 @@ def build_command(args, world) -> None:
     if by_centre:
         result["by_element"] = element_table(entropy_by_element_from_self_dh(dh, centres))
     write_result(args, result)
+
+
+def index_argument(command) -> None:
+    """--index of the commands that write a reference file."""
+    command.add_argument("--index", choices=("auto", "yes", "no"), default="auto",
+                         help=f"store the cluster index of --method approx (and each element's): auto (from "
+                              f"{INDEX_AUTO_SIZE:,} environments), yes or no")
+
+
+def index_if_asked(args, reference: Reference) -> None:
+    """Builds the cluster indexes that --index asks to store with the reference."""
+    if args.index == "yes" or (args.index == "auto" and reference.n_environments >= INDEX_AUTO_SIZE):
+        build_indexes(reference, args.quiet)
 
 
 def described_files(args, world) -> tuple:

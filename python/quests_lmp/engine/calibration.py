@@ -65,3 +65,12 @@ def alarm_threshold(calibration: Calibration | None, bandwidth: float, by_centre
     return calibration.threshold, (f"threshold {calibration.threshold:.6g} nats, calibrated for "
                                    f"{calibration.false_alarm:.0%} false alarms on held-out training environments "
                                    f"(the paper's dH > 0 flags {calibration.held_out_zero:.0%} of them)")
+
+
+def alarm_settings(options: dict, calibration: Calibration | None, bandwidth: float,
+                   given: float | None = None) -> tuple[float, str]:
+    """alarm_threshold for dH options (Reference.delta_entropy keywords, with by_centre), whose
+    approx stop level it lowers to 1 nat under the threshold; returns (threshold, the line)."""
+    threshold, line = alarm_threshold(calibration, bandwidth, options["by_centre"], given)
+    options["stop_below"] = min(options["stop_below"], threshold - 1.0)
+    return threshold, line

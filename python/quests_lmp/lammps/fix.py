@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.bias import Bias, bias_forces
-from ..engine.calibration import alarm_threshold
+from ..engine.calibration import alarm_settings
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
@@ -48,9 +48,7 @@ class FixEngine:
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
         self.options.update(species_options(self.reference, species, unknown))
-        self.threshold, self.alarm = alarm_threshold(self.reference.calibration, self.bandwidth,
-                                                     self.options["by_centre"], threshold)
-        self.options["stop_below"] = min(self.options["stop_below"], self.threshold - 1.0)
+        self.threshold, self.alarm = alarm_settings(self.options, self.reference.calibration, self.bandwidth, threshold)
         if bias is not None:
             self.bias_with(*bias)
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
