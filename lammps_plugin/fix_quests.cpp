@@ -26,7 +26,7 @@ namespace {
 const char *const KEYWORDS[] = {"bandwidth", "method",  "neighbors",         "certificate", "precision",
                                 "threshold", "elements", "species",          "unknown",     "collect",
                                 "collect_threshold",     "collect_max",      "discard_above", "collect_buffer",
-                                "bias"};
+                                "bias",      "force_error", "force_alarm"};
 
 bool is_keyword(const std::string &word)
 {
@@ -43,8 +43,8 @@ std::string as_error(const std::string &failure)
 }    // namespace
 
 FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), dh(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0), reevaluate(false),
-    ghost_user(-1.0), ghost_set(0.0)
+    Fix(lmp, narg, arg), dh(nullptr), columns(nullptr), fbias(nullptr), nmax_bias(0), bias_energy(0.0),
+    reevaluate(false), ghost_user(-1.0), ghost_set(0.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix quests", error);
   const std::string units = update->unit_style;
@@ -60,7 +60,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
       error->all(FLERR,
                  "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
                  "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above, "
-                 "collect_buffer or bias)",
+                 "collect_buffer, bias, force_error or force_alarm)",
                  keyword);
     if (iarg + 1 >= narg) error->all(FLERR, "Fix quests: keyword '{}' needs a value", keyword);
     const char *value = arg[iarg + 1];
@@ -112,6 +112,12 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
         error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
     } else if (keyword == "threshold") {
       options.threshold = utils::numeric(FLERR, value, false, lmp);
+    } else if (keyword == "force_error") {
+      options.force_error = utils::logical(FLERR, value, false, lmp) == 1;
+    } else if (keyword == "force_alarm") {
+      options.force_alarm = utils::numeric(FLERR, value, false, lmp);
+      if (!(options.force_alarm > 0.0))
+        error->all(FLERR, "Fix quests: force_alarm must be > 0 (eV/A, an expected force error), got {}", value);
     } else if (keyword == "bias") {
       // bias explore lambda cap | bias wall lambda threshold
       if (iarg + 3 >= narg)
@@ -182,10 +188,11 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
                options.method);
 
   peratom_flag = 1;
-  size_peratom_cols = 0;
+  size_peratom_cols = options.force_error ? 3 : 0;
+  maxexchange = options.force_error ? 4 : 1;    // per-atom values that migrate with an atom
   peratom_freq = nevery;
   vector_flag = 1;
-  size_vector = 7;
+  size_vector = 8;
   global_freq = nevery;
   extvector = 0;
   if (!options.bias_kind.empty()) {
@@ -202,6 +209,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
   FixQuests::grow_arrays(atom->nmax);
   atom->add_callback(Atom::GROW);
   for (int i = 0; i < atom->nlocal; i++) dh[i] = 0.0;
+  if (options.force_error)
+    for (int i = 0; i < atom->nlocal; i++) columns[i][0] = columns[i][1] = columns[i][2] = 0.0;
 
   // Problems of the reference file are named with it; those of the settings as they are.
   const std::string failure = engine.create(options);
@@ -220,6 +229,7 @@ FixQuests::~FixQuests()
   if (ghost_user >= 0.0 && comm->cutghostuser == ghost_set) comm->cutghostuser = ghost_user;
   atom->delete_callback(id, Atom::GROW);
   memory->destroy(dh);
+  memory->destroy(columns);
   memory->destroy(fbias);
 }
 
@@ -441,6 +451,7 @@ void FixQuests::summarize()
 {
   // The global vector of this evaluation, then the collection of novel environments.
   const int nlocal = atom->nlocal;
+  if (options.force_error) expected_errors();
 
   double local_max = -1.0e300, local_sums[3] = {0.0, 0.0, 0.0};    // sum dH, novel, evaluated
   for (int i = 0; i < nlocal; i++) {
@@ -460,6 +471,20 @@ void FixQuests::summarize()
   stats[3] = sums[1];
   stats[4] = evaluated;
   if (!options.collect_file.empty()) collect();
+}
+
+void FixQuests::expected_errors()
+{
+  // The per-atom array (dH, expected force error, upper quantile) and its largest expected error.
+  const int nlocal = atom->nlocal;
+  const std::string failure =
+      engine.expected_errors(dh, nlocal, atom->mask, groupbit, nlocal ? columns[0] : nullptr);
+  if (!failure.empty())
+    error->one(FLERR, "Fix quests: expected force errors failed at step {}: {}", update->ntimestep, failure);
+  double local_max = 0.0;    // errors are >= 0; 0 for an empty group
+  for (int i = 0; i < nlocal; i++)
+    if (atom->mask[i] & groupbit) local_max = std::max(local_max, columns[i][1]);
+  MPI_Allreduce(&local_max, &stats[7], 1, MPI_DOUBLE, MPI_MAX, world);
 }
 
 void FixQuests::collect()
@@ -484,28 +509,38 @@ double FixQuests::compute_vector(int n)
 
 double FixQuests::memory_usage()
 {
-  return double(atom->nmax) * sizeof(double);
+  return double(atom->nmax) * (options.force_error ? 4 : 1) * sizeof(double);
 }
 
 void FixQuests::grow_arrays(int nmax)
 {
   memory->grow(dh, nmax, "quests:dh");
   vector_atom = dh;
+  if (options.force_error) {
+    memory->grow(columns, nmax, 3, "quests:columns");
+    array_atom = columns;
+  }
 }
 
 void FixQuests::copy_arrays(int i, int j, int)
 {
   dh[j] = dh[i];
+  if (options.force_error)
+    for (int c = 0; c < 3; c++) columns[j][c] = columns[i][c];
 }
 
 int FixQuests::pack_exchange(int i, double *buf)
 {
   buf[0] = dh[i];
-  return 1;
+  if (!options.force_error) return 1;
+  for (int c = 0; c < 3; c++) buf[1 + c] = columns[i][c];
+  return 4;
 }
 
 int FixQuests::unpack_exchange(int nlocal, double *buf)
 {
   dh[nlocal] = buf[0];
-  return 1;
+  if (!options.force_error) return 1;
+  for (int c = 0; c < 3; c++) columns[nlocal][c] = buf[1 + c];
+  return 4;
 }

@@ -6,10 +6,13 @@
  *                                           [collect FILE [collect_threshold t] [collect_max M [M_total]]
  *                                            [discard_above t2] [collect_buffer b]]
  *                                           [bias explore lambda cap | bias wall lambda threshold]
+ *                                           [force_error yes|no] [force_alarm E]
  *
- * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group) and a global vector of 7:
+ * Outputs: per-atom vector f_ID (dH in nats, 0 outside the group), or with force_error yes a
+ * per-atom array (dH, expected force error, its upper quantile; eV/A), and a global vector of 8:
  * [1] max dH, [2] mean dH, [3] fraction of group atoms with dH > threshold, [4] their number,
- * [5] number of atoms evaluated, [6] environments collected at this evaluation, [7] in all.
+ * [5] number of atoms evaluated, [6] environments collected at this evaluation, [7] in all,
+ * [8] largest expected force error (eV/A; 0 without force_error).
  * With a bias: global scalar f_ID = bias energy (eV), forces every step (N = 1).
  * See doc/fix_quests.md. */
 
@@ -45,8 +48,9 @@ class FixQuests : public Fix {
  private:
   QuestsLmp::EngineOptions options;
   QuestsLmp::PythonEngine engine;
-  double *dh;          // per-atom output
-  double stats[7];     // global vector, see above
+  double *dh;          // per-atom dH (the output without force_error)
+  double **columns;    // per-atom output with force_error: dH, expected force error, upper quantile
+  double stats[8];     // global vector, see above
   double **fbias;      // bias forces of owned and ghost atoms (eV/A), with a bias
   int nmax_bias;       // rows of fbias
   double bias_energy;  // global bias energy (eV)
@@ -61,6 +65,7 @@ class FixQuests : public Fix {
   void apply_bias(int);
   void evaluate_after_box_changes();
   void evaluate();
+  void expected_errors();
   void summarize();
   void collect();
 };

@@ -256,6 +256,12 @@ std::string PythonEngine::create(const EngineOptions &options)
     PyObject *keywords = options.bias_kind.empty()
         ? PyDict_New()
         : Py_BuildValue("{s:(sdd)}", "bias", options.bias_kind.c_str(), options.bias_strength, options.bias_level);
+    if (keywords && options.force_error) PyDict_SetItemString(keywords, "force_error", Py_True);
+    if (keywords && !std::isnan(options.force_alarm)) {
+      PyObject *alarm = PyFloat_FromDouble(options.force_alarm);
+      if (alarm) PyDict_SetItemString(keywords, "force_alarm", alarm);
+      Py_XDECREF(alarm);
+    }
     PyObject *constructor = PyObject_GetAttrString(module, "FixEngine");
     PyObject *engine =
         (arguments && keywords && constructor) ? PyObject_Call(constructor, arguments, keywords) : nullptr;
@@ -348,6 +354,24 @@ std::string PythonEngine::evaluate_bias(double *positions, int *types, int n_poi
   energy = values[0];
   for (int i = 0; i < 6; i++) virial[i] = values[i + 1];
   Py_XDECREF(result);
+  PyGILState_Release(gil);
+  return error;
+}
+
+std::string PythonEngine::expected_errors(double *dh, int nlocal, int *mask, int groupbit, double *columns)
+{
+  PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *o = memory(dh, Py_ssize_t(nlocal) * sizeof(double), PyBUF_READ);
+  PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
+  PyObject *c = memory(columns, Py_ssize_t(nlocal) * 3 * sizeof(double), PyBUF_WRITE);
+  PyObject *result = (o && m && c) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "expected_errors",
+                                                         "OiOiO", o, nlocal, m, groupbit, c)
+                                   : nullptr;
+  const std::string error = result ? std::string() : python_error();
+  Py_XDECREF(result);
+  Py_XDECREF(o);
+  Py_XDECREF(m);
+  Py_XDECREF(c);
   PyGILState_Release(gil);
   return error;
 }

@@ -22,6 +22,8 @@ struct EngineOptions {
   double certificate = -1.0;  // nats, approx only; < 0: the engine's default
   std::string precision = "double";
   double threshold = NAN;     // nats: atoms with dH above it count as novel; NaN: the engine's (calibrated or 0)
+  bool force_error = false;   // expected force error of each atom from the reference's error map
+  double force_alarm = NAN;   // eV/A: novel where the expected force error exceeds it; NaN: unset
   std::string elements;       // element of each atom type, space-separated; empty: not given
   std::string species;        // species mode; empty: as the reference file
   std::string unknown;        // error or novel; empty: the engine's default
@@ -68,6 +70,9 @@ class PythonEngine {
   // to be summed onto their owners); energy (eV) and virial (xx yy zz xy xz yz, eV) of this rank.
   std::string evaluate_bias(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
                             double *out, double *forces, double &energy, double virial[6]);
+  // (dH, expected force error, its upper quantile) of the owned atoms with (mask & groupbit) into
+  // columns (nlocal x 3: nats, eV/A, eV/A; zeros for the others), from dh of the last evaluation.
+  std::string expected_errors(double *dh, int nlocal, int *mask, int groupbit, double *columns);
   // Collects the novel environments of the last evaluate() (a collective call on all ranks): tags
   // of tag_bytes each (n_points), dh of the owned atoms, box = xprd yprd zprd xy xz yz (A) and
   // the three periodic flags. Sets written to the number of environments written.

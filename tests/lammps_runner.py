@@ -93,6 +93,25 @@ def _run(launcher: list[str], deck: str, folder: Path, timeout: float, env: dict
                           capture_output=True, text=True, timeout=timeout)
 
 
+def hook_cu_deck(variables: str = "", body: str = "", before_data: str = "") -> str:
+    """A deck for Debian's LAMMPS: Cu (EAM, data.lmp; `before_data` lines before read_data) with the
+    python/invoke hook on ref.npz every 5 steps; `variables` (more quests_* lines) come before
+    quests_setup, `body` after it."""
+    return f"""units metal
+atom_style atomic
+{before_data}
+read_data data.lmp
+pair_style eam/alloy
+pair_coeff * * {DEBIAN_POTENTIALS}/Cu_mishin1.eam.alloy Cu
+comm_modify cutoff 7.0
+variable quests_reference string ref.npz
+variable quests_every equal 5
+{variables}
+python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
+python quests_setup invoke
+{body}"""
+
+
 def cu_reference(folder: Path, **kwargs) -> Path:
     """ref.npz in `folder`: two thermal FCC Cu cells (216 environments); kwargs go to the Reference."""
     frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08, seed) for seed in (1, 2)]

@@ -11,7 +11,7 @@ import pytest
 from ase.build import bulk
 
 from conftest import thermal
-from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, assert_ran, cu_deck, dump_columns, run_debian_lammps,
+from lammps_runner import (DEBIAN_ENV, assert_ran, cu_deck, dump_columns, hook_cu_deck, run_debian_lammps,
                            run_lammps, thermo_rows, write_data)
 from quests_lmp import Reference
 from quests_lmp.ase import QuestsMonitor
@@ -77,17 +77,7 @@ def test_ase_monitor_takes_the_calibrated_threshold(calibrated):
     assert given.threshold == 0.0 and given.alarm_source == "threshold 0 nats, as given"
 
 
-HOOK = f"""units metal
-atom_style atomic
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {DEBIAN_POTENTIALS}/Cu_mishin1.eam.alloy Cu
-comm_modify cutoff 7.0
-variable quests_reference string ref.npz
-variable quests_every equal 5
-python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
-python quests_setup invoke
-thermo_style custom step v_quests_max v_quests_novel_count v_quests_evaluated
+HOOK = hook_cu_deck(body="""thermo_style custom step v_quests_max v_quests_novel_count v_quests_evaluated
 thermo_modify format float %.15g
 thermo 5
 dump d all custom 5 md.dump id type x y z d_quests_dH
@@ -95,7 +85,7 @@ dump_modify d format float %.17g
 velocity all create 900 4 loop geom
 fix nve all nve
 run 10
-"""
+""")
 
 
 def test_hook_takes_the_calibrated_threshold(calibrated, tmp_path):

@@ -14,32 +14,21 @@ from ase.build import bulk
 
 from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, thermal
 from lammps_runner import (DEBIAN_ENV, DEBIAN_POTENTIALS, FIX_QUESTS_MD, assert_ran, cu_reference,
-                           debian_lammps_missing, dump_columns, run_debian_lammps, run_lammps, shared_cu_reference,
-                           thermo_rows, write_data)
+                           debian_lammps_missing, dump_columns, hook_cu_deck, run_debian_lammps, run_lammps,
+                           shared_cu_reference, thermo_rows, write_data)
 from quests_lmp import Descriptor, Reference
 
 pytestmark = pytest.mark.skipif(debian_lammps_missing() is not None, reason=str(debian_lammps_missing()))
 
 # The same frames again in Debian's LAMMPS, through the hook.
-HOOK_RERUN = f"""units metal
-atom_style atomic
-{{extra}}
-read_data data.lmp
-pair_style eam/alloy
-pair_coeff * * {DEBIAN_POTENTIALS}/Cu_mishin1.eam.alloy Cu
-comm_modify cutoff 7.0
-variable quests_reference string ref.npz
-variable quests_every equal 5
-{{variables}}
-python quests_setup input 1 SELF format p here "from quests_lmp.python_invoke import quests_setup"
-python quests_setup invoke
-thermo_style custom step v_quests_max v_quests_mean v_quests_novel_fraction v_quests_novel_count v_quests_evaluated
+HOOK_RERUN = hook_cu_deck("{variables}", """thermo_style custom step v_quests_max v_quests_mean v_quests_novel_fraction \
+v_quests_novel_count v_quests_evaluated
 thermo_modify format float %.15g
 thermo 5
 dump d all custom 5 hook.dump id type x y z d_quests_dH
 dump_modify d format float %.17g
 rerun md.dump dump x y z box yes
-"""
+""", "{extra}")
 
 
 @pytest.fixture(scope="module")

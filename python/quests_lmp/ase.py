@@ -11,8 +11,10 @@
         print(alarm)                   # the step, and how many atoms left the training domain
 
 Every call computes dH (nats) of every atom against the reference with the same engine as
-`fix quests` (Reference.delta_entropy), stores it on the atoms as `atoms.arrays["dH"]`, appends a
-line (step, time, max, mean, novel fraction, novel count) to the CSV log, appends the frame to
+`fix quests` (Reference.delta_entropy), stores it on the atoms as `atoms.arrays["dH"]` (with
+force_error=True also the expected force error of the reference's error map,
+`atoms.arrays["expected_force_error"]` and `["force_error_upper"]`, eV/A), appends a line (step,
+time, max, mean, novel fraction, novel count[, max expected force error]) to the CSV log, appends the frame to
 `novel_frames` when it has novel atoms, and raises NoveltyAlarm once the novel fraction exceeds
 `stop_fraction`. Works with any ASE calculator; only positions, cell, pbc and (for the
 species-aware modes) the atoms' elements are read. Each line and each frame is appended in one
@@ -37,7 +39,7 @@ from ase.parallel import world
 from ase.units import fs
 
 from .engine.bias import Bias, bias_forces
-from .engine.calibration import alarm_settings
+from .engine.calibration import alarm_settings, error_map_in_force
 from .engine.files import append_whole, check_folder, extxyz_text
 from .engine.periodic import periodic_images
 from .engine.reference import Reference, dh_options, species_options
@@ -45,6 +47,7 @@ from .engine.validation import check_bandwidths
 from .parallel import launched_rank
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
+FORCE_ERROR_COLUMN = "max_force_error"  # eV/A, logged with force_error=True
 
 
 class NoveltyAlarm(RuntimeError):
@@ -85,6 +88,13 @@ class QuestsMonitor:
         Atoms with dH above it count as novel; by default the reference's calibrated threshold
         where it was calibrated at this bandwidth and species mode (`quests-lmp calibrate`), else
         the paper's 0. `alarm_source` says which.
+    force_error : bool
+        Also give each atom its expected force error (eV/A) and that error's upper quantile from
+        the reference's error map (`quests-lmp errors --store`): atoms.arrays["expected_force_error"]
+        and ["force_error_upper"], and the largest in the log and statistics (max_force_error).
+    force_alarm : float, eV/A, optional
+        Atoms whose expected force error exceeds it count as novel: the threshold is then the
+        dH above which the error map exceeds it (instead of `threshold`).
     species : str, optional
         "blind", "by-centre", "multicomponent" or "multicomponent/by-centre"
         (quests_lmp.engine.species); by default as the reference's descriptors.
@@ -106,7 +116,8 @@ class QuestsMonitor:
     ------
     ValueError
         A bad method, neighbors, certificate, precision, bandwidth, species, unknown or
-        stop_fraction, or a reference file that cannot be used.
+        stop_fraction, a reference file that cannot be used, or force_error / force_alarm without
+        an error map that holds at this bandwidth and species mode.
     FileNotFoundError
         A missing reference file, or an output folder that does not exist.
     """
@@ -114,13 +125,17 @@ class QuestsMonitor:
     def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, threshold: float | None = None, log=None,
                  stop_fraction: float | None = None, novel_frames=None, precision: str = "double",
-                 certificate: float | None = None, species: str | None = None, unknown: str | None = None):
+                 certificate: float | None = None, species: str | None = None, unknown: str | None = None,
+                 force_error: bool = False, force_alarm: float | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.options.update(species_options(self.reference, species, unknown))
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.threshold, self.alarm_source = alarm_settings(self.options, self.reference.calibration, self.bandwidth,
-                                                           threshold)
+                                                           threshold, self.reference.error_map, force_alarm)
+        self.error_map = (error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
+                          if force_error else None)
+        self.columns = LOG_COLUMNS + ((FORCE_ERROR_COLUMN,) if force_error else ())
         self.reference.prepare(method, self.options["by_centre"])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
             raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")
@@ -132,7 +147,7 @@ class QuestsMonitor:
             log = novel_frames = None
         self.log, self.novel_frames = log, novel_frames
         if self.log is not None and (not os.path.exists(log) or os.path.getsize(log) == 0):
-            append_whole(log, ",".join(LOG_COLUMNS) + "\n")
+            append_whole(log, ",".join(self.columns) + "\n")
         self.calls, self.alarm, self.statistics = 0, False, {}
 
     def __call__(self) -> None:
@@ -145,9 +160,13 @@ class QuestsMonitor:
         self.statistics = {"step": int(step), "time_fs": float(time), "max_dH": float(dh.max()),
                            "mean_dH": float(dh.mean()), "novel_fraction": float(novel.mean()),
                            "novel_count": int(novel.sum())}
+        if self.error_map is not None:
+            mean, upper = self.error_map.expected(dh)
+            self.atoms.arrays["expected_force_error"], self.atoms.arrays["force_error_upper"] = mean, upper
+            self.statistics[FORCE_ERROR_COLUMN] = float(mean.max())
         self.calls += 1
         if self.log is not None:
-            append_whole(self.log, ",".join(repr(self.statistics[name]) for name in LOG_COLUMNS) + "\n")
+            append_whole(self.log, ",".join(repr(self.statistics[name]) for name in self.columns) + "\n")
         if self.novel_frames is not None and novel.any():
             append_whole(self.novel_frames, extxyz_text(self.atoms))
         if self.stop_fraction is not None and self.statistics["novel_fraction"] > self.stop_fraction:

@@ -11,14 +11,22 @@ error above tau is "badly predicted" (the positive class); an alarm at threshold
   count one half): the Mann-Whitney statistic.
 - auprc: average precision: the precision at each distinct dH, taken from the highest down,
   weighted by the recall it adds.
+- fit_error_map: the expected force error as a non-decreasing function of dH (an ErrorMap for a
+  reference file): the atoms sorted by dH cut into bins of equal count, each bin's mean and upper
+  quantile of the error made monotone by isotonic regression (pool-adjacent-violators, weighted
+  by the bins' counts), at knots at the bins' mean dH.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 from scipy.stats import rankdata
 
+from ..engine.calibration import ErrorMap
+
 BINS, REACH = 20, 0.75  # the paper's running average
+MAP_BINS, MAP_BIN_ATOMS, MAP_QUANTILE = 20, 50, 0.9  # error map: at most 20 bins of at least 50 atoms; 90%
 
 
 def force_errors(true, predicted) -> np.ndarray:
@@ -96,3 +104,32 @@ def alarm_metrics(dh, errors, tau: float, threshold: float) -> dict:
             "recall": float(hits / positive.sum()) if positive.any() else float("nan"),
             "precision": float(hits / flagged.sum()) if flagged.any() else float("nan"),
             "rms_error": float(np.sqrt(np.mean(errors ** 2))), "max_error": float(errors.max())}
+
+
+def fit_error_map(dh, errors, bandwidth: float, by_centre: bool, quantile: float = MAP_QUANTILE,
+                  bins: int = MAP_BINS, bin_atoms: int = MAP_BIN_ATOMS, model: str = "") -> ErrorMap:
+    """The ErrorMap of force errors (eV/A) against dH (nats) computed at `bandwidth` (1/A) and
+    species mode `by_centre`: atoms of finite dH sorted by it, cut into min(bins, n // bin_atoms)
+    bins of equal count (at least one); per bin its mean dH (the knot), mean error and `quantile`
+    of the errors, the last two made non-decreasing by weighted isotonic regression. Bins whose
+    mean dH ties with the one before are pooled first. ValueError without finite dH."""
+    dh, errors = np.asarray(dh, dtype=np.float64), np.asarray(errors, dtype=np.float64)
+    finite = np.isfinite(dh)
+    if not finite.any():
+        raise ValueError("an error map needs atoms of finite dH")
+    order = np.argsort(dh[finite], kind="stable")
+    dh, errors = dh[finite][order], errors[finite][order]
+    parts = np.array_split(np.arange(dh.size), max(1, min(bins, dh.size // bin_atoms)))
+    knots, members = [], []
+    for part in parts:
+        centre = dh[part].mean()
+        if knots and centre <= knots[-1]:  # ties: one knot
+            members[-1] = np.r_[members[-1], part]
+            knots[-1] = dh[members[-1]].mean()
+        else:
+            knots.append(centre)
+            members.append(part)
+    counts = np.array([part.size for part in members], dtype=np.float64)
+    mean = isotonic_regression([errors[part].mean() for part in members], weights=counts).x
+    upper = isotonic_regression([np.quantile(errors[part], quantile) for part in members], weights=counts).x
+    return ErrorMap(knots, mean, upper, quantile, bandwidth, by_centre, int(dh.size), model)

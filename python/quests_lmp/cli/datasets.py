@@ -283,27 +283,29 @@ def write_csv(path, header: list[str], rows) -> None:
     write_atomically(path, lambda temporary: Path(temporary).write_text(buffer.getvalue()))
 
 
-def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH") -> None:
-    """Per-atom values of all frames: an extxyz copy with array `name`, or a CSV (frame, atom,
-    element, value).
+def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH", more: dict | None = None) -> None:
+    """Per-atom values of all frames: an extxyz copy with array `name` (and one per entry of
+    `more`, name -> values), or a CSV (frame, atom, element, value, more...).
 
     `atom` is the atom's place in its frame; for LAMMPS dumps an `id` column (an `id` array in
     extxyz) gives the LAMMPS atom id too.
     """
+    named = {name: values, **(more or {})}
     frames, ids = dataset.frames, dataset.atom_ids()
     if Path(path).suffix.lower() == ".csv":
         frame_of = np.repeat(np.arange(len(frames)), [len(atoms) for atoms in frames])
         columns = [frame_of, np.concatenate([np.arange(len(atoms)) for atoms in frames])]
         columns += [np.concatenate(ids)] if ids is not None else []
-        columns += [np.array(symbols(dataset.centres))]
-        header = ["frame", "atom"] + (["id"] if ids is not None else []) + ["element", name]
-        write_csv(path, header, zip(*[column.tolist() for column in columns], values.tolist()))
+        columns += [np.array(symbols(dataset.centres)), *named.values()]
+        header = ["frame", "atom"] + (["id"] if ids is not None else []) + ["element", *named]
+        write_csv(path, header, zip(*[column.tolist() for column in columns]))
         return
     copies, start = [], 0
     for number, atoms in enumerate(frames):
         copy = atoms.copy()
         copy.calc = None
-        copy.arrays[name] = values[start:start + len(atoms)].copy()
+        for key, column in named.items():
+            copy.arrays[key] = column[start:start + len(atoms)].copy()
         if ids is not None:
             copy.arrays["id"] = ids[number]
         copies.append(copy)

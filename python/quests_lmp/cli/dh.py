@@ -1,5 +1,8 @@
 """`quests-lmp dh TEST --reference REF`: per-atom dH of test structures (extxyz or CSV) and a summary.
 
+With --force-error, also each atom's expected force error and its upper quantile (eV/A) from the
+reference's error map (`quests-lmp errors --store`), as fix quests's force_error gives them.
+
 Runs under `mpiexec -n P`: the environments are split over the ranks, the results gathered on rank 0.
 """
 
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.calibration import error_map_in_force
 from ..engine.species import element_rows, mode_name, symbols
 from . import options
 from .datasets import environment_chunks, per_atom_format_check, write_per_atom
@@ -20,6 +24,8 @@ def register(commands) -> None:
     command.add_argument("test", help="test structures (file@frames)")
     command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
+    command.add_argument("--force-error", action="store_true",
+                         help="also the expected force error (eV/A) of the reference's error map")
 
 
 def run(args, world) -> None:
@@ -28,25 +34,32 @@ def run(args, world) -> None:
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     method = options.dh_method(args, reference, world)
+    error_map = (error_map_in_force(reference.error_map, reference.bandwidth, method["by_centre"])
+                 if args.force_error else None)
     values, centres = distributed_dh(world, test, reference, method, args)
     if not world.is_root:
         return
+    errors = dict(zip(("expected_force_error", "force_error_upper"), error_map.expected(values))) if error_map else {}
     novel = values > args.threshold
     result = {"test": args.test, "reference": args.reference, "environments": int(values.size),
               "bandwidth": reference.bandwidth, **_described(method),
               "threshold": args.threshold,
               "max_dH": float(values.max()), "mean_dH": float(values.mean()),
               "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum()),
-              "by_element": by_element(values, centres, args.threshold)}
+              "by_element": by_element(values, centres, args.threshold),
+              **({"max_expected_force_error": float(errors["expected_force_error"].max())} if errors else {})}
     print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
           f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
           f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
           f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})")
+    if errors:
+        print(f"expected force error (error map of {reference.error_map.model or 'the reference'}): max "
+              f"{result['max_expected_force_error']:.4g} eV/A")
     if len(result["by_element"]) > 1:
         print_table([{"element": name, **row} for name, row in result["by_element"].items()],
                     ["element", "environments", "max_dH", "mean_dH", "novel_count", "novel_fraction"])
     if args.output:
-        write_per_atom(args.output, test, values)
+        write_per_atom(args.output, test, values, more=errors)
     write_result(args, result)
 
 

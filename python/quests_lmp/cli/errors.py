@@ -9,14 +9,21 @@ force error of TEST (a model's typical error, doubled: the atoms it gets clearly
 threshold to the reference's calibrated one where it was calibrated at this bandwidth and
 species mode (`quests-lmp calibrate`), else the paper's 0. The plot: error against dH, the
 paper's running average (Fig. 4e) and maximum per bin (Fig. S20), tau and the threshold.
+
+With --store, the model's expected force error as a non-decreasing function of dH (and its 90%
+quantile; analysis.model_errors.fit_error_map) is fitted on TEST and written into the reference
+file, with the bandwidth and species mode it holds at: `fix quests ... force_error yes`, the hook
+and the ASE monitor then give each atom its expected force error (eV/A), and an alarm can be set
+in eV/A. It needs exact dH (method approx reports atoms deep in the domain with a bound only).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.model_errors import alarm_metrics, force_errors, running_average
+from ..analysis.model_errors import alarm_metrics, fit_error_map, force_errors, running_average
 from ..engine.calibration import alarm_settings
+from ..engine.reference import Reference
 from . import options
 from .calibrate import UNLABELLED
 from .datasets import write_csv
@@ -40,6 +47,8 @@ def register(commands) -> None:
                          help="an error above tau (eV/A) is a big one (default: twice the RMS error of TEST)")
     command.add_argument("--group-key", default="config_type", help="extxyz info key of each frame's group")
     command.add_argument("-o", "--output", help="per-atom CSV: frame, atom, group, dH, error")
+    command.add_argument("--store", action="store_true",
+                         help="fit the expected force error against dH and write it into the reference file")
 
 
 def per_atom_array(atoms, key: str) -> np.ndarray:
@@ -56,6 +65,12 @@ def per_atom_array(atoms, key: str) -> np.ndarray:
 
 def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json, args.csv, args.plot])
+    if args.store and not args.reference.endswith(".npz"):
+        raise ValueError(f"--store writes the error map into a reference file (.npz), not {args.reference}: "
+                         f"build one first (quests-lmp reference build or calibrate)")
+    if args.store and args.method != "exact":
+        raise ValueError(f"--store needs exact dH (--method exact): method {args.method} gives atoms deep in the "
+                         "domain a bound, not their dH")
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
@@ -91,8 +106,24 @@ def run(args, world) -> None:
         atoms = np.concatenate([np.arange(n) for n in test.atom_counts])
         write_csv(args.output, ["frame", "atom", "group", "dH", "error"],
                   zip(frames.tolist(), atoms.tolist(), groups.tolist(), values.tolist(), errors.tolist()))
+    error_map = _store(args, values, errors, reference.bandwidth, method["by_centre"]) if args.store else None
     if args.plot:
-        errors_plot(args.plot, values, errors, binned, tau, threshold)
+        errors_plot(args.plot, values, errors, binned, tau, threshold, error_map)
     write_result(args, {"test": args.test, "reference": args.reference, "bandwidth": reference.bandwidth,
                         "tau": tau, "threshold": threshold, "threshold_from": source, "groups": table,
-                        "running_average": {key: value.tolist() for key, value in binned.items()}})
+                        "running_average": {key: value.tolist() for key, value in binned.items()},
+                        **({"error_map": error_map.as_dict()} if error_map else {})})
+
+
+def _store(args, values, errors, bandwidth: float, by_centre: bool):
+    """Fits the error map and writes it into the reference file (as loaded, whatever --bandwidth
+    the comparison used); returns it."""
+    error_map = fit_error_map(values, errors, bandwidth, by_centre, model=f"{args.predicted} of {args.test}")
+    stored = Reference.load(args.reference)
+    stored.error_map = error_map
+    stored.save(args.reference, overwrite=True)
+    print(f"{args.reference}: error map stored ({len(error_map.dh)} knots from {error_map.atoms} atoms, h = "
+          f"{bandwidth:.6g} 1/A{', by centre' if by_centre else ''}): expected force error "
+          f"{error_map.mean[0]:.4g} eV/A at dH = {error_map.dh[0]:.4g} to {error_map.mean[-1]:.4g} eV/A at dH = "
+          f"{error_map.dh[-1]:.4g} nats")
+    return error_map

@@ -139,9 +139,10 @@ def calibration_plot(path, groups, held_out, left_out, threshold: float, false_a
     _save(figure, path)
 
 
-def errors_plot(path, dh, errors, binned: dict, tau: float, threshold: float) -> None:
+def errors_plot(path, dh, errors, binned: dict, tau: float, threshold: float, error_map=None) -> None:
     """A model's per-atom force error against dH: point density, the paper's running average
-    (Fig. 4e) and maximum per bin (Fig. S20), the big-error level tau and the alarm threshold."""
+    (Fig. 4e) and maximum per bin (Fig. S20), the big-error level tau, the alarm threshold and,
+    where given, an ErrorMap's mean and upper quantile."""
     figure, (axis,) = _figure()
     finite = np.isfinite(dh)
     floor = max(float(np.min(errors[errors > 0])) if np.any(errors > 0) else 1e-3, 1e-4)
@@ -149,6 +150,10 @@ def errors_plot(path, dh, errors, binned: dict, tau: float, threshold: float) ->
                 mincnt=1)
     axis.plot(binned["centres"], binned["mean"], "o-", color="tab:blue", lw=2, label="running average (Fig. 4e)")
     axis.plot(binned["centres"], binned["max"], "s--", color="tab:purple", lw=1.2, label="maximum per bin (Fig. S20)")
+    if error_map is not None:
+        axis.plot(error_map.dh, error_map.mean, "-", color="tab:green", lw=2.5, label="error map: mean")
+        axis.plot(error_map.dh, error_map.upper, ":", color="tab:green", lw=2.5,
+                  label=f"error map: {error_map.quantile:.0%} quantile")
     axis.axhline(tau, color="tab:orange", lw=1.5, label=f"tau = {tau:.3g} eV/A")
     axis.axvline(threshold, color="tab:red", lw=1.5, label=f"alarm: dH > {threshold:.3g}")
     axis.set_yscale("log")

@@ -43,7 +43,7 @@ import numpy as np
 
 from .knn import DEFAULT_NEIGHBORS, ApproximateIndex
 from .archive import read_archive, write_archive
-from .calibration import Calibration
+from .calibration import Calibration, ErrorMap
 from .cluster_index import ARRAYS as INDEX_ARRAYS
 from .cluster_index import DEFAULT_CERTIFICATE, STOP_BELOW, ClusterIndex
 from .descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor, frames_of
@@ -137,6 +137,9 @@ class Reference:
     calibration : quests_lmp.engine.calibration.Calibration, optional
         The alarm threshold calibrated on held-out environments of the training set (`quests-lmp
         calibrate`), kept in the file; the attribute `calibration` is None without one.
+    error_map : quests_lmp.engine.calibration.ErrorMap, optional
+        A model's expected force error as a function of dH (`quests-lmp errors --store`), kept in
+        the file; the attribute `error_map` is None without one.
 
     Raises
     ------
@@ -149,7 +152,7 @@ class Reference:
     def __init__(self, descriptors, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
                  bandwidth: float = DEFAULT_BANDWIDTH, sources=(), index: ClusterIndex | None = None,
                  centres=None, multicomponent=None, element_indexes: dict | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, error_map: ErrorMap | None = None):
         self.k = check_k(k)
         self.cutoff = check_cutoff(cutoff)
         bandwidths, scalar = check_bandwidths(bandwidth)
@@ -176,6 +179,7 @@ class Reference:
         self._parts = {}  # atomic number -> Reference of that element's environments (by-centre)
         self._element_indexes = dict(element_indexes or {})  # atomic number -> ClusterIndex given, for _parts
         self.calibration = calibration  # the calibrated alarm (quests_lmp.analysis.calibration), or None
+        self.error_map = error_map  # a model's force error against dH (quests_lmp.analysis.model_errors), or None
 
     @classmethod
     def from_structures(cls, structures, k: int = DEFAULT_K, cutoff: float = DEFAULT_CUTOFF,
@@ -651,8 +655,9 @@ class Reference:
             arrays["centres"] = self.centres
         if self._clusters is not None:
             header["index"] = _index_entry(self._clusters, "index_", arrays)
-        if self.calibration is not None:
-            header["calibration"] = self.calibration.as_dict()
+        for name, stored in (("calibration", self.calibration), ("error_map", self.error_map)):
+            if stored is not None:
+                header[name] = stored.as_dict()
         if element_indexes := self._stored_element_indexes():
             header["format_version"] = ELEMENT_INDEXES_VERSION
             header["element_indexes"] = {str(z): _index_entry(index, f"index_z{z}_", arrays)
@@ -707,7 +712,9 @@ class Reference:
             )
         return cls(descriptors, header["k"], header["cutoff"], header["bandwidth"], header["sources"], index,
                    centres=centres, multicomponent=header.get("multicomponent"), element_indexes=element_indexes,
-                   calibration=_read_calibration(path, header))
+                   calibration=_read_stored(path, header, "calibration", Calibration, "calibrate again"),
+                   error_map=_read_stored(path, header, "error_map", ErrorMap, "fit it again (quests-lmp errors "
+                                          "--store)"))
 
     def _header(self) -> dict:
         return {
@@ -819,15 +826,15 @@ def _read_archive(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict, Clus
             _read_element_indexes(path, header, arrays, centres))
 
 
-def _read_calibration(path: Path, header: dict) -> Calibration | None:
-    """The calibration of a reference file's header (None where it has none); ReferenceFileError
-    where it is malformed."""
-    if "calibration" not in header:
+def _read_stored(path: Path, header: dict, name: str, kind, remedy: str):
+    """The calibration or error map (`kind`) of a reference file's header, None where it has none;
+    ReferenceFileError naming the `remedy` where it is malformed."""
+    if name not in header:
         return None
     try:
-        return Calibration.from_dict(header["calibration"])
+        return kind.from_dict(header[name])
     except (ValueError, TypeError) as error:
-        raise ReferenceFileError(f"{path}: the calibration is corrupted ({error}); calibrate again") from error
+        raise ReferenceFileError(f"{path}: the {name.replace('_', ' ')} is corrupted ({error}); {remedy}") from error
 
 
 def _read_species(path: Path, header: dict, arrays: dict) -> np.ndarray | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.bias import Bias, bias_forces
-from ..engine.calibration import alarm_settings
+from ..engine.calibration import alarm_settings, error_map_in_force
 from ..engine.reference import Reference, dh_options, species_options
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
@@ -26,14 +26,17 @@ class FixEngine:
     "error" or "novel" (dH = +inf) for atoms of elements the reference lacks, checked where
     elements are given and the file records its elements; threshold: nats, None for the
     reference's calibrated threshold where it holds, else 0 (engine.calibration.alarm_threshold;
-    `alarm` says which, for the log); bias: (kind, strength, level) of bias_with(), checked
-    before the reference's index is prepared.
+    `alarm` says which, for the log); force_error: give each atom its expected force error
+    (eV/A, expected_errors()) from the reference's error map; force_alarm: eV/A, the threshold is
+    then the dH above which that expected error exceeds it (instead of `threshold`); bias:
+    (kind, strength, level) of bias_with(), checked before the reference's index is prepared.
     """
 
     def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
                  neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
                  threshold: float | None = None, elements=None, species: str | None = None,
-                 unknown: str | None = None, bias: tuple | None = None):
+                 unknown: str | None = None, bias: tuple | None = None, force_error: bool = False,
+                 force_alarm: float | None = None):
         self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
@@ -48,7 +51,10 @@ class FixEngine:
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
         self.options.update(species_options(self.reference, species, unknown))
-        self.threshold, self.alarm = alarm_settings(self.options, self.reference.calibration, self.bandwidth, threshold)
+        self.threshold, self.alarm = alarm_settings(self.options, self.reference.calibration, self.bandwidth, threshold,
+                                                    self.reference.error_map, force_alarm)
+        self.error_map = (error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
+                          if force_error else None)
         if bias is not None:
             self.bias_with(*bias)
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
@@ -164,6 +170,17 @@ class FixEngine:
             raise ValueError(f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
                              f"of type {atom_types.max()}: give one element per atom type")
         return self.type_numbers[atom_types]
+
+    def expected_errors(self, out, nlocal: int, mask, groupbit: int, columns) -> None:
+        """Writes (dH, expected force error, its upper quantile) of each owned atom in the group
+        into `columns` (writable memoryview of nlocal x 3 doubles; nats, eV/A, eV/A), from the dH
+        of the last evaluation in `out` (as evaluate()); zeros for the other atoms."""
+        dh = np.frombuffer(out, dtype=np.float64, count=nlocal)
+        result = np.frombuffer(columns, dtype=np.float64, count=3 * nlocal).reshape(nlocal, 3)
+        result[:] = 0.0
+        centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+        result[centers, 0] = dh[centers]
+        result[centers, 1], result[centers, 2] = self.error_map.expected(dh[centers])
 
     @property
     def cutoff(self) -> float:

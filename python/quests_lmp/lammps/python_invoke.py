@@ -8,10 +8,13 @@ The same engine and numbers as `fix quests` (quests_lmp.lammps.fix.FixEngine), w
     python   quests_setup invoke
 
 `quests_setup` reads the parameters, loads the reference once per MPI rank and defines:
-  fix quests_dH all property/atom d_quests_dH      per-atom dH (nats), 0 outside the group
+  fix quests_dH all property/atom d_quests_dH      per-atom dH (nats), 0 outside the group (with
+                                                   quests_force_error yes also d_quests_force_error
+                                                   and d_quests_force_error_upper, eV/A)
   fix quests all python/invoke N end_of_step ...   evaluation every N steps
   v_quests_max, v_quests_mean, v_quests_novel_fraction, v_quests_novel_count, v_quests_evaluated,
-  v_quests_collected, v_quests_collected_total     python-style variables for thermo and fix halt
+  v_quests_collected, v_quests_collected_total,
+  v_quests_max_force_error                         python-style variables for thermo and fix halt
 With variable quests_collect string FILE, novel environments are appended to FILE as in fix quests's
 collect keyword (quests_lmp.lammps.collection).
 Every failure is agreed on by all ranks and ends LAMMPS with one `ERROR: QUESTS: ...` line and exit
@@ -35,9 +38,12 @@ from .fix import FixEngine
 
 COLLECT_PARAMETERS = ("collect_threshold", "collect_max", "discard_above", "collect_buffer")
 PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "certificate", "precision",
-              "threshold", "elements", "species", "unknown", "collect", *COLLECT_PARAMETERS)
+              "threshold", "force_error", "force_alarm", "elements", "species", "unknown", "collect",
+              *COLLECT_PARAMETERS)
 PROPERTY = "quests_dH"
-STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated", "collected", "collected_total")
+FORCE_ERROR_PROPERTIES = ("quests_force_error", "quests_force_error_upper")  # eV/A, with quests_force_error yes
+STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated", "collected", "collected_total",
+              "max_force_error")
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
 BOX_AT_END_OF_STEP = ("deform", "deform/pressure", "press/berendsen")  # fix styles this hook refuses
 
@@ -59,6 +65,8 @@ class Settings:
     certificate: float | None = None
     precision: str = "double"
     threshold: float | None = None  # None: the reference's calibrated threshold where it holds, else 0
+    force_error: bool = False  # expected force error of each atom from the reference's error map
+    force_alarm: float | None = None  # eV/A: novel where the expected force error exceeds it
     elements: list[str] | None = None
     species: str | None = None
     unknown: str | None = None
@@ -96,6 +104,11 @@ class Settings:
                                   "quests_precision)") from None
         if "threshold" in values:
             settings.threshold = _number(values, "threshold")
+        if "force_alarm" in values:
+            settings.force_alarm = _number(values, "force_alarm")
+        if values.get("force_error", "no") not in ("yes", "no"):
+            raise QuestsHookError(f"quests_force_error must be yes or no, got '{values['force_error']}'")
+        settings.force_error = values.get("force_error") == "yes"
         if "elements" in values:
             settings.elements = values["elements"].split()
         settings.species, settings.unknown = values.get("species"), values.get("unknown")
@@ -132,7 +145,8 @@ class Hook:
         self.comm = lmp.get_mpi_comm()
         self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
                                 settings.precision, settings.certificate, settings.threshold, settings.elements,
-                                settings.species, settings.unknown)
+                                settings.species, settings.unknown, force_error=settings.force_error,
+                                force_alarm=settings.force_alarm)
         if settings.collect:
             self.engine.collect_into(settings.collect, settings.collect_threshold, settings.collect_max,
                                      settings.collect_max_total, settings.discard_above, settings.collect_buffer,
@@ -154,8 +168,9 @@ class Hook:
                                         "plugin) to watch a minimization")
         return self.statistics[name]
 
-    def evaluate(self, lmp) -> tuple[float, float, int, int]:
-        """dH of the group's owned atoms into d_quests_dH; returns this rank's (max, sum, novel, n)."""
+    def evaluate(self, lmp) -> tuple[float, float, int, int, float]:
+        """dH of the group's owned atoms into d_quests_dH (and their expected force errors, eV/A);
+        returns this rank's (max, sum, novel, n, max expected force error)."""
         if self.evaluated_step is None:  # the run's dumps and logs are open now
             self.engine.setup()
         nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
@@ -167,9 +182,18 @@ class Hook:
         points = np.ascontiguousarray(positions if nlocal + nghost else np.zeros((0, 3)), dtype=np.float64)
         types = np.ascontiguousarray(types if types is not None else np.zeros(0), dtype=np.int32)
         self.engine.evaluate(points, types, nlocal + nghost, nlocal, mask, 1, dh)
-        values = dh[mask.astype(bool)]
+        in_group = mask.astype(bool)
+        largest_error = -math.inf
+        if self.settings.force_error and nlocal:
+            columns = np.zeros((nlocal, 3))
+            self.engine.expected_errors(np.ascontiguousarray(dh), nlocal, mask, 1, columns)
+            for column, name in enumerate(FORCE_ERROR_PROPERTIES, start=1):
+                lmp.numpy.extract_atom("d_" + name, nelem=nlocal)[:] = columns[:, column]
+            largest_error = columns[in_group, 1].max(initial=-math.inf)
+        values = dh[in_group]
         novel = values > self.engine.threshold
-        return values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size)
+        return (values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size),
+                largest_error)
 
     def collect(self, lmp) -> None:
         """Collects the novel environments of the last evaluation (every rank, after evaluate())."""
@@ -187,12 +211,14 @@ class Hook:
         self.statistics["collected_total"] += written
 
     def reduce(self, local) -> None:
-        """Global max, mean, novel fraction and counts from every rank's (max, sum, novel, n)."""
-        maximum, total, novel, count = zip(*local)
+        """Global max, mean, novel fraction, counts and largest expected force error from every
+        rank's (max, sum, novel, n, max expected force error)."""
+        maximum, total, novel, count, largest_error = zip(*local)
         n = sum(count)
         self.statistics.update({"max": max(maximum) if n else 0.0, "mean": sum(total) / n if n else 0.0,
                                 "novel_fraction": sum(novel) / n if n else 0.0, "novel_count": float(sum(novel)),
-                                "evaluated": float(n)})
+                                "evaluated": float(n),
+                                "max_force_error": max(largest_error) if n and self.settings.force_error else 0.0})
 
 
 _hook: Hook | None = None
@@ -234,7 +260,8 @@ def quests_setup(lmpptr) -> None:
         setattr(__main__, f"quests_{name}", _statistic_getter(name))
     commands = [
         f"variable quests_in_group atom gmask({settings.group})",
-        f"fix quests_dH all property/atom d_{PROPERTY}",
+        f"fix quests_dH all property/atom d_{PROPERTY}"
+        + "".join(f" d_{name}" for name in FORCE_ERROR_PROPERTIES if settings.force_error),
         f"fix quests all python/invoke {settings.every} end_of_step quests_end_of_step",
     ]
     for name in STATISTICS:
@@ -253,7 +280,7 @@ def quests_end_of_step(lmpptr) -> None:
     try:
         local, failure = hook.evaluate(lmp), None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
-        local, failure = (-math.inf, 0.0, 0, 0), failure_message(error)
+        local, failure = (-math.inf, 0.0, 0, 0, -math.inf), failure_message(error)
     gathered = hook.comm.allgather((failure, local))
     failures = [message for message, _ in gathered if message]
     if failures:  # no LAMMPS command may run now: every rank raises, LAMMPS stops the run cleanly
