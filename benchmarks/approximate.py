@@ -27,7 +27,6 @@ def main() -> None:
     import numpy as np
     from ase.build import bulk
     from quests.entropy import approx_delta_entropy as reference_approx
-
     from quests_lmp import Descriptor, Reference, delta_entropy
 
     rng = np.random.default_rng(0)
@@ -50,12 +49,18 @@ def main() -> None:
     sample = y[:300]
     true_order = np.argsort(((sample[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), axis=1)
 
-    print(f"reference {len(x)} environments, test {len(y)} ({(exact > 0).mean():.1%} novel), h = {h} 1/A, "
-          f"{args.threads} threads")
-    print(f"exact dH: {exact_seconds:.2f} s; search graph build (after numba's on-disk cache is warm): "
-          f"{build_seconds:.1f} s")
-    print(f"{'method':<34}{'recall':>8}{'median over-est.':>18}{'near dH=0: median':>19}{'p99':>7}"
-          f"{'novel missed':>14}{'query (s)':>11}")
+    print(
+        f"reference {len(x)} environments, test {len(y)} ({(exact > 0).mean():.1%} novel), h = {h} 1/A, "
+        f"{args.threads} threads"
+    )
+    print(
+        f"exact dH: {exact_seconds:.2f} s; search graph build (after numba's on-disk cache is warm): "
+        f"{build_seconds:.1f} s"
+    )
+    print(
+        f"{'method':<34}{'recall':>8}{'median over-est.':>18}{'near dH=0: median':>19}{'p99':>7}"
+        f"{'novel missed':>14}{'query (s)':>11}"
+    )
     for m in (3, 32, 64, 128, 256):
         start = time.perf_counter()
         approx = reference.delta_entropy(y, method="knn", neighbors=m)
@@ -73,16 +78,19 @@ def main() -> None:
         start = time.perf_counter()
         approx = reference.delta_entropy(y, method="approx", certificate=certificate)
         seconds = time.perf_counter() - start
-        _row(f"quests_lmp approx, certificate {certificate}", float("nan"), approx - exact, near, exact, approx,
-             seconds)
+        _row(
+            f"quests_lmp approx, certificate {certificate}", float("nan"), approx - exact, near, exact, approx, seconds
+        )
 
 
 def _row(label, recall, error, near, exact, approx, seconds):
     import numpy as np
 
     missed = int(np.sum((exact > 0) & (approx <= 0)))
-    print(f"{label:<34}{recall:>8.3f}{np.median(error):>18.3f}{np.median(error[near]):>19.3f}"
-          f"{np.quantile(error[near], 0.99):>7.2f}{missed:>14d}{seconds:>11.2f}")
+    print(
+        f"{label:<34}{recall:>8.3f}{np.median(error):>18.3f}{np.median(error[near]):>19.3f}"
+        f"{np.quantile(error[near], 0.99):>7.2f}{missed:>14d}{seconds:>11.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ import numpy as np
 from ase.build import bulk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from test_collection import domain  # noqa: E402
-
 from quests_lmp import Descriptor, Reference  # noqa: E402
 from quests_lmp.engine.bias import Bias, bias_forces  # noqa: E402
 from quests_lmp.engine.gradients import describe_with_neighbours, descriptor_vjp, dh_and_gradient  # noqa: E402
+from test_collection import domain  # noqa: E402
 
 
 def best(function, repeats: int) -> float:
@@ -62,17 +61,21 @@ def main() -> None:
     evaluation(), with_forces()  # compile
     x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
     _, weights = dh_and_gradient(x, reference.descriptors, reference.bandwidth)
-    parts = {"descriptors": lambda: reference.descriptor.compute_points(points, centers),
-             "dH (engine)": lambda: reference.delta_entropy(x),
-             "dH and gradient": lambda: dh_and_gradient(x, reference.descriptors, reference.bandwidth),
-             "descriptor VJP": lambda: descriptor_vjp(reference.descriptor, points, centers, weights, neighbours)}
+    parts = {
+        "descriptors": lambda: reference.descriptor.compute_points(points, centers),
+        "dH (engine)": lambda: reference.delta_entropy(x),
+        "dH and gradient": lambda: dh_and_gradient(x, reference.descriptors, reference.bandwidth),
+        "descriptor VJP": lambda: descriptor_vjp(reference.descriptor, points, centers, weights, neighbours),
+    }
     plain, biased = best(evaluation, args.repeats), best(with_forces, args.repeats)
     print(f"{len(atoms)} atoms, {len(points) - len(atoms)} ghosts, 4224 reference environments")
     for name, part in parts.items():
         print(f"  {name:<18}{best(part, args.repeats) / len(atoms) * 1e6:8.1f} us/atom")
     verdict = "ok" if biased <= 2 * plain else "MISSED"
-    print(f"evaluation {plain / len(atoms) * 1e6:.1f} us/atom, with bias forces {biased / len(atoms) * 1e6:.1f} "
-          f"us/atom: {biased / plain:.2f}x (target <= 2x: {verdict})")
+    print(
+        f"evaluation {plain / len(atoms) * 1e6:.1f} us/atom, with bias forces {biased / len(atoms) * 1e6:.1f} "
+        f"us/atom: {biased / plain:.2f}x (target <= 2x: {verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -39,15 +39,36 @@ def main() -> None:
         test, reference = _write_data(folder, args.environments // 1000, args.format)
         runs = {
             "quests dH, 2 threads": [str(BIN / "quests"), "dH", test, reference, "-j", "2"],
-            "quests-lmp dh, mpiexec -n 2": [str(BIN / "mpiexec"), "-n", "2", str(BIN / "quests-lmp"), "dh", test,
-                                            "--reference", reference, "--threads", "1", "-q"],
-            "quests-lmp dh, 2 threads": [str(BIN / "quests-lmp"), "dh", test, "--reference", reference,
-                                         "--threads", "2", "-q"],
+            "quests-lmp dh, mpiexec -n 2": [
+                str(BIN / "mpiexec"),
+                "-n",
+                "2",
+                str(BIN / "quests-lmp"),
+                "dh",
+                test,
+                "--reference",
+                reference,
+                "--threads",
+                "1",
+                "-q",
+            ],
+            "quests-lmp dh, 2 threads": [
+                str(BIN / "quests-lmp"),
+                "dh",
+                test,
+                "--reference",
+                reference,
+                "--threads",
+                "2",
+                "-q",
+            ],
         }
         seconds = {name: _wall_seconds(command, folder) for name, command in runs.items()}
     n = args.environments
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; {n} test vs 4224 reference environments, {args.format} files")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {n} test vs 4224 reference environments, {args.format} files"
+    )
     baseline = seconds["quests dH, 2 threads"]
     print(f"{'command':<32}{'wall (s)':>10}{'env/s':>12}{'speed-up':>10}")
     for name, value in seconds.items():

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 from fix_overhead import DECK, EAM, _seconds
-
 from lammps_runner import run_lammps, write_data
 from quests_lmp import Descriptor, Reference
 
@@ -53,13 +52,16 @@ def main() -> None:
         for ranks in args.ranks:
             best = {}
             for name, (ghosts, keywords) in VARIANTS.items():
-                fix = (f"comm_modify cutoff {ghosts}\nfix q all quests {EVERY} ref.npz {keywords}\n"
-                       "thermo_style custom step f_q[1] f_q[4]\nthermo 10")
+                fix = (
+                    f"comm_modify cutoff {ghosts}\nfix q all quests {EVERY} ref.npz {keywords}\n"
+                    "thermo_style custom step f_q[1] f_q[4]\nthermo 10"
+                )
                 runs = []
                 for _ in range(args.repeats):
                     (folder / "novel.extxyz").unlink(missing_ok=True)
-                    result = run_lammps(DECK.format(potential=EAM, fix=fix, steps=STEPS), folder, ranks=ranks,
-                                        timeout=1800)
+                    result = run_lammps(
+                        DECK.format(potential=EAM, fix=fix, steps=STEPS), folder, ranks=ranks, timeout=1800
+                    )
                     novel = [float(n) for n in re.findall(r"^\s*\d+\s+\S+\s+(\S+)\s*$", result.stdout, re.M)]
                     if not novel or max(novel) != 0.0:
                         raise RuntimeError(f"novel atoms {novel}: the case must find nothing\n{result.stdout[-3000:]}")
@@ -71,9 +73,11 @@ def main() -> None:
                 if name != "fix":
                     fix_loop, fix_modify = best["fix"]
                     verdict = "ok" if modify <= 1.1 * fix_modify else "MISSED"
-                    added = (f"{modify / fix_modify - 1:+.1%} per evaluation"
-                             f"{f' (<= 10% {verdict})' if 'collect' in name else ''}, "
-                             f"{loop / fix_loop - 1:+.1%} loop time")
+                    added = (
+                        f"{modify / fix_modify - 1:+.1%} per evaluation"
+                        f"{f' (<= 10% {verdict})' if 'collect' in name else ''}, "
+                        f"{loop / fix_loop - 1:+.1%} loop time"
+                    )
                 print(f"{ranks:>5}  {name:<18}{loop:>9.2f}{modify:>9.2f}{per_evaluation:>15.1f}  {added}")
 
 

@@ -31,29 +31,40 @@ def main() -> None:
     jit = {name: _first_call_seconds(name) for name in ("quests_lmp", "quests")}
     rows = _timed_cases(args.repeats)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{args.threads} threads, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{args.threads} threads, Python {platform.python_version()}"
+    )
     print(f"{'case':<42}{'quests (s)':>12}{'quests_lmp (s)':>16}{'speed-up':>10}{'target':>8}")
     for case, reference, ours, target in rows:
         flag = "ok" if reference / ours >= target else "MISSED"
         print(f"{case:<42}{reference:>12.3f}{ours:>16.3f}{reference / ours:>9.1f}x{target:>6.0f}x {flag}")
-    print(f"{'first call incl. JIT, warm cache (s)':<42}{jit['quests']:>12.2f}{jit['quests_lmp']:>16.2f}"
-          f"{'':>10}{'<=10 s':>8} {'ok' if jit['quests_lmp'] <= 10 else 'MISSED'}")
+    print(
+        f"{'first call incl. JIT, warm cache (s)':<42}{jit['quests']:>12.2f}{jit['quests_lmp']:>16.2f}"
+        f"{'':>10}{'<=10 s':>8} {'ok' if jit['quests_lmp'] <= 10 else 'MISSED'}"
+    )
 
 
 def _first_call_seconds(package: str) -> float:
     """Seconds for a fresh interpreter to import `package` and compute descriptors, H and dH once."""
     if package == "quests_lmp":
-        body = ("from quests_lmp import Descriptor, entropy, delta_entropy\n"
-                "x = Descriptor().compute(atoms); entropy(x, 0.015); delta_entropy(x, x, 0.015)\n")
+        body = (
+            "from quests_lmp import Descriptor, entropy, delta_entropy\n"
+            "x = Descriptor().compute(atoms); entropy(x, 0.015); delta_entropy(x, x, 0.015)\n"
+        )
     else:
-        body = ("from quests.descriptor import get_descriptors\n"
-                "from quests.entropy import entropy, delta_entropy\n"
-                "x = get_descriptors([atoms]); entropy(x, 0.015); delta_entropy(x, x, 0.015)\n")
-    script = ("import time; t = time.perf_counter()\n"
-              "from ase.build import bulk\n"
-              "atoms = bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(3); atoms.rattle(0.05, seed=1)\n"
-              + body + "print(time.perf_counter() - t)\n")
+        body = (
+            "from quests.descriptor import get_descriptors\n"
+            "from quests.entropy import entropy, delta_entropy\n"
+            "x = get_descriptors([atoms]); entropy(x, 0.015); delta_entropy(x, x, 0.015)\n"
+        )
+    script = (
+        "import time; t = time.perf_counter()\n"
+        "from ase.build import bulk\n"
+        "atoms = bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(3); atoms.rattle(0.05, seed=1)\n"
+        + body
+        + "print(time.perf_counter() - t)\n"
+    )
     output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     return float(output.stdout.strip().splitlines()[-1])
 
@@ -64,7 +75,6 @@ def _timed_cases(repeats: int):
     from quests.descriptor import get_descriptors
     from quests.entropy import delta_entropy as reference_delta_entropy
     from quests.entropy import entropy as reference_entropy
-
     from quests_lmp import Descriptor, delta_entropy, entropy
 
     rng = np.random.default_rng(0)
@@ -74,12 +84,14 @@ def _timed_cases(repeats: int):
     reference_set = x[rng.choice(len(x), 4224, replace=False)]
     h = 0.015
     cases = [
-        ("descriptors, 32,000-atom FCC Cu", 3.0,
-         lambda: get_descriptors([atoms]), lambda: Descriptor().compute(atoms)),
-        ("dH, 32,000 test vs 4,224 reference", 2.0,
-         lambda: reference_delta_entropy(x, reference_set, h), lambda: delta_entropy(x, reference_set, h)),
-        ("H, 16,000 environments", 2.0,
-         lambda: reference_entropy(x[:16000], h), lambda: entropy(x[:16000], h)),
+        ("descriptors, 32,000-atom FCC Cu", 3.0, lambda: get_descriptors([atoms]), lambda: Descriptor().compute(atoms)),
+        (
+            "dH, 32,000 test vs 4,224 reference",
+            2.0,
+            lambda: reference_delta_entropy(x, reference_set, h),
+            lambda: delta_entropy(x, reference_set, h),
+        ),
+        ("H, 16,000 environments", 2.0, lambda: reference_entropy(x[:16000], h), lambda: entropy(x[:16000], h)),
     ]
     rows = []
     for name, target, reference_call, our_call in cases:

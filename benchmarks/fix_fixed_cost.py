@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ase.build import bulk  # noqa: E402
-
 from conftest import thermal  # noqa: E402
 from lammps_runner import assert_ran, cu_deck, cu_reference, run_lammps, write_data  # noqa: E402
 
@@ -60,8 +59,10 @@ def main() -> None:
             print(f"{len(structure):>6}{without:>13.3f}{with_fix:>10.3f}{cost:>19.3f}")
     slope, intercept = np.polyfit(sizes, costs, 1)
     flag = "ok" if intercept <= 0.5 else "MISSED"
-    print(f"fixed cost {intercept:.3f} ms per evaluation (target <= 0.5 ms: {flag}), "
-          f"{slope * 1e3:.1f} us per atom (ghosts to 7 A included)")
+    print(
+        f"fixed cost {intercept:.3f} ms per evaluation (target <= 0.5 ms: {flag}), "
+        f"{slope * 1e3:.1f} us per atom (ghosts to 7 A included)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from ase.build import bulk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lammps_runner import POTENTIALS, run_lammps, write_data  # noqa: E402
-
 from quests_lmp import Descriptor, Reference  # noqa: E402
 
 DECK = """units metal
@@ -41,9 +40,11 @@ thermo 100
 run {steps}
 """
 EAM = f"pair_style eam/alloy\npair_coeff * * {POTENTIALS}/Cu_mishin1.eam.alloy Cu"
-SNAP = (f"pair_style hybrid/overlay zbl 4.0 4.8 snap\npair_coeff 1 1 zbl 73 73\n"
-        f"pair_coeff * * snap {POTENTIALS}/Ta06A.snapcoeff {POTENTIALS}/Ta06A.snapparam Ta\n"
-        "comm_modify cutoff 7.0  # ghosts for the descriptor: 5 A cutoff + 2 A skin")
+SNAP = (
+    f"pair_style hybrid/overlay zbl 4.0 4.8 snap\npair_coeff 1 1 zbl 73 73\n"
+    f"pair_coeff * * snap {POTENTIALS}/Ta06A.snapcoeff {POTENTIALS}/Ta06A.snapparam Ta\n"
+    "comm_modify cutoff 7.0  # ghosts for the descriptor: 5 A cutoff + 2 A skin"
+)
 
 CASES = [
     ("EAM Cu", bulk("Cu", "fcc", a=3.615, cubic=True).repeat(20), EAM, 300, 10),
@@ -56,8 +57,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs per variant (the best times are kept)")
     parser.add_argument("--keywords", default="", help="keywords appended to the fix line, e.g. 'precision single'")
     args = parser.parse_args()
-    print(f"{'case':<10}{'atoms':>7}{'N':>5}{'without (s)':>13}{'with (s)':>10}{'overhead':>10}"
-          f"{'us/atom/evaluation':>20}  targets")
+    print(
+        f"{'case':<10}{'atoms':>7}{'N':>5}{'without (s)':>13}{'with (s)':>10}{'overhead':>10}"
+        f"{'us/atom/evaluation':>20}  targets"
+    )
     for name, crystal, potential, steps, every in CASES:
         rng = np.random.default_rng(0)
         crystal = crystal.copy()
@@ -72,17 +75,22 @@ def main() -> None:
                 for variant, fix in (("without", ""), ("with", f"fix q all quests {every} ref.npz {args.keywords}")):
                     deck = DECK.format(potential=potential, fix=fix, steps=steps)
                     times[variant].append(_seconds(run_lammps(deck, folder, timeout=1800)))
-        (without, modify_without), (with_fix, modify_with) = (np.min(times[variant], axis=0)
-                                                               for variant in ("without", "with"))
+        (without, modify_without), (with_fix, modify_with) = (
+            np.min(times[variant], axis=0) for variant in ("without", "with")
+        )
         fix_seconds = modify_with - modify_without
         per_atom = fix_seconds / (steps // every) / len(crystal) * 1e6
         overhead = fix_seconds / without
-        verdicts = [f"<= 40 us {'ok' if per_atom <= 40 else 'MISSED'}",
-                    f"<= 15 us {'ok' if per_atom <= 15 else 'MISSED'}"]
+        verdicts = [
+            f"<= 40 us {'ok' if per_atom <= 40 else 'MISSED'}",
+            f"<= 15 us {'ok' if per_atom <= 15 else 'MISSED'}",
+        ]
         if name == "SNAP Ta":
             verdicts.append(f"overhead <= 5% {'ok' if overhead <= 0.05 else 'MISSED'}")
-        print(f"{name:<10}{len(crystal):>7}{every:>5}{without:>13.2f}{with_fix:>10.2f}{overhead:>9.1%}"
-              f"{per_atom:>20.1f}  {', '.join(verdicts)}")
+        print(
+            f"{name:<10}{len(crystal):>7}{every:>5}{without:>13.2f}{with_fix:>10.2f}{overhead:>9.1%}"
+            f"{per_atom:>20.1f}  {', '.join(verdicts)}"
+        )
         print(f"{'':<10}MD alone: {without / steps / len(crystal) * 1e6:.2f} us per atom-step")
 
 

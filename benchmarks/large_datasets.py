@@ -49,8 +49,10 @@ def main() -> None:
     parser.add_argument("--truncation", type=int, default=100_000, help="environments of the truncation bias")
     parser.add_argument("--folder", help="where to write the dumps (default: a temporary folder)")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(args.folder or temporary)
         folder.mkdir(parents=True, exist_ok=True)
@@ -67,16 +69,19 @@ def main() -> None:
                 report(f"exact H, n = {n}, {ranks} rank(s), best of {len(results)} ({times} s)", exact[n, ranks])
             speed_up = exact[n, 1]["seconds"] / exact[n, 2]["seconds"]
             medians = [np.median([result["seconds"] for result in runs[ranks]]) for ranks in runs]
-            print(f"  2-rank speed-up: {speed_up:.2f}x of the best times (target >= 1.8x: "
-                  f"{'ok' if speed_up >= 1.8 else 'MISSED'}), {medians[0] / medians[1]:.2f}x of the medians")
+            print(
+                f"  2-rank speed-up: {speed_up:.2f}x of the best times (target >= 1.8x: "
+                f"{'ok' if speed_up >= 1.8 else 'MISSED'}), {medians[0] / medians[1]:.2f}x of the medians"
+            )
         for n in args.approx:
             dump = write_dump(folder, n)
             result = entropy(dump, 2, folder, "--method", "approx", "--rows", str(args.rows))
             report(f"approx H, n = {n}, {args.rows} rows, 2 ranks", result)
             if (n, 2) in exact:
                 error = result["entropy"] - exact[n, 2]["entropy"]
-                print(f"  H_approx - H_exact = {error:+.5f} nats ({error / result['entropy_error']:+.2f} standard "
-                      "errors)")
+                print(
+                    f"  H_approx - H_exact = {error:+.5f} nats ({error / result['entropy_error']:+.2f} standard errors)"
+                )
         if args.truncation:
             truncation(write_dump(folder, args.truncation), args.rows)
         if args.reader:
@@ -97,8 +102,10 @@ def write_dump(folder: Path, n: int) -> Path:
     with open(path, "w") as stream:
         for frame in range(n // FRAME_ATOMS):
             positions = lattice + rng.normal(0.0, 0.1, lattice.shape)
-            stream.write(f"ITEM: TIMESTEP\n{100 * frame}\nITEM: NUMBER OF ATOMS\n{FRAME_ATOMS}\n"
-                         f"ITEM: BOX BOUNDS pp pp pp\n" + f"0 {a * cells}\n" * 3 + "ITEM: ATOMS id type x y z\n")
+            stream.write(
+                f"ITEM: TIMESTEP\n{100 * frame}\nITEM: NUMBER OF ATOMS\n{FRAME_ATOMS}\n"
+                f"ITEM: BOX BOUNDS pp pp pp\n" + f"0 {a * cells}\n" * 3 + "ITEM: ATOMS id type x y z\n"
+            )
             table = np.column_stack([np.arange(1, FRAME_ATOMS + 1), np.ones(FRAME_ATOMS), positions])
             np.savetxt(stream, table, fmt=["%d", "%d", "%.6f", "%.6f", "%.6f"])
     print(f"wrote {path.name}: {n} atoms, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
@@ -108,9 +115,24 @@ def write_dump(folder: Path, n: int) -> Path:
 def entropy(dump: Path, ranks: int, folder: Path, *options: str) -> dict:
     """Runs `quests-lmp entropy` on `ranks` ranks: its result, wall seconds and the peak RSS per rank (GB)."""
     output = folder / "result.json"
-    command = [str(BIN / "mpiexec"), "-n", str(ranks), sys.executable, str(Path(__file__).parent / "_peak.py"),
-               str(folder / "peak"), str(BIN / "quests-lmp"), "entropy", str(dump), "--threads", "1", "-q",
-               "--json", str(output), "--overwrite", *options]
+    command = [
+        str(BIN / "mpiexec"),
+        "-n",
+        str(ranks),
+        sys.executable,
+        str(Path(__file__).parent / "_peak.py"),
+        str(folder / "peak"),
+        str(BIN / "quests-lmp"),
+        "entropy",
+        str(dump),
+        "--threads",
+        "1",
+        "-q",
+        "--json",
+        str(output),
+        "--overwrite",
+        *options,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -124,8 +146,11 @@ def entropy(dump: Path, ranks: int, folder: Path, *options: str) -> dict:
 
 def report(label: str, result: dict) -> None:
     error = result.get("entropy_error")
-    print(f"{label}: H = {result['entropy']:.5f}" + (f" +- {error:.5f}" if error is not None else "")
-          + f" nats, {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB per rank")
+    print(
+        f"{label}: H = {result['entropy']:.5f}"
+        + (f" +- {error:.5f}" if error is not None else "")
+        + f" nats, {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB per rank"
+    )
 
 
 def truncation(dump: Path, rows: int, drawn: int = 1000, kept=(32, 1000, 10_000, 30_000), h: float = 0.015) -> None:
@@ -146,8 +171,10 @@ def truncation(dump: Path, rows: int, drawn: int = 1000, kept=(32, 1000, 10_000,
         for m in kept:
             truncated[m].append(-np.log(sums[:, m - 1]))
     exact = np.concatenate(exact)
-    print(f"truncation, n = {len(x)}, {drawn} rows: sampled-row standard error of H with {rows} rows "
-          f"{exact.std(ddof=1) / np.sqrt(rows):.4f} nats")
+    print(
+        f"truncation, n = {len(x)}, {drawn} rows: sampled-row standard error of H with {rows} rows "
+        f"{exact.std(ddof=1) / np.sqrt(rows):.4f} nats"
+    )
     for m in kept:
         bias = np.concatenate(truncated[m]) - exact
         print(f"  {m} largest terms: H bias {bias.mean():+.4f} nats (per environment: max {bias.max():.4f})")
@@ -170,10 +197,12 @@ def reader(dump: Path) -> None:
     started = time.perf_counter()
     Descriptor().compute_atoms(frame)
     described = (time.perf_counter() - started) / len(frame)
-    print(f"reader, {dump.stat().st_size / 1e9:.2f} GB dump of {atoms} atoms in {len(source)} frames: index "
-          f"{indexed:.1f} s ({atoms / indexed:.3g} atoms/s); read {read:.1f} s ({len(source) / read:.1f} frames/s, "
-          f"{atoms / read:.3g} atoms/s); descriptors {1 / described:.3g} atoms/s on one thread; peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+    print(
+        f"reader, {dump.stat().st_size / 1e9:.2f} GB dump of {atoms} atoms in {len(source)} frames: index "
+        f"{indexed:.1f} s ({atoms / indexed:.3g} atoms/s); read {read:.1f} s ({len(source) / read:.1f} frames/s, "
+        f"{atoms / read:.3g} atoms/s); descriptors {1 / described:.3g} atoms/s on one thread; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB"
+    )
 
 
 if __name__ == "__main__":

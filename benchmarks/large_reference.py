@@ -36,7 +36,6 @@ from ase.build import bulk, fcc111
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lammps_runner import POTENTIALS, run_lammps, write_data  # noqa: E402
-
 from quests_lmp import Descriptor, Reference  # noqa: E402
 
 MD = """units metal
@@ -58,12 +57,14 @@ def phases(rng) -> list[tuple[str, object, str, list[float]]]:
     vacancies = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(8)
     del vacancies[rng.choice(len(vacancies), len(vacancies) // 50, replace=False)]
     slab = fcc111("Cu", size=(12, 12, 12), a=3.615, vacuum=8.0, orthogonal=True, periodic=True)
-    return [("fcc", bulk("Cu", "fcc", a=3.615, cubic=True).repeat(8), "p p p", [300, 600, 900, 1200]),
-            ("hcp", bulk("Cu", "hcp", a=2.556, orthorhombic=True).repeat((10, 6, 6)), "p p p", [300, 800]),
-            ("bcc", bulk("Cu", "bcc", a=2.89, cubic=True).repeat(10), "p p p", [300, 800]),
-            ("liquid", bulk("Cu", "fcc", a=3.7, cubic=True).repeat(8), "p p p", [1500]),
-            ("slab", slab, "p p f", [300, 700]),
-            ("vacancies", vacancies, "p p p", [600, 1000])]
+    return [
+        ("fcc", bulk("Cu", "fcc", a=3.615, cubic=True).repeat(8), "p p p", [300, 600, 900, 1200]),
+        ("hcp", bulk("Cu", "hcp", a=2.556, orthorhombic=True).repeat((10, 6, 6)), "p p p", [300, 800]),
+        ("bcc", bulk("Cu", "bcc", a=2.89, cubic=True).repeat(10), "p p p", [300, 800]),
+        ("liquid", bulk("Cu", "fcc", a=3.7, cubic=True).repeat(8), "p p p", [1500]),
+        ("slab", slab, "p p f", [300, 700]),
+        ("vacancies", vacancies, "p p p", [600, 1000]),
+    ]
 
 
 def training_frames(folder: Path, frames_per_run: int) -> list:
@@ -74,8 +75,14 @@ def training_frames(folder: Path, frames_per_run: int) -> list:
             run = folder / f"{name}-{t}"
             run.mkdir()
             write_data(structure, run / "data.lmp")
-            deck = MD.format(boundary=boundary, potentials=POTENTIALS, double_t=2 * t, seed=index + t, t=t,
-                             steps=200 * frames_per_run)
+            deck = MD.format(
+                boundary=boundary,
+                potentials=POTENTIALS,
+                double_t=2 * t,
+                seed=index + t,
+                t=t,
+                steps=200 * frames_per_run,
+            )
             result = run_lammps(deck, run, timeout=3600)
             if result.returncode != 0:
                 raise RuntimeError(result.stdout[-2000:] + result.stderr[-2000:])
@@ -119,8 +126,10 @@ def training_pool(folder: Path, size: int, cache: str | None) -> np.ndarray:
     runs = sum(len(temperatures) for *_, temperatures in phases(np.random.default_rng(0)))
     frames = training_frames(folder, frames_per_run=max(2, -(-size // (runs * 1500))))
     pool = np.vstack([Descriptor().compute(atoms) for atoms in frames])
-    print(f"training pool: {len(pool):,} environments from {len(frames)} frames of {runs} runs "
-          f"({time.perf_counter() - started:.0f} s of MD and descriptors)")
+    print(
+        f"training pool: {len(pool):,} environments from {len(frames)} frames of {runs} runs "
+        f"({time.perf_counter() - started:.0f} s of MD and descriptors)"
+    )
     if cache:
         np.save(cache, pool)
     return pool
@@ -132,8 +141,12 @@ def seconds(call) -> tuple[float, object]:
     return time.perf_counter() - start, value
 
 
-METHODS = (("exact double", {}), ("exact single", {"precision": "single"}), ("approx", {"method": "approx"}),
-           ("knn (128)", {"method": "knn"}))
+METHODS = (
+    ("exact double", {}),
+    ("exact single", {"precision": "single"}),
+    ("approx", {"method": "approx"}),
+    ("knn (128)", {"method": "knn"}),
+)
 
 
 def main() -> None:
@@ -141,8 +154,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--test-atoms", type=int, default=4000)
     parser.add_argument("--pool", help="a .npy file that keeps the training pool's descriptors between runs")
-    parser.add_argument("--methods", nargs="+", default=[name for name, _ in METHODS],
-                        help="methods to measure (default: all)")
+    parser.add_argument(
+        "--methods", nargs="+", default=[name for name, _ in METHODS], help="methods to measure (default: all)"
+    )
     args = parser.parse_args()
     numba.set_num_threads(1)
     descriptor = Descriptor()
@@ -152,8 +166,9 @@ def main() -> None:
         tests = {}
         for region in ("slab", "sphere"):
             test = descriptor.compute(test_frame(region))
-            tests[region] = test[np.random.default_rng(1).choice(len(test), min(args.test_atoms, len(test)),
-                                                                   replace=False)]
+            tests[region] = test[
+                np.random.default_rng(1).choice(len(test), min(args.test_atoms, len(test)), replace=False)
+            ]
         print(f"test: {args.test_atoms:,} environments of each frame\n")
         print("| size | file | save (s) | MiB | load (s) |\n| ---: | --- | ---: | ---: | ---: |")
         rng = np.random.default_rng(2)
@@ -169,11 +184,15 @@ def main() -> None:
                 saved, path = seconds(lambda: plain.save(folder / f"ref-{size}-{label}.npz"))
                 Reference.load(path)
                 load, loaded = seconds(lambda: Reference.load(path))
-                print(f"| {size:,} | {label}{f' (index built in {build:.1f} s)' if indexed else ''} | {saved:.1f} | "
-                      f"{path.stat().st_size / 2**20:.0f} | {load:.2f} |")
+                print(
+                    f"| {size:,} | {label}{f' (index built in {build:.1f} s)' if indexed else ''} | {saved:.1f} | "
+                    f"{path.stat().st_size / 2**20:.0f} | {load:.2f} |"
+                )
             references[size] = loaded
-        print("\n| size | frame | method | first call (s) | us/atom | over-est. median / p99 | dH > -1: median / p99 "
-              "/ max | largest under-est. | novel reported covered | dH < -0.1 reported novel |")
+        print(
+            "\n| size | frame | method | first call (s) | us/atom | over-est. median / p99 | dH > -1: median / p99 "
+            "/ max | largest under-est. | novel reported covered | dH < -0.1 reported novel |"
+        )
         print("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for size, reference in references.items():
             for region, test in tests.items():
@@ -192,11 +211,13 @@ def main() -> None:
                         novel_time, _ = seconds(lambda: reference.delta_entropy(test[novel], **kwargs))
                         us += f" (novel atoms: {novel_time / novel.sum() * 1e6:.0f})"
                     over = values - exact
-                    print(f"| {size:,} | {frame} | {method} | {first:.1f} | {us} | {np.median(over):.2g} / "
-                          f"{np.percentile(over, 99):.2g} | {np.median(over[near]):.2g} / "
-                          f"{np.percentile(over[near], 99):.2g} / {over[near].max():.2g} | "
-                          f"{max(0.0, -over.min()):.1g} | {np.sum(novel & (values <= 0))} | "
-                          f"{np.sum((exact < -0.1) & (values > 0))} |")
+                    print(
+                        f"| {size:,} | {frame} | {method} | {first:.1f} | {us} | {np.median(over):.2g} / "
+                        f"{np.percentile(over, 99):.2g} | {np.median(over[near]):.2g} / "
+                        f"{np.percentile(over[near], 99):.2g} / {over[near].max():.2g} | "
+                        f"{max(0.0, -over.min()):.1g} | {np.sum(novel & (values <= 0))} | "
+                        f"{np.sum((exact < -0.1) & (values > 0))} |"
+                    )
 
 
 if __name__ == "__main__":

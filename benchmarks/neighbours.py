@@ -20,7 +20,6 @@ import time
 
 import numba as nb
 import numpy as np
-
 from quests_lmp import Descriptor
 from quests_lmp.engine.descriptor import _bin_points, _nearest_within
 from quests_lmp.engine.periodic import periodic_images
@@ -37,8 +36,12 @@ def structures():
     small = bulk("Cu", "fcc", a=3.61, cubic=True)  # 4 atoms, cell (3.61 A) shorter than the cutoff
     small.rattle(0.05, seed=3)
     perfect = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(5)  # k = 32 splits the third shell (24 atoms): ties
-    return [("noisy FCC Cu, 32,000 atoms (cubic)", big), ("noisy FCC Cu, 1,728 atoms (triclinic)", triclinic),
-            ("noisy FCC Cu, 4 atoms (cell < cutoff)", small), ("perfect FCC Cu, 500 atoms (ties)", perfect)]
+    return [
+        ("noisy FCC Cu, 32,000 atoms (cubic)", big),
+        ("noisy FCC Cu, 1,728 atoms (triclinic)", triclinic),
+        ("noisy FCC Cu, 4 atoms (cell < cutoff)", small),
+        ("perfect FCC Cu, 500 atoms (ties)", perfect),
+    ]
 
 
 def ours(atoms, k, cutoff):
@@ -68,7 +71,8 @@ def theirs(atoms, k, cutoff, threads):
 
     started = time.perf_counter()
     first, vectors, distances = NeighborList(cutoff=cutoff, full_list=True, n_threads=threads).compute(
-        atoms.positions, atoms.cell.array, True, quantities="iDd")
+        atoms.positions, atoms.cell.array, True, quantities="iDd"
+    )
     order = np.lexsort((distances, first))
     first, vectors, distances = first[order], vectors[order], distances[order]
     starts = np.searchsorted(first, np.arange(len(atoms) + 1))
@@ -103,11 +107,15 @@ def main() -> None:
 
     nb.set_num_threads(args.threads)
     k, cutoff = 32, 5.0
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads, "
-          f"Python {platform.python_version()}, numba {nb.__version__}, vesin {vesin.__version__}; k = {k}, "
-          f"cutoff = {cutoff} A")
-    print(f"{'structure':<40}{'vesin (s)':>11}{'quests_lmp (s)':>16}{'vesin / ours':>14}"
-          f"{'max |dr| (A)':>14}{'max |dX| (1/A)':>16}{'descriptors (s)':>17}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads, "
+        f"Python {platform.python_version()}, numba {nb.__version__}, vesin {vesin.__version__}; k = {k}, "
+        f"cutoff = {cutoff} A"
+    )
+    print(
+        f"{'structure':<40}{'vesin (s)':>11}{'quests_lmp (s)':>16}{'vesin / ours':>14}"
+        f"{'max |dr| (A)':>14}{'max |dX| (1/A)':>16}{'descriptors (s)':>17}"
+    )
     for name, atoms in structures():
         ours(atoms, k, cutoff)  # compile
         mine = min((ours(atoms, k, cutoff) for _ in range(args.repeats)), key=lambda result: result[1])
@@ -117,8 +125,10 @@ def main() -> None:
         dr = float(np.abs(mine[0][finite] - other[0][finite]).max()) if same_count else float("inf")
         dx = descriptor_difference(atoms, other[1], k, cutoff, min(args.sample, len(atoms)))
         whole = min(_seconds(lambda: Descriptor(k, cutoff).compute(atoms)) for _ in range(args.repeats))
-        print(f"{name:<40}{other[2]:>11.4f}{mine[1]:>16.4f}{other[2] / mine[1]:>13.2f}x{dr:>14.1e}{dx:>16.1e}"
-              f"{whole:>17.4f}")
+        print(
+            f"{name:<40}{other[2]:>11.4f}{mine[1]:>16.4f}{other[2] / mine[1]:>13.2f}x{dr:>14.1e}{dx:>16.1e}"
+            f"{whole:>17.4f}"
+        )
 
 
 def _seconds(work) -> float:

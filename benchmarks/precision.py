@@ -16,7 +16,6 @@ import time
 import numba
 import numpy as np
 from ase.build import bulk
-
 from quests_lmp import Descriptor, Reference
 
 
@@ -49,15 +48,21 @@ def main() -> None:
     error = values["single"] - values["double"]
     near = np.abs(values["double"]) < 1.0
     flips = np.sum((values["single"] > 0) != (values["double"] > 0))
-    print(f"exact dH, {len(y):,} test vs {reference.n_environments:,} reference environments, h = 0.015 1/A, "
-          f"{args.threads} thread(s); {np.mean(values['double'] > 0):.1%} novel\n")
+    print(
+        f"exact dH, {len(y):,} test vs {reference.n_environments:,} reference environments, h = 0.015 1/A, "
+        f"{args.threads} thread(s); {np.mean(values['double'] > 0):.1%} novel\n"
+    )
     print("| precision | seconds | us per atom | speed-up |")
     print("| --- | ---: | ---: | ---: |")
     for precision in ("double", "single"):
-        print(f"| {precision} | {seconds[precision]:.3f} | {seconds[precision] / len(y) * 1e6:.2f} | "
-              f"{seconds['double'] / seconds[precision]:.2f}x |")
-    print(f"\nsingle - double: max |error| {np.abs(error).max():.2e} nats, median {np.median(np.abs(error)):.1e}; "
-          f"|dH| < 1 ({near.sum():,} atoms): max {np.abs(error[near]).max():.2e}; novelty flips: {flips}")
+        print(
+            f"| {precision} | {seconds[precision]:.3f} | {seconds[precision] / len(y) * 1e6:.2f} | "
+            f"{seconds['double'] / seconds[precision]:.2f}x |"
+        )
+    print(
+        f"\nsingle - double: max |error| {np.abs(error).max():.2e} nats, median {np.median(np.abs(error)):.1e}; "
+        f"|dH| < 1 ({near.sum():,} atoms): max {np.abs(error[near]).max():.2e}; novelty flips: {flips}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from quests_lmp import Reference
-from quests_lmp.engine.reference import _checksum
+from quests_lmp.engine.reference_file import checksum
 
 WORKER = r"""
 import json, sys, time
@@ -59,7 +58,7 @@ if MPI.COMM_WORLD.rank == 0:
 def old_layout(reference: Reference, path: Path) -> Path:
     """The reference written as before the alignment (np.savez): read into memory by every rank."""
     header = reference._header()
-    header["sha256"] = _checksum(reference.descriptors, header)
+    header["sha256"] = checksum(reference.descriptors, header)
     encoded = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
     with open(path, "wb") as stream:
         np.savez(stream, descriptors=reference.descriptors, header=encoded)
@@ -67,12 +66,28 @@ def old_layout(reference: Reference, path: Path) -> Path:
 
 
 def measure(path: Path, ranks: int) -> list[tuple[float, float]]:
-    command = [str(Path(sys.executable).with_name("mpiexec")), "-n", str(ranks), sys.executable, "-c", WORKER,
-               str(path)]
+    command = [
+        str(Path(sys.executable).with_name("mpiexec")),
+        "-n",
+        str(ranks),
+        sys.executable,
+        "-c",
+        WORKER,
+        str(path),
+    ]
     for _ in range(2):  # the first run puts the file in the page cache; the second is measured
-        result = subprocess.run(command, capture_output=True, text=True, check=True,
-                                env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                                     "PATH": str(Path(sys.executable).parent), "PYTHONPATH": ":".join(sys.path)})
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={
+                "NUMBA_NUM_THREADS": "1",
+                "OMP_NUM_THREADS": "1",
+                "PATH": str(Path(sys.executable).parent),
+                "PYTHONPATH": ":".join(sys.path),
+            },
+        )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -86,15 +101,18 @@ def main() -> None:
     indexed = Reference(descriptors, bandwidth=0.05)
     index_mib = sum(array.nbytes for array in indexed.cluster_index().arrays().values()) / 2**20
     size_mib = descriptors.nbytes / 2**20
-    print(f"reference: {args.environments:,} environments, descriptors {size_mib:.0f} MiB (float64), cluster "
-          f"index {index_mib:.0f} MiB\n")
+    print(
+        f"reference: {args.environments:,} environments, descriptors {size_mib:.0f} MiB (float64), cluster "
+        f"index {index_mib:.0f} MiB\n"
+    )
     print("| layout | ranks | load per rank (s) | reference memory on the node (MiB) | per reference copy |")
     print("| --- | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
-        files = {"aligned, memory-mapped (now)": (reference.save(Path(folder) / "mapped.npz"), size_mib),
-                 "np.savez, read (before)": (old_layout(reference, Path(folder) / "read.npz"), size_mib),
-                 "with cluster index, method approx": (indexed.save(Path(folder) / "indexed.npz"),
-                                                       size_mib + index_mib)}
+        files = {
+            "aligned, memory-mapped (now)": (reference.save(Path(folder) / "mapped.npz"), size_mib),
+            "np.savez, read (before)": (old_layout(reference, Path(folder) / "read.npz"), size_mib),
+            "with cluster index, method approx": (indexed.save(Path(folder) / "indexed.npz"), size_mib + index_mib),
+        }
         for layout, (path, copy_mib) in files.items():
             for ranks in args.ranks:
                 rows = measure(path, ranks)

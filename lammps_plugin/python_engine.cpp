@@ -86,7 +86,8 @@ namespace {
       return std::string("cannot start the embedded Python: ") + (status.err_msg ? status.err_msg : "unknown");
     }
     // The plugin's own site-packages go first in any case (a Python without that venv).
-    const std::string code = "import sys, site\nfolder = r'" + packages + "'\nif folder not in sys.path:\n" +
+    const std::string code =
+        "import sys, site\nfolder = r'" + packages + "'\nif folder not in sys.path:\n" +
         "    site.addsitedir(folder)\n    sys.path.remove(folder)\n    sys.path.insert(0, folder)\n";
     const int failed = PyRun_SimpleString(code.c_str());
     PyEval_SaveThread();    // release the GIL; every call below takes it
@@ -179,11 +180,11 @@ namespace {
     MPI_Comm_size(comm, &ranks);
     PyObject *module = PyImport_ImportModule("quests_lmp.lammps.host_comm");
     if (!module) return nullptr;
-    PyObject *comm_object = PyObject_CallMethod(
-        module, "HostComm", "LiiKKK", static_cast<long long>(comm_handle), rank, ranks,
-        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&gather_bytes)),
-        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&bcast_bytes)),
-        static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&release_bytes)));
+    PyObject *comm_object =
+        PyObject_CallMethod(module, "HostComm", "LiiKKK", static_cast<long long>(comm_handle), rank, ranks,
+                            static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&gather_bytes)),
+                            static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&bcast_bytes)),
+                            static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&release_bytes)));
     Py_DECREF(module);
     return comm_object;
   }
@@ -193,13 +194,13 @@ namespace {
   {
     PyObject *comm = options.comm_handle >= 0 ? host_comm(options.comm_handle) : Py_NewRef(Py_None);
     if (!comm) return false;
-    PyObject *arguments = Py_BuildValue(
-        "(sNNNNNN)", options.collect_file.c_str(),
-        float_or_none(options.collect_threshold, !std::isnan(options.collect_threshold)),
-        long_or_none(options.collect_max, options.collect_max > 0),
-        long_or_none(options.collect_max_run, options.collect_max_run > 0),
-        float_or_none(options.discard_above, !std::isnan(options.discard_above)),
-        float_or_none(options.collect_buffer, options.collect_buffer >= 0.0), comm);
+    PyObject *arguments =
+        Py_BuildValue("(sNNNNNN)", options.collect_file.c_str(),
+                      float_or_none(options.collect_threshold, !std::isnan(options.collect_threshold)),
+                      long_or_none(options.collect_max, options.collect_max > 0),
+                      long_or_none(options.collect_max_run, options.collect_max_run > 0),
+                      float_or_none(options.discard_above, !std::isnan(options.discard_above)),
+                      float_or_none(options.collect_buffer, options.collect_buffer >= 0.0), comm);
     PyObject *method = arguments ? PyObject_GetAttrString(engine, "collect_into") : nullptr;
     PyObject *result = method ? PyObject_Call(method, arguments, nullptr) : nullptr;
     Py_XDECREF(arguments);
@@ -240,22 +241,21 @@ std::string PythonEngine::create(const EngineOptions &options)
   if (!module) {
     const std::string reason = python_error();
     error = "cannot import the quests_lmp engine in the embedded " + interpreter_description() + ": " + reason +
-        ". Install quests-lmp (pip install quests-lmp) into the Python whose library this plugin "
-        "was built against, or add its site-packages to PYTHONPATH";
+            ". Install quests-lmp (pip install quests-lmp) into the Python whose library this plugin "
+            "was built against, or add its site-packages to PYTHONPATH";
   } else {
     PyObject *bandwidth = options.bandwidth > 0 ? PyFloat_FromDouble(options.bandwidth) : Py_NewRef(Py_None);
     PyObject *neighbors = options.neighbors > 0 ? PyLong_FromLong(options.neighbors) : Py_NewRef(Py_None);
-    PyObject *certificate =
-        options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
+    PyObject *certificate = options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
     auto text_or_none = [](const std::string &text) { return text.empty() ? nullptr : text.c_str(); };
     PyObject *arguments = Py_BuildValue(
         "(sOsOsONzzz)", options.reference_file.c_str(), bandwidth, options.method.c_str(), neighbors,
         options.precision.c_str(), certificate, float_or_none(options.threshold, !std::isnan(options.threshold)),
         text_or_none(options.elements), text_or_none(options.species), text_or_none(options.unknown));
     // the bias is checked with the other settings, before the reference's index is prepared
-    PyObject *keywords = options.bias_kind.empty()
-        ? PyDict_New()
-        : Py_BuildValue("{s:(sdd)}", "bias", options.bias_kind.c_str(), options.bias_strength, options.bias_level);
+    PyObject *keywords = options.bias_kind.empty() ? PyDict_New()
+                                                   : Py_BuildValue("{s:(sdd)}", "bias", options.bias_kind.c_str(),
+                                                                   options.bias_strength, options.bias_level);
     if (keywords && options.force_error) PyDict_SetItemString(keywords, "force_error", Py_True);
     if (keywords && !std::isnan(options.force_alarm)) {
       PyObject *alarm = PyFloat_FromDouble(options.force_alarm);
@@ -340,12 +340,10 @@ std::string PythonEngine::evaluate(double *positions, int *types, int n_points, 
 }
 
 std::string PythonEngine::evaluate_bias(double *positions, int *types, int n_points, int nlocal, int *mask,
-                                        int groupbit, double *out, double *forces, double &energy,
-                                        double virial[6])
+                                        int groupbit, double *out, double *forces, double &energy, double virial[6])
 {
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyObject *result =
-      call_with_atoms("evaluate_bias", positions, types, n_points, nlocal, mask, groupbit, out, forces);
+  PyObject *result = call_with_atoms("evaluate_bias", positions, types, n_points, nlocal, mask, groupbit, out, forces);
   double values[7] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   if (result && !PyArg_ParseTuple(result, "ddddddd", &values[0], &values[1], &values[2], &values[3], &values[4],
                                   &values[5], &values[6]))
@@ -364,8 +362,8 @@ std::string PythonEngine::expected_errors(double *dh, int nlocal, int *mask, int
   PyObject *o = memory(dh, Py_ssize_t(nlocal) * sizeof(double), PyBUF_READ);
   PyObject *m = memory(mask, Py_ssize_t(nlocal) * sizeof(int), PyBUF_READ);
   PyObject *c = memory(columns, Py_ssize_t(nlocal) * 3 * sizeof(double), PyBUF_WRITE);
-  PyObject *result = (o && m && c) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "expected_errors",
-                                                         "OiOiO", o, nlocal, m, groupbit, c)
+  PyObject *result = (o && m && c) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "expected_errors", "OiOiO",
+                                                         o, nlocal, m, groupbit, c)
                                    : nullptr;
   const std::string error = result ? std::string() : python_error();
   Py_XDECREF(result);
@@ -376,9 +374,8 @@ std::string PythonEngine::expected_errors(double *dh, int nlocal, int *mask, int
   return error;
 }
 
-std::string PythonEngine::collect(double *positions, void *tags, int tag_bytes, int n_points, int nlocal,
-                                  double *dh, long long step, const double box[6], const int periodic[3],
-                                  int &written)
+std::string PythonEngine::collect(double *positions, void *tags, int tag_bytes, int n_points, int nlocal, double *dh,
+                                  long long step, const double box[6], const int periodic[3], int &written)
 {
   PyGILState_STATE gil = PyGILState_Ensure();
   std::string error;
@@ -386,11 +383,11 @@ std::string PythonEngine::collect(double *positions, void *tags, int tag_bytes, 
   PyObject *x = memory(positions, Py_ssize_t(n_points) * 3 * sizeof(double), PyBUF_READ);
   PyObject *t = memory(tags, Py_ssize_t(n_points) * tag_bytes, PyBUF_READ);
   PyObject *o = memory(dh, Py_ssize_t(nlocal) * sizeof(double), PyBUF_READ);
-  PyObject *result = (x && t && o) ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "collect",
-                                                         "OOiiiOL(ddddddiii)", x, t, tag_bytes, n_points, nlocal,
-                                                         o, step, box[0], box[1], box[2], box[3], box[4], box[5],
-                                                         periodic[0], periodic[1], periodic[2])
-                                   : nullptr;
+  PyObject *result = (x && t && o)
+                         ? PyObject_CallMethod(static_cast<PyObject *>(engine_), "collect", "OOiiiOL(ddddddiii)", x, t,
+                                               tag_bytes, n_points, nlocal, o, step, box[0], box[1], box[2], box[3],
+                                               box[4], box[5], periodic[0], periodic[1], periodic[2])
+                         : nullptr;
   if (result) written = int(PyLong_AsLong(result));
   if (!result || PyErr_Occurred()) error = python_error();
   Py_XDECREF(result);

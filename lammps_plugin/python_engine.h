@@ -18,27 +18,27 @@ struct EngineOptions {
   std::string reference_file;
   double bandwidth = -1.0;    // 1/A; <= 0: the reference file's default
   std::string method = "exact";
-  int neighbors = -1;         // knn only; <= 0: the engine's default
-  double certificate = -1.0;  // nats, approx only; < 0: the engine's default
+  int neighbors = -1;           // knn only; <= 0: the engine's default
+  double certificate = -1.0;    // nats, approx only; < 0: the engine's default
   std::string precision = "double";
-  double threshold = NAN;     // nats: atoms with dH above it count as novel; NaN: the engine's (calibrated or 0)
-  bool force_error = false;   // expected force error of each atom from the reference's error map
-  double force_alarm = NAN;   // eV/A: novel where the expected force error exceeds it; NaN: unset
-  std::string elements;       // element of each atom type, space-separated; empty: not given
-  std::string species;        // species mode; empty: as the reference file
-  std::string unknown;        // error or novel; empty: the engine's default
+  double threshold = NAN;      // nats: atoms with dH above it count as novel; NaN: the engine's (calibrated or 0)
+  bool force_error = false;    // expected force error of each atom from the reference's error map
+  double force_alarm = NAN;    // eV/A: novel where the expected force error exceeds it; NaN: unset
+  std::string elements;        // element of each atom type, space-separated; empty: not given
+  std::string species;         // species mode; empty: as the reference file
+  std::string unknown;         // error or novel; empty: the engine's default
   // Collection of novel environments (quests_lmp.lammps.collection); unset values: the engine's defaults.
-  std::string collect_file;         // empty: no collection
-  double collect_threshold = NAN;   // nats; NaN: threshold
-  int collect_max = -1;             // environments per evaluation; < 1: unset
-  int collect_max_run = -1;         // environments in all; < 1: unset
-  double discard_above = NAN;       // nats; NaN: no upper limit
-  double collect_buffer = -1.0;     // A beyond the cutoff; < 0: the cutoff again
-  long comm_handle = -1;            // the run's communicator (MPI_Comm_c2f); < 0: one rank
+  std::string collect_file;          // empty: no collection
+  double collect_threshold = NAN;    // nats; NaN: threshold
+  int collect_max = -1;              // environments per evaluation; < 1: unset
+  int collect_max_run = -1;          // environments in all; < 1: unset
+  double discard_above = NAN;        // nats; NaN: no upper limit
+  double collect_buffer = -1.0;      // A beyond the cutoff; < 0: the cutoff again
+  long comm_handle = -1;             // the run's communicator (MPI_Comm_c2f); < 0: one rank
   // Bias energy of dH (quests_lmp.engine.bias): empty kind: none.
-  std::string bias_kind;            // explore or wall
-  double bias_strength = 0.0;       // eV/nat (explore) or eV/nat^2 (wall)
-  double bias_level = 0.0;          // nats: the cap (explore) or the threshold (wall)
+  std::string bias_kind;         // explore or wall
+  double bias_strength = 0.0;    // eV/nat (explore) or eV/nat^2 (wall)
+  double bias_level = 0.0;       // nats: the cap (explore) or the threshold (wall)
 };
 
 class PythonEngine {
@@ -64,8 +64,7 @@ class PythonEngine {
   const std::string &alarm() const { return alarm_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
   // positions and types: owned atoms, then ghosts (n_points of each).
-  std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
-                       double *out);
+  std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit, double *out);
   // As evaluate(), with the bias forces (eV/A) of every point into forces (n_points x 3, ghosts'
   // to be summed onto their owners); energy (eV) and virial (xx yy zz xy xz yz, eV) of this rank.
   std::string evaluate_bias(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit,
@@ -83,8 +82,8 @@ class PythonEngine {
   // engine.<name>(positions, types, n_points, nlocal, mask, groupbit, out[, forces]) over memoryviews
   // of LAMMPS memory (forces: null for none); the result, or null with the Python error pending.
   // The caller holds the GIL.
-  ::_object *call_with_atoms(const char *name, double *positions, int *types, int n_points, int nlocal,
-                                  int *mask, int groupbit, double *out, double *forces);
+  ::_object *call_with_atoms(const char *name, double *positions, int *types, int n_points, int nlocal, int *mask,
+                             int groupbit, double *out, double *forces);
   void *engine_ = nullptr;    // PyObject *
   double cutoff_ = 0.0;
   double ghost_cutoff_ = 0.0;

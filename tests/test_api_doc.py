@@ -10,7 +10,6 @@ import types
 from pathlib import Path
 
 import pytest
-
 import quests_lmp
 
 MAKE_API = Path(__file__).resolve().parents[1] / "doc" / "make_api.py"
@@ -67,14 +66,18 @@ CALLABLES = list(callables())
 
 
 def test_api_page_is_generated_from_the_docstrings():
-    assert MAKE_API.with_name("api.md").read_text() == generator.render(), \
+    assert MAKE_API.with_name("api.md").read_text() == generator.render(), (
         "doc/api.md differs from the docstrings: run `python doc/make_api.py`"
+    )
 
 
 def test_every_public_name_is_exported_and_has_a_section():
     page = MAKE_API.with_name("api.md").read_text()
-    public = {name for name, value in vars(quests_lmp).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    public = {
+        name
+        for name, value in vars(quests_lmp).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
     assert public == set(quests_lmp.__all__)
     for name in quests_lmp.__all__:
         obj = getattr(quests_lmp, name)
@@ -88,7 +91,9 @@ def test_every_public_name_is_exported_and_has_a_section():
 def test_every_argument_return_and_error_is_documented(label, function, doc):
     names = list(inspect.signature(function).parameters)
     parameters = names[1:] if "." in label or function.__name__ == "__init__" else names  # self, cls
-    assert set(parameters) <= documented_parameters(doc), f"{label}: undocumented {set(parameters) - documented_parameters(doc)}"
+    assert set(parameters) <= documented_parameters(doc), (
+        f"{label}: undocumented {set(parameters) - documented_parameters(doc)}"
+    )
     found = sections(doc)
     if function.__name__ != "__init__":
         assert found.get("Returns", "").strip(), f"{label}: no Returns section"

@@ -7,14 +7,17 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from quests_lmp import Reference
 from quests_lmp.engine.archive import ALIGNMENT, MAPPED_MIN_BYTES, read_archive, write_archive
-from quests_lmp.engine.reference import FORMAT, _checksum
+from quests_lmp.engine.reference_file import FORMAT, checksum
 
 RNG = np.random.default_rng(7)
-ARRAYS = {"large": RNG.random((5000, 63)), "small": np.arange(5, dtype=np.uint8),
-          "odd": RNG.random((3, 7)).astype(np.float32), "fortran": np.asfortranarray(RNG.random((300, 500)))}
+ARRAYS = {
+    "large": RNG.random((5000, 63)),
+    "small": np.arange(5, dtype=np.uint8),
+    "odd": RNG.random((3, 7)).astype(np.float32),
+    "fortran": np.asfortranarray(RNG.random((300, 500))),
+}
 
 
 def data_offsets(path) -> dict[str, int]:
@@ -94,13 +97,24 @@ def test_a_reference_file_written_before_the_alignment_still_loads(tmp_path):
     """The files of earlier versions: np.savez of the same two members, unaligned, format version 1
     (no species records: they load as species unknown)."""
     descriptors = RNG.random((300, 63)) * 0.1
-    header = {"format": FORMAT, "format_version": 1, "descriptor_version": 1, "k": 32, "cutoff": 5.0,
-              "bandwidth": 0.015, "n_environments": 300, "sources": ["old.xyz"]}
-    header["sha256"] = _checksum(descriptors, header)
+    header = {
+        "format": FORMAT,
+        "format_version": 1,
+        "descriptor_version": 1,
+        "k": 32,
+        "cutoff": 5.0,
+        "bandwidth": 0.015,
+        "n_environments": 300,
+        "sources": ["old.xyz"],
+    }
+    header["sha256"] = checksum(descriptors, header)
     path = tmp_path / "old.npz"
     with open(path, "wb") as stream:
-        np.savez(stream, descriptors=descriptors,
-                 header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8))
+        np.savez(
+            stream,
+            descriptors=descriptors,
+            header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+        )
     loaded = Reference.load(path)
     np.testing.assert_array_equal(loaded.descriptors, descriptors)
     assert loaded.sources == ["old.xyz"]

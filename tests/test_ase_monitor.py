@@ -17,7 +17,6 @@ from ase import units
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.md.verlet import VelocityVerlet
-
 from conftest import thermal
 from quests_lmp import Reference
 from quests_lmp.ase import LOG_COLUMNS, NoveltyAlarm, QuestsMonitor
@@ -62,8 +61,9 @@ def test_dh_on_the_atoms_and_the_log_equal_the_offline_engine(reference, tmp_pat
 def test_precision_single(reference):
     atoms = crystal(0.1, 6)
     QuestsMonitor(None, atoms, reference, precision="single")()
-    np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms, precision="single"), rtol=1e-12,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        atoms.arrays["dH"], reference.delta_entropy(atoms, precision="single"), rtol=1e-12, atol=1e-12
+    )
     with pytest.raises(ValueError, match="precision single is for method exact"):
         QuestsMonitor(None, atoms, reference, method="approx", precision="single")
 
@@ -83,8 +83,9 @@ def test_method_approx_stops_a_threshold_below(reference):
 def test_the_stop_raises_novelty_alarm_and_writes_the_novel_frame(reference, tmp_path):
     atoms = crystal(0.05, 5, "bcc", 2.87)  # BCC against an FCC reference: every atom is novel
     dyn = VelocityVerlet(atoms, 2 * units.fs)
-    monitor = QuestsMonitor(dyn, atoms, reference, bandwidth=0.02, stop_fraction=0.5,
-                            novel_frames=tmp_path / "novel.extxyz")
+    monitor = QuestsMonitor(
+        dyn, atoms, reference, bandwidth=0.02, stop_fraction=0.5, novel_frames=tmp_path / "novel.extxyz"
+    )
     dyn.attach(monitor, interval=10)
     with pytest.raises(NoveltyAlarm, match="QUESTS alarm at step 0: 54 atoms") as alarm:
         dyn.run(50)
@@ -123,15 +124,26 @@ dyn.run(4)
 """
 
 
-@pytest.mark.parametrize("mpi", ["from mpi4py import MPI  # before ASE: ase.parallel.world is MPI's, as in GPAW runs",
-                                 "# no mpi4py: ASE's world is serial, each rank runs a copy of the dynamics"])
+@pytest.mark.parametrize(
+    "mpi",
+    [
+        "from mpi4py import MPI  # before ASE: ase.parallel.world is MPI's, as in GPAW runs",
+        "# no mpi4py: ASE's world is serial, each rank runs a copy of the dynamics",
+    ],
+)
+@pytest.mark.mpi
 def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path, mpi):
     """Two ranks of an ASE run each evaluate; the log and the novel frames are rank 0's, once,
     whether the script starts MPI or not (then with a warning that says so)."""
     (tmp_path / "run.py").write_text(MPI_RUN.format(mpi=mpi))
-    result = subprocess.run([str(BIN / "mpiexec"), "-n", "2", sys.executable, "run.py"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+    result = subprocess.run(
+        [str(BIN / "mpiexec"), "-n", "2", sys.executable, "run.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = (tmp_path / "q.csv").read_text().splitlines()
     assert lines[0] == ",".join(LOG_COLUMNS) and [line.split(",")[0] for line in lines[1:]] == ["0", "2", "4"]
@@ -143,13 +155,16 @@ def test_under_mpi_rank_0_alone_writes_whole_lines_and_frames(tmp_path, mpi):
     assert warned == mpi.startswith("#")
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"method": "fast"}, ValueError, "method must be 'exact', 'approx' or 'knn'"),
-    ({"method": "exact", "certificate": 0.1}, ValueError, "certificate is a setting of method approx, not exact"),
-    ({"bandwidth": 1e-300}, ValueError, "bandwidth must be a finite number >= 1e-100"),
-    ({"stop_fraction": 1.5}, ValueError, "stop_fraction must be in [0, 1)"),
-    ({"log": "/nowhere/q.csv"}, FileNotFoundError, "the folder /nowhere does not exist"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"method": "fast"}, ValueError, "method must be 'exact', 'approx' or 'knn'"),
+        ({"method": "exact", "certificate": 0.1}, ValueError, "certificate is a setting of method approx, not exact"),
+        ({"bandwidth": 1e-300}, ValueError, "bandwidth must be a finite number >= 1e-100"),
+        ({"stop_fraction": 1.5}, ValueError, "stop_fraction must be in [0, 1)"),
+        ({"log": "/nowhere/q.csv"}, FileNotFoundError, "the folder /nowhere does not exist"),
+    ],
+)
 def test_bad_options_are_refused(reference, options, error, message):
     with pytest.raises(error, match=re.escape(message)):
         QuestsMonitor(None, crystal(0.05, 7), reference, **options)
@@ -165,6 +180,7 @@ def test_a_reference_file_is_accepted(reference, tmp_path):
 def test_species_modes_equal_the_offline_engine():
     """A Cu-Au crystal under EMT: by-centre and multicomponent dH on the atoms as the engine gives them;
     an element the reference lacks is an error or novel."""
+
     def cuau(noise, seed):
         atoms = crystal(noise, seed)
         atoms.symbols[::4] = "Au"
@@ -177,8 +193,9 @@ def test_species_modes_equal_the_offline_engine():
         atoms = cuau(0.1, 3)
         QuestsMonitor(None, atoms, reference, species=species)()
         by_centre = species is not None and species.endswith("by-centre")
-        np.testing.assert_allclose(atoms.arrays["dH"], reference.delta_entropy(atoms, by_centre=by_centre),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            atoms.arrays["dH"], reference.delta_entropy(atoms, by_centre=by_centre), rtol=1e-12, atol=1e-12
+        )
     stranger = cuau(0.1, 4)
     stranger.symbols[5] = "Ag"
     with pytest.raises(ValueError, match="element Ag is not in the reference"):

@@ -8,13 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Reference
 from quests_lmp.engine.bias import Bias, bias_forces
 from quests_lmp.engine.periodic import periodic_images
 from test_gradients import assert_equals_finite_differences
-
 
 CU = bulk("Cu", "fcc", a=3.615, cubic=True)
 
@@ -27,8 +25,7 @@ def structures():
     open_cluster.pbc = False
     slab = thermal(CU.repeat((3, 3, 3)), 0.09, 8)
     slab.pbc = (True, True, False)
-    return {"periodic": thermal(CU.repeat(3), 0.09, 5), "triclinic": triclinic, "open": open_cluster,
-            "mixed-pbc": slab}
+    return {"periodic": thermal(CU.repeat(3), 0.09, 5), "triclinic": triclinic, "open": open_cluster, "mixed-pbc": slab}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +59,7 @@ def energy_of(bias, reference, atoms, method="exact"):
         moved = atoms.copy()
         moved.positions = positions
         return periodic(bias, reference, moved, method)[0].energy
+
     return energy
 
 
@@ -69,14 +67,14 @@ BIASES = [Bias("explore", 0.05, 2.0), Bias("wall", 0.02, -1.0)]
 CASES = [(structure, bias, method) for structure in structures() for bias in BIASES for method in METHODS]
 
 
-@pytest.mark.parametrize("structure, bias, method", CASES,
-                         ids=[f"{s}-{b.kind}-{m}" for s, b, m in CASES])
+@pytest.mark.parametrize("structure, bias, method", CASES, ids=[f"{s}-{b.kind}-{m}" for s, b, m in CASES])
 def test_forces_are_minus_the_energy_gradient(reference, structure, bias, method):
     atoms = structures()[structure]
     result, forces = periodic(bias, reference, atoms, method)
     assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)  # the wall acts on some atoms
-    assert_equals_finite_differences(-forces, energy_of(bias, reference, atoms, method), atoms.positions,
-                                     np.arange(0, len(atoms), 9))
+    assert_equals_finite_differences(
+        -forces, energy_of(bias, reference, atoms, method), atoms.positions, np.arange(0, len(atoms), 9)
+    )
     np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-10 * np.abs(forces).max())  # no net force
     # no net torque: the virial is symmetric, so its six components are all of it
     points = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc, reference.cutoff)
@@ -102,24 +100,42 @@ def test_by_centre_forces_are_minus_the_energy_gradient(bias, method):
         moved = atoms.copy()
         moved.positions = positions
         points, owners = periodic_images(moved.positions, moved.cell.array, moved.pbc, reference.cutoff, sources=True)
-        result = bias_forces(bias, reference, reference.bandwidth, points, np.arange(len(atoms)), **METHODS[method],
-                             by_centre=True, numbers=moved.numbers[owners])
+        result = bias_forces(
+            bias,
+            reference,
+            reference.bandwidth,
+            points,
+            np.arange(len(atoms)),
+            **METHODS[method],
+            by_centre=True,
+            numbers=moved.numbers[owners],
+        )
         forces = np.zeros((len(atoms), 3))
         np.add.at(forces, owners, result.forces)
         return result, forces
 
     result, forces = biased(atoms.positions)
     points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc, reference.cutoff, sources=True)
-    first = bias_forces(bias, reference, reference.bandwidth, points, len(atoms), **METHODS[method], by_centre=True,
-                        numbers=atoms.numbers[owners])  # the first len(atoms) points: the same atoms
+    first = bias_forces(
+        bias,
+        reference,
+        reference.bandwidth,
+        points,
+        len(atoms),
+        **METHODS[method],
+        by_centre=True,
+        numbers=atoms.numbers[owners],
+    )  # the first len(atoms) points: the same atoms
     np.testing.assert_array_equal(first.dh, result.dh)
     options = dict(METHODS[method], **({"stop_below": min(-1.0, bias.stop_below)} if method == "approx" else {}))
     expected = reference.delta_entropy(atoms, by_centre=True, **options)  # approx: summed as far as the bias needs
-    np.testing.assert_allclose(result.dh, expected, rtol=1e-9 if method == "exact" else 0, atol=1e-10 if
-                               method == "exact" else 1e-4)  # approx: float64 here, float32 terms there
+    np.testing.assert_allclose(
+        result.dh, expected, rtol=1e-9 if method == "exact" else 0, atol=1e-10 if method == "exact" else 1e-4
+    )  # approx: float64 here, float32 terms there
     assert bias.kind != "wall" or 0 < np.sum(result.dh > bias.level) < len(atoms)
-    assert_equals_finite_differences(-forces, lambda positions: biased(positions)[0].energy, atoms.positions,
-                                     np.arange(0, len(atoms), 23))
+    assert_equals_finite_differences(
+        -forces, lambda positions: biased(positions)[0].energy, atoms.positions, np.arange(0, len(atoms), 23)
+    )
     np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-10 * np.abs(forces).max())
 
 
@@ -129,11 +145,19 @@ def test_by_centre_needs_the_elements_and_known_ones(system):
     with pytest.raises(ValueError, match="needs the element of each test environment's centre"):
         bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True)
     with pytest.raises(ValueError, match=r"numbers must hold one atomic number per point \(32\), got shape \(8,\)"):
-        bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True,
-                    numbers=np.full(8, 29))
+        bias_forces(
+            BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True, numbers=np.full(8, 29)
+        )
     with pytest.raises(ValueError, match="element Ni is not in the reference"):
-        bias_forces(BIASES[0], reference, reference.bandwidth, points, np.arange(8), by_centre=True,
-                    numbers=np.full(len(points), 28))
+        bias_forces(
+            BIASES[0],
+            reference,
+            reference.bandwidth,
+            points,
+            np.arange(8),
+            by_centre=True,
+            numbers=np.full(len(points), 28),
+        )
 
 
 def test_approx_is_a_certified_partial_sum(reference):
@@ -143,8 +167,11 @@ def test_approx_is_a_certified_partial_sum(reference):
     the alarm asks for; below that approx may stop early."""
     cool = thermal(CU.repeat(3), 0.05, 9)  # inside the reference: every exact dH well below -1
     cut_short = []
-    for bias, atoms in ((Bias("explore", 0.05, -2.0), structures()["periodic"]), (Bias("wall", 0.2, -1.4), cool),
-                        (Bias("wall", 0.02, -1.0), structures()["periodic"])):
+    for bias, atoms in (
+        (Bias("explore", 0.05, -2.0), structures()["periodic"]),
+        (Bias("wall", 0.2, -1.4), cool),
+        (Bias("wall", 0.02, -1.0), structures()["periodic"]),
+    ):
         exact, _ = periodic(bias, reference, atoms)
         approx, _ = periodic(bias, reference, atoms, "approx")  # the alarm's stop level -1 asked for
         certified = exact.dh > bias.stop_below
@@ -194,15 +221,17 @@ def test_virial_is_minus_the_strain_derivative(reference, structure, method, bia
 def test_energies_and_bad_parameters():
     dh = np.array([-50.0, -1.0, 0.0, 2.0, 400.0])
     energies, slopes = Bias("wall", 2.0, 0.5).energies(dh)
-    np.testing.assert_allclose(energies, [0, 0, 0, 2.25, 0.5 * 2 * 399.5 ** 2])
+    np.testing.assert_allclose(energies, [0, 0, 0, 2.25, 0.5 * 2 * 399.5**2])
     np.testing.assert_allclose(slopes, [0, 0, 0, 3.0, 2 * 399.5])
     energies, slopes = Bias("explore", 1.0, 3.0).energies(dh)
     assert np.all(np.isfinite(energies)) and np.all(np.diff(energies) < 0)  # rewards dH
     assert energies[0] == pytest.approx(-dh[0], rel=1e-12) and energies[-1] == pytest.approx(-3.0, rel=1e-12)
     assert slopes[0] == pytest.approx(-1.0) and abs(slopes[-1]) < 1e-100  # saturated above the cap
-    for kind, strength, level, message in [("push", 1.0, 0.0, "bias must be explore or wall"),
-                                           ("wall", 0.0, 0.0, "strength must be a finite number > 0"),
-                                           ("explore", 1.0, float("inf"), "cap must be a finite number")]:
+    for kind, strength, level, message in [
+        ("push", 1.0, 0.0, "bias must be explore or wall"),
+        ("wall", 0.0, 0.0, "strength must be a finite number > 0"),
+        ("explore", 1.0, float("inf"), "cap must be a finite number"),
+    ]:
         with pytest.raises(ValueError, match=message):
             Bias(kind, strength, level)
 
@@ -212,7 +241,6 @@ def test_ase_calculator_adds_the_bias_to_any_calculator(system):
     stress is the strain derivative of the total energy per volume (ASE's numerical stress)."""
     from ase.calculators.emt import EMT
     from ase.calculators.fd import calculate_numerical_stress
-
     from quests_lmp.ase import QuestsBias
 
     reference, atoms = system
@@ -232,7 +260,6 @@ def test_ase_calculator_adds_the_bias_to_any_calculator(system):
 
 def test_ase_calculator_refuses_bad_parameters(system):
     from ase.calculators.emt import EMT
-
     from quests_lmp.ase import QuestsBias
 
     with pytest.raises(ValueError, match="bias must be explore or wall"):
@@ -246,14 +273,12 @@ def test_ase_calculator_refuses_bad_parameters(system):
 def test_ase_calculator_with_method_approx(system):
     """QuestsBias(method="approx"): the engine's approximate forces, -dE/dr of its partial sums."""
     from ase.calculators.emt import EMT
-
     from quests_lmp.ase import QuestsBias
 
     reference, atoms = system
     atoms = atoms.copy()
     bias = BIASES[0]
-    atoms.calc = QuestsBias(EMT(), reference, bias.kind, bias.strength, bias.level, method="approx",
-                            certificate=0.1)
+    atoms.calc = QuestsBias(EMT(), reference, bias.kind, bias.strength, bias.level, method="approx", certificate=0.1)
     expected, forces = periodic(bias, reference, atoms, "approx")
     plain = atoms.copy()
     plain.calc = EMT()

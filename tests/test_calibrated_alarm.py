@@ -9,10 +9,18 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
-from lammps_runner import (DEBIAN_ENV, assert_ran, cu_deck, dump_columns, hook_cu_deck, run_debian_lammps,
-                           run_lammps, thermo_rows, write_data)
+from lammps_runner import (
+    DEBIAN_ENV,
+    assert_ran,
+    cu_deck,
+    dump_columns,
+    hook_cu_deck,
+    run_debian_lammps,
+    run_lammps,
+    thermo_rows,
+    write_data,
+)
 from quests_lmp import Reference
 from quests_lmp.ase import QuestsMonitor
 from test_calibration import training_set
@@ -35,8 +43,17 @@ def calibrated(tmp_path_factory):
     """ref.npz calibrated on cool and hot Cu (h = 0.015 1/A) and data.lmp: a crystal between them."""
     folder = tmp_path_factory.mktemp("calibrated")
     ase.io.write(folder / "train.extxyz", training_set())
-    run("calibrate", folder / "train.extxyz", "-o", folder / "ref.npz", "--folds", 4, "--false-alarm", 0.2,
-        folder=folder)
+    run(
+        "calibrate",
+        folder / "train.extxyz",
+        "-o",
+        folder / "ref.npz",
+        "--folds",
+        4,
+        "--false-alarm",
+        0.2,
+        folder=folder,
+    )
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.12, 5), folder / "data.lmp")
     return folder, Reference.load(folder / "ref.npz").calibration
 
@@ -48,6 +65,7 @@ def novel_counts(folder, threshold):
     return counts.tolist(), dumped
 
 
+@pytest.mark.lammps
 def test_fix_quests_counts_against_the_calibrated_threshold(calibrated, tmp_path):
     folder, calibration = calibrated
     for name in ("ref.npz", "data.lmp"):
@@ -61,8 +79,10 @@ def test_fix_quests_counts_against_the_calibrated_threshold(calibrated, tmp_path
     counts, dumped = novel_counts(tmp_path, 0.0)
     assert counts == dumped
     output = assert_ran(run_lammps(FIX.format(keywords="bandwidth 0.02"), tmp_path))
-    assert ("Fix quests: alarm at threshold 0 nats (the paper's dH > 0): the reference was calibrated at h = 0.015 "
-            "1/A, this run uses h = 0.02 1/A") in output
+    assert (
+        "Fix quests: alarm at threshold 0 nats (the paper's dH > 0): the reference was calibrated at h = 0.015 "
+        "1/A, this run uses h = 0.02 1/A"
+    ) in output
 
 
 def test_ase_monitor_takes_the_calibrated_threshold(calibrated):
@@ -77,7 +97,8 @@ def test_ase_monitor_takes_the_calibrated_threshold(calibrated):
     assert given.threshold == 0.0 and given.alarm_source == "threshold 0 nats, as given"
 
 
-HOOK = hook_cu_deck(body="""thermo_style custom step v_quests_max v_quests_novel_count v_quests_evaluated
+HOOK = hook_cu_deck(
+    body="""thermo_style custom step v_quests_max v_quests_novel_count v_quests_evaluated
 thermo_modify format float %.15g
 thermo 5
 dump d all custom 5 md.dump id type x y z d_quests_dH
@@ -85,9 +106,11 @@ dump_modify d format float %.17g
 velocity all create 900 4 loop geom
 fix nve all nve
 run 10
-""")
+"""
+)
 
 
+@pytest.mark.lammps
 def test_hook_takes_the_calibrated_threshold(calibrated, tmp_path):
     if not (DEBIAN_ENV / "numba").is_dir():
         pytest.skip("Debian's LAMMPS is not set up (examples/python_invoke/install-debian.sh)")

@@ -11,12 +11,11 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Descriptor, Reference
-from quests_lmp.analysis.calibration import (calibrate, false_alarm_threshold, held_out_dh, structure_folds)
+from quests_lmp.analysis.calibration import calibrate, false_alarm_threshold, held_out_dh, structure_folds
 from quests_lmp.engine.information import delta_entropy
-from quests_lmp.engine.reference import ReferenceFileError, _checksum
+from quests_lmp.engine.reference_file import ReferenceFileError, checksum
 from test_cli import run
 from test_reference import write_archive
 
@@ -44,7 +43,7 @@ def test_held_out_dh_is_against_the_other_parts_only():
     h = 0.015
     whole = held_out_dh(x, parts, h)
     for i in (0, 17, 59):
-        assert whole[i] == pytest.approx(delta_entropy(x[i:i + 1], x[parts != parts[i]], h)[0], rel=1e-12)
+        assert whole[i] == pytest.approx(delta_entropy(x[i : i + 1], x[parts != parts[i]], h)[0], rel=1e-12)
     rows = np.arange(20, 45)  # one MPI rank's block
     np.testing.assert_allclose(held_out_dh(x, parts, h, rows=rows), whole[rows], rtol=1e-13)
     both = held_out_dh(x, parts, [h, 0.03])
@@ -108,33 +107,65 @@ def test_reference_files_keep_the_calibration(tmp_path):
     loaded = Reference.load(tmp_path / "calibrated.npz")
     assert loaded.calibration == reference.calibration
     header = reference._header() | {"calibration": {**reference.calibration.as_dict(), "threshold": None}}
-    header["sha256"] = _checksum(reference.descriptors, header, reference.centres)
+    header["sha256"] = checksum(reference.descriptors, header, reference.centres)
     write_archive(tmp_path / "bad.npz", reference.descriptors, header, reference.centres)
-    with pytest.raises(ReferenceFileError, match=r"the calibration is corrupted \(the calibration's threshold, rate and "
-                                                 r"bandwidth must be finite numbers\); calibrate again"):
+    with pytest.raises(
+        ReferenceFileError,
+        match=r"the calibration is corrupted \(the calibration's threshold, rate and "
+        r"bandwidth must be finite numbers\); calibrate again",
+    ):
         Reference.load(tmp_path / "bad.npz")
 
 
+@pytest.mark.mpi
 def test_calibrate_command_gives_the_apis_numbers_on_1_and_2_ranks(tmp_path):
     ase.io.write(tmp_path / "train.extxyz", training_set())
     frames = ase.io.read(tmp_path / "train.extxyz", ":")  # positions to the file's 8 decimals
     x = Descriptor().compute(frames)
     structures = np.repeat(np.arange(len(frames)), 32)
-    expected, held_out, _ = calibrate(x, structures, [a.info["config_type"] for a in frames], 0.015, folds=4,
-                                      false_alarm=0.1, seed=2)
+    expected, held_out, _ = calibrate(
+        x, structures, [a.info["config_type"] for a in frames], 0.015, folds=4, false_alarm=0.1, seed=2
+    )
     for ranks in (1, 2):
-        result = run("calibrate", tmp_path / "train.extxyz", "-o", tmp_path / f"r{ranks}.npz", "--folds", 4,
-                     "--false-alarm", 0.1, "--seed", 2, "--json", tmp_path / f"c{ranks}.json", "--csv",
-                     tmp_path / f"c{ranks}.csv", "--plot", tmp_path / f"c{ranks}.png", folder=tmp_path, ranks=ranks)
+        result = run(
+            "calibrate",
+            tmp_path / "train.extxyz",
+            "-o",
+            tmp_path / f"r{ranks}.npz",
+            "--folds",
+            4,
+            "--false-alarm",
+            0.1,
+            "--seed",
+            2,
+            "--json",
+            tmp_path / f"c{ranks}.json",
+            "--csv",
+            tmp_path / f"c{ranks}.csv",
+            "--plot",
+            tmp_path / f"c{ranks}.png",
+            folder=tmp_path,
+            ranks=ranks,
+        )
         assert "flags 10.00% of held-out environments" in result.stdout
         stored = Reference.load(tmp_path / f"r{ranks}.npz").calibration
         assert stored.threshold == pytest.approx(expected.threshold, rel=1e-12)
-        assert stored.groups.keys() == {"cool", "hot", "all"} and stored.folds == 4 and stored.group_key == "config_type"
+        assert (
+            stored.groups.keys() == {"cool", "hot", "all"} and stored.folds == 4 and stored.group_key == "config_type"
+        )
         assert json.loads((tmp_path / f"c{ranks}.json").read_text())["threshold"] == stored.threshold
         assert (tmp_path / f"c{ranks}.png").stat().st_size > 10_000
         for name, row in expected.groups.items():
             for key, value in row.items():
                 assert stored.groups[name][key] == pytest.approx(value, rel=1e-12, abs=1e-12), (name, key)
-    bad = run("calibrate", tmp_path / "train.extxyz", "-o", tmp_path / "x.npz", "--false-alarm", 2, folder=tmp_path,
-              check=False)
+    bad = run(
+        "calibrate",
+        tmp_path / "train.extxyz",
+        "-o",
+        tmp_path / "x.npz",
+        "--false-alarm",
+        2,
+        folder=tmp_path,
+        check=False,
+    )
     assert bad.returncode == 1 and "--false-alarm must be in (0, 1), got 2.0" in bad.stderr

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk, fcc111
-
 from conftest import thermal
 from quests_lmp import Descriptor
 from quests_lmp.engine.carve import carve
+
 
 def with_pbc(atoms, pbc):
     atoms.pbc = pbc
@@ -54,8 +54,13 @@ def test_every_image_within_the_radius_is_kept_once():
     assert len(cluster) == int(np.sum(np.linalg.norm(points, axis=1) <= 7.0))
 
 
-@pytest.mark.parametrize("centre, radius, message", [(4, 5.0, "centre atom 4 is not in a structure of 4 atoms"),
-                                                     (0, -1.0, "carving radius must be a finite number > 0")])
+@pytest.mark.parametrize(
+    "centre, radius, message",
+    [
+        (4, 5.0, "centre atom 4 is not in a structure of 4 atoms"),
+        (0, -1.0, "carving radius must be a finite number > 0"),
+    ],
+)
 def test_bad_carving_requests(centre, radius, message):
     with pytest.raises(ValueError, match=message):
         carve(bulk("Cu", "fcc", a=3.6, cubic=True), centre, radius)

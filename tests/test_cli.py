@@ -8,19 +8,19 @@ import csv
 import json
 import os
 import subprocess
+from importlib import metadata
 
 import ase.io
 import matplotlib.image
 import numpy as np
 import pytest
 from ase.build import bulk
+from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, on_reference_grid, thermal
+from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, memory_mapped, run_lammps, write_data
 from quests.descriptor import get_descriptors
 from quests.entropy import delta_entropy as reference_delta_entropy
 from quests.entropy import diversity as reference_diversity
 from quests.entropy import entropy as reference_entropy
-
-from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, on_reference_grid, thermal
-from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, memory_mapped, run_lammps, write_data
 from quests_lmp import Descriptor, Reference, bandwidth_for_volume, entropy, entropy_and_diversity
 from quests_lmp.analysis.clusters import cluster_sizes
 from quests_lmp.analysis.compression import select_structures
@@ -47,8 +47,11 @@ def cu(noise, seed, repeat=3, lattice="fcc", a=3.615):
 def data(tmp_path_factory):
     """Small datasets in exact (ASE .traj) files: reference-like FCC, hotter FCC, BCC."""
     folder = tmp_path_factory.mktemp("cli")
-    sets = {"ref": [cu(0.05, s) for s in range(3)], "test": [cu(0.15, 10 + s) for s in range(4)],
-            "bcc": [cu(0.05, 20 + s, 4, "bcc", 2.87) for s in range(2)]}
+    sets = {
+        "ref": [cu(0.05, s) for s in range(3)],
+        "test": [cu(0.15, 10 + s) for s in range(4)],
+        "bcc": [cu(0.05, 20 + s, 4, "bcc", 2.87) for s in range(2)],
+    }
     for name, frames in sets.items():
         ase.io.write(folder / f"{name}.traj", frames)
     return folder, sets
@@ -84,8 +87,19 @@ def test_help_names_every_command_and_what_runs_on_rank_0_alone():
 
 def test_reference_build(data, tmp_path):
     folder, sets = data
-    run("reference", "build", folder / "ref.traj", folder / "bcc.traj@0", "-o", tmp_path / "r.npz",
-        "--bandwidth", "0.03", "--json", tmp_path / "r.json", folder=tmp_path)
+    run(
+        "reference",
+        "build",
+        folder / "ref.traj",
+        folder / "bcc.traj@0",
+        "-o",
+        tmp_path / "r.npz",
+        "--bandwidth",
+        "0.03",
+        "--json",
+        tmp_path / "r.json",
+        folder=tmp_path,
+    )
     reference, result = Reference.load(tmp_path / "r.npz"), read_json(tmp_path / "r.json")
     frames = sets["ref"] + sets["bcc"][:1]
     np.testing.assert_array_equal(reference.descriptors, Descriptor().compute(frames))
@@ -95,10 +109,19 @@ def test_reference_build(data, tmp_path):
     assert result["diversity"] == pytest.approx(d_value, rel=1e-12)
 
 
+@pytest.mark.parity
 def test_entropy_matches_the_reference_package(data, tmp_path):
     folder, sets = data
-    run("entropy", folder / "ref.traj", folder / "bcc.traj", "--bandwidth", "0.057", "--json", tmp_path / "e.json",
-        folder=tmp_path)
+    run(
+        "entropy",
+        folder / "ref.traj",
+        folder / "bcc.traj",
+        "--bandwidth",
+        "0.057",
+        "--json",
+        tmp_path / "e.json",
+        folder=tmp_path,
+    )
     rows = read_json(tmp_path / "e.json")["datasets"]
     for row, frames in zip(rows, (sets["ref"], sets["bcc"])):
         x = get_descriptors(frames)
@@ -116,7 +139,7 @@ def test_bandwidth_auto_is_the_papers_h_of_v(data, tmp_path):
     assert row["entropy"] == pytest.approx(entropy(Descriptor().compute(sets["bcc"]), row["bandwidth"]), rel=1e-12)
 
 
-
+@pytest.mark.mpi
 def test_bandwidth_auto_of_a_reference_file_and_without_slabs(data, tmp_path):
     """auto with a reference file (no structures kept) takes h(V) of the structures compared with
     it; a slab's vacuum (a cell periodic in 3D with an empty layer wider than the cutoff) is not
@@ -128,22 +151,55 @@ def test_bandwidth_auto_of_a_reference_file_and_without_slabs(data, tmp_path):
     run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", folder=tmp_path)
     volume = np.mean([atoms.get_volume() / len(atoms) for atoms in sets["test"]])
     for ranks in (1, 2):
-        result = run("dh", tmp_path / "mixed.traj", "--reference", tmp_path / "r.npz", "--bandwidth", "auto",
-                     "--json", tmp_path / f"{ranks}.json", folder=tmp_path, ranks=ranks)
-        assert read_json(tmp_path / f"{ranks}.json")["bandwidth"] == pytest.approx(bandwidth_for_volume(volume),
-                                                                                   rel=1e-14)
-        assert (f"h(V) at the mean atomic volume {volume:.4g} A^3 of 4 bulk-like frames of {tmp_path / 'mixed.traj'} (1 open or "
-                "with vacuum left out)") in result.stderr
+        result = run(
+            "dh",
+            tmp_path / "mixed.traj",
+            "--reference",
+            tmp_path / "r.npz",
+            "--bandwidth",
+            "auto",
+            "--json",
+            tmp_path / f"{ranks}.json",
+            folder=tmp_path,
+            ranks=ranks,
+        )
+        assert read_json(tmp_path / f"{ranks}.json")["bandwidth"] == pytest.approx(
+            bandwidth_for_volume(volume), rel=1e-14
+        )
+        assert (
+            f"h(V) at the mean atomic volume {volume:.4g} A^3 of 4 bulk-like frames of {tmp_path / 'mixed.traj'} "
+            "(1 open or with vacuum left out)"
+        ) in result.stderr
     ase.io.write(tmp_path / "slab.traj", [slab])
-    failed = run("dh", tmp_path / "slab.traj", "--reference", tmp_path / "r.npz", "--bandwidth", "auto",
-                 folder=tmp_path, check=False)
+    failed = run(
+        "dh",
+        tmp_path / "slab.traj",
+        "--reference",
+        tmp_path / "r.npz",
+        "--bandwidth",
+        "auto",
+        folder=tmp_path,
+        check=False,
+    )
     assert failed.returncode != 0 and "--bandwidth auto needs bulk-like frames" in failed.stderr
     assert f"{tmp_path / 'slab.traj'} has none of 1; give a number in 1/A instead" in failed.stderr
 
+
 def test_entropy_sampling_averages_random_subsets(data, tmp_path):
     folder, sets = data
-    run("entropy", folder / "test.traj", "--sample", 100, "--repeats", 4, "--seed", 3, "--json", tmp_path / "s.json",
-        folder=tmp_path)
+    run(
+        "entropy",
+        folder / "test.traj",
+        "--sample",
+        100,
+        "--repeats",
+        4,
+        "--seed",
+        3,
+        "--json",
+        tmp_path / "s.json",
+        folder=tmp_path,
+    )
     (row,) = read_json(tmp_path / "s.json")["datasets"]
     x = Descriptor().compute(sets["test"])
     rng = np.random.default_rng(3)
@@ -152,11 +208,21 @@ def test_entropy_sampling_averages_random_subsets(data, tmp_path):
     assert row["entropy_std"] == pytest.approx(np.std(values), rel=1e-9) and row["entropy_std"] > 0
 
 
+@pytest.mark.parity
 def test_dh_matches_the_reference_package_and_writes_extxyz(data, tmp_path):
     folder, sets = data
     run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", folder=tmp_path)
-    run("dh", folder / "test.traj", "--reference", tmp_path / "r.npz", "-o", tmp_path / "dh.csv",
-        "--json", tmp_path / "dh.json", folder=tmp_path)
+    run(
+        "dh",
+        folder / "test.traj",
+        "--reference",
+        tmp_path / "r.npz",
+        "-o",
+        tmp_path / "dh.csv",
+        "--json",
+        tmp_path / "dh.json",
+        folder=tmp_path,
+    )
     run("dh", folder / "test.traj", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.extxyz", folder=tmp_path)
     ours = per_atom_csv(tmp_path / "dh.csv")
     theirs = reference_delta_entropy(get_descriptors(sets["test"]), get_descriptors(sets["ref"]), h=0.015)
@@ -173,17 +239,33 @@ def test_dh_in_single_precision(data, tmp_path):
     folder, _ = data
     run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", folder=tmp_path)
     for precision in ("double", "single"):
-        run("dh", folder / "test.traj", "--reference", tmp_path / "r.npz", "--precision", precision, "-o",
-            tmp_path / f"{precision}.csv", "--json", tmp_path / f"{precision}.json", folder=tmp_path)
+        run(
+            "dh",
+            folder / "test.traj",
+            "--reference",
+            tmp_path / "r.npz",
+            "--precision",
+            precision,
+            "-o",
+            tmp_path / f"{precision}.csv",
+            "--json",
+            tmp_path / f"{precision}.json",
+            folder=tmp_path,
+        )
     assert read_json(tmp_path / "single.json")["precision"] == "single"
     single, double = per_atom_csv(tmp_path / "single.csv"), per_atom_csv(tmp_path / "double.csv")
     assert 0 < np.abs(single - double).max() <= 1e-4
     reference = Reference.load(tmp_path / "r.npz")
     frames = ase.io.read(folder / "test.traj", ":")
-    np.testing.assert_allclose(single, reference.delta_entropy(frames, precision="single"), rtol=0,  # another process
-                               atol=max(float32_disagreement(reference, atoms) for atoms in frames))
+    np.testing.assert_allclose(
+        single,
+        reference.delta_entropy(frames, precision="single"),
+        rtol=0,  # another process
+        atol=max(float32_disagreement(reference, atoms) for atoms in frames),
+    )
 
 
+@pytest.mark.parity
 def test_overlap_matrix_matches_the_reference_package(data, tmp_path):
     folder, sets = data
     specs = [folder / "ref.traj", folder / "test.traj", f"{folder / 'test.traj'}@:2", folder / "bcc.traj"]
@@ -198,12 +280,23 @@ def test_overlap_matrix_matches_the_reference_package(data, tmp_path):
         assert len(list(csv.reader(stream))) == 5
 
 
+@pytest.mark.lammps
+@pytest.mark.mpi
 def test_trajectory_reproduces_a_fix_quests_dump(tmp_path):
     Reference.from_structures([cu(0.08, s) for s in (1, 2)]).save(tmp_path / "ref.npz")
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 11), tmp_path / "data.lmp")
     assert_ran(run_lammps(FIX_QUESTS_MD, tmp_path))
-    run("trajectory", tmp_path / "md.dump", "--reference", tmp_path / "ref.npz", "-o", tmp_path / "t.csv",
-        "--json", tmp_path / "t.json", folder=tmp_path)
+    run(
+        "trajectory",
+        tmp_path / "md.dump",
+        "--reference",
+        tmp_path / "ref.npz",
+        "-o",
+        tmp_path / "t.csv",
+        "--json",
+        tmp_path / "t.json",
+        folder=tmp_path,
+    )
     dumped = np.concatenate([frame["f_q"] for frame in dump_columns(tmp_path / "md.dump")])
     np.testing.assert_allclose(per_atom_csv(tmp_path / "t.csv"), dumped, rtol=1e-10, atol=1e-12)
     table = read_json(tmp_path / "t.json")
@@ -227,17 +320,29 @@ def test_trajectory_against_its_first_frame(data, tmp_path):
     assert table["max_dH"][0] <= 0.0 and table["novel_fraction"][0] == 0.0  # a frame covers itself
 
 
+@pytest.mark.mpi
 @pytest.mark.parametrize("command", ["dh", "trajectory"])
 def test_two_ranks_equal_serial(data, tmp_path, command):
     folder, _ = data
     target = ["--reference", folder / "ref.traj"]
     for ranks in (1, 2):
-        run(command, folder / "test.traj", *target, "-o", tmp_path / f"{ranks}.csv", "--json", tmp_path / f"{ranks}.json",
-            folder=tmp_path, ranks=ranks)
-    np.testing.assert_allclose(per_atom_csv(tmp_path / "2.csv"), per_atom_csv(tmp_path / "1.csv"), rtol=1e-12,
-                               atol=1e-13)
+        run(
+            command,
+            folder / "test.traj",
+            *target,
+            "-o",
+            tmp_path / f"{ranks}.csv",
+            "--json",
+            tmp_path / f"{ranks}.json",
+            folder=tmp_path,
+            ranks=ranks,
+        )
+    np.testing.assert_allclose(
+        per_atom_csv(tmp_path / "2.csv"), per_atom_csv(tmp_path / "1.csv"), rtol=1e-12, atol=1e-13
+    )
     serial, parallel = read_json(tmp_path / "1.json"), read_json(tmp_path / "2.json")
     assert serial.keys() == parallel.keys()
+
     def close(value):
         if isinstance(value, dict):
             return {key: close(inner) for key, inner in value.items()}
@@ -247,19 +352,39 @@ def test_two_ranks_equal_serial(data, tmp_path, command):
         assert parallel[key] == close(value)
 
 
+@pytest.mark.mpi
 def test_reference_index_and_approx_on_one_and_two_ranks(data, tmp_path):
     """A memory-mapped reference file (5,488 environments) with its cluster index: `reference build
     --index yes` and `reference index` store the same index; dh on 2 ranks equals 1 rank (exact to
     1e-12, approx to its float32 rounding), and approx keeps its certificate."""
     folder, sets = data
     ase.io.write(tmp_path / "train.traj", [cu(0.05, seed, repeat=7) for seed in range(4)])
-    run("reference", "build", tmp_path / "train.traj", "-o", tmp_path / "plain.npz", "--json", tmp_path / "p.json",
-        folder=tmp_path)
-    run("reference", "build", tmp_path / "train.traj", "-o", tmp_path / "indexed.npz", "--index", "yes",
-        "--json", tmp_path / "i.json", folder=tmp_path)
+    run(
+        "reference",
+        "build",
+        tmp_path / "train.traj",
+        "-o",
+        tmp_path / "plain.npz",
+        "--json",
+        tmp_path / "p.json",
+        folder=tmp_path,
+    )
+    run(
+        "reference",
+        "build",
+        tmp_path / "train.traj",
+        "-o",
+        tmp_path / "indexed.npz",
+        "--index",
+        "yes",
+        "--json",
+        tmp_path / "i.json",
+        folder=tmp_path,
+    )
     assert not read_json(tmp_path / "p.json")["cluster_index"] and read_json(tmp_path / "i.json")["cluster_index"]
-    built = run("dh", folder / "test.traj", "--reference", tmp_path / "plain.npz", "--method", "approx",
-                folder=tmp_path)
+    built = run(
+        "dh", folder / "test.traj", "--reference", tmp_path / "plain.npz", "--method", "approx", folder=tmp_path
+    )
     assert "building the cluster index of" in built.stderr
     run("reference", "index", tmp_path / "plain.npz", "--json", tmp_path / "x.json", folder=tmp_path)
     assert read_json(tmp_path / "x.json")["clusters"] == round(np.sqrt(5488))
@@ -270,9 +395,20 @@ def test_reference_index_and_approx_on_one_and_two_ranks(data, tmp_path):
     for method in ("exact", "approx"):
         for ranks in (1, 2):
             name = f"{method}-{ranks}"
-            result = run("dh", folder / "test.traj", "--reference", tmp_path / "indexed.npz", "--method", method,
-                         "-o", tmp_path / f"{name}.csv", "--json", tmp_path / f"{name}.json", folder=tmp_path,
-                         ranks=ranks)
+            result = run(
+                "dh",
+                folder / "test.traj",
+                "--reference",
+                tmp_path / "indexed.npz",
+                "--method",
+                method,
+                "-o",
+                tmp_path / f"{name}.csv",
+                "--json",
+                tmp_path / f"{name}.json",
+                folder=tmp_path,
+                ranks=ranks,
+            )
             assert "building" not in result.stderr
             values[method, ranks] = per_atom_csv(tmp_path / f"{name}.csv")
     np.testing.assert_allclose(values["exact", 2], values["exact", 1], rtol=1e-12, atol=1e-13)
@@ -280,8 +416,9 @@ def test_reference_index_and_approx_on_one_and_two_ranks(data, tmp_path):
     summary = read_json(tmp_path / "approx-1.json")
     assert summary["method"] == "approx" and summary["certificate"] == 0.1 and "neighbors" not in summary
     exact, approx = values["exact", 1], values["approx", 1]
-    np.testing.assert_allclose(approx, indexed.delta_entropy(sets["test"], method="approx"), rtol=APPROX_RELATIVE,
-                               atol=APPROX_ROUNDING)
+    np.testing.assert_allclose(
+        approx, indexed.delta_entropy(sets["test"], method="approx"), rtol=APPROX_RELATIVE, atol=APPROX_ROUNDING
+    )
     decided = exact > -1.0
     assert decided.sum() > 50 and (exact > 0).sum() > 20
     assert np.all(approx - exact >= -1e-4) and np.all(approx[decided] - exact[decided] <= 0.1 + 1e-4)
@@ -289,8 +426,17 @@ def test_reference_index_and_approx_on_one_and_two_ranks(data, tmp_path):
 
 def test_clusters_per_frame(data, tmp_path):
     folder, sets = data
-    run("clusters", folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5.0,
-        "--json", tmp_path / "c.json", folder=tmp_path)
+    run(
+        "clusters",
+        folder / "test.traj",
+        "--reference",
+        folder / "ref.traj",
+        "--threshold",
+        5.0,
+        "--json",
+        tmp_path / "c.json",
+        folder=tmp_path,
+    )
     table = read_json(tmp_path / "c.json")
     reference = Reference.from_structures(sets["ref"])
     for index, atoms in enumerate(sets["test"]):
@@ -303,8 +449,17 @@ def test_clusters_per_frame(data, tmp_path):
 
 def test_learning_curve(data, tmp_path):
     folder, sets = data
-    run("learning-curve", folder / "test.traj", "--points", 6, "--repeats", 2, "--json", tmp_path / "l.json",
-        folder=tmp_path)
+    run(
+        "learning-curve",
+        folder / "test.traj",
+        "--points",
+        6,
+        "--repeats",
+        2,
+        "--json",
+        tmp_path / "l.json",
+        folder=tmp_path,
+    )
     curve = read_json(tmp_path / "l.json")
     x = Descriptor().compute(sets["test"])
     assert curve["sizes"][0] == 10 and curve["sizes"][-1] == len(x) and len(curve["sizes"]) == 6
@@ -320,8 +475,20 @@ def test_compress(data, tmp_path, method):
     frames = sets["test"] + [sets["test"][0].copy(), sets["test"][0].copy()]  # duplicates add nothing
     ase.io.write(tmp_path / "dup.traj", frames)
     existing = ["--reference", folder / "ref.traj"] if method == "msc_conditional" else []
-    run("compress", tmp_path / "dup.traj", "--size", 4, "--method", method, "-o", tmp_path / "sub.extxyz",
-        "--json", tmp_path / "c.json", *existing, folder=tmp_path)
+    run(
+        "compress",
+        tmp_path / "dup.traj",
+        "--size",
+        4,
+        "--method",
+        method,
+        "-o",
+        tmp_path / "sub.extxyz",
+        "--json",
+        tmp_path / "c.json",
+        *existing,
+        folder=tmp_path,
+    )
     report = read_json(tmp_path / "c.json")
     subset = ase.io.read(tmp_path / "sub.extxyz", ":")
     assert len(subset) == report["kept"] == 4 and len(set(report["indices"])) == 4
@@ -334,8 +501,10 @@ def test_compress(data, tmp_path, method):
     if method in ("greedy", "fps", "msc", "msc_conditional"):
         blocks = [Descriptor().compute(atoms) for atoms in frames]
         existing = (Descriptor().compute(ase.io.read(folder / "ref.traj", ":")), None) if existing else None
-        assert report["indices"] == select_structures(blocks, 0.015, 4, method, np.random.default_rng(0),
-                                                      reference=existing).tolist()
+        assert (
+            report["indices"]
+            == select_structures(blocks, 0.015, 4, method, np.random.default_rng(0), reference=existing).tolist()
+        )
 
 
 def test_select_environments_reproduce_their_dh_offline(data, tmp_path):
@@ -344,9 +513,25 @@ def test_select_environments_reproduce_their_dh_offline(data, tmp_path):
     folder, sets = data
     pool = sets["test"] + sets["bcc"]
     ase.io.write(tmp_path / "pool.extxyz", pool)
-    run("select", tmp_path / "pool.extxyz", "--reference", folder / "ref.traj", "--budget", 3, "--units",
-        "environments", "--buffer", 1.0, "-o", tmp_path / "env.extxyz", "--json", tmp_path / "s.json",
-        "--plot", tmp_path / "s.png", folder=tmp_path)
+    run(
+        "select",
+        tmp_path / "pool.extxyz",
+        "--reference",
+        folder / "ref.traj",
+        "--budget",
+        3,
+        "--units",
+        "environments",
+        "--buffer",
+        1.0,
+        "-o",
+        tmp_path / "env.extxyz",
+        "--json",
+        tmp_path / "s.json",
+        "--plot",
+        tmp_path / "s.png",
+        folder=tmp_path,
+    )
     result, clusters = read_json(tmp_path / "s.json"), ase.io.read(tmp_path / "env.extxyz", ":")
     pool = ase.io.read(tmp_path / "pool.extxyz", ":")  # as written: positions rounded by the file
     training = Reference.from_structures(sets["ref"])
@@ -363,29 +548,46 @@ def test_select_environments_reproduce_their_dh_offline(data, tmp_path):
         assert centre_dh == pytest.approx(pool_dh[offsets[pick["frame"]] + pick["atom"]], rel=1e-10)
     assert first["dH"] == pytest.approx(pool_dh.max(), rel=1e-10)
     assert result["novel_fraction"][0] == pytest.approx(np.mean(pool_dh > 0)) and np.all(
-        np.diff(result["novel_fraction"]) <= 0)
+        np.diff(result["novel_fraction"]) <= 0
+    )
 
 
 def test_select_structures_picks_the_frame_of_the_most_novel_atom(data, tmp_path):
     folder, sets = data
-    run("select", folder / "test.traj", folder / "bcc.traj", "--reference", folder / "ref.traj", "--budget", 2,
-        "-o", tmp_path / "s.extxyz", "--json", tmp_path / "s.json", folder=tmp_path)
+    run(
+        "select",
+        folder / "test.traj",
+        folder / "bcc.traj",
+        "--reference",
+        folder / "ref.traj",
+        "--budget",
+        2,
+        "-o",
+        tmp_path / "s.extxyz",
+        "--json",
+        tmp_path / "s.json",
+        folder=tmp_path,
+    )
     result, picked = read_json(tmp_path / "s.json"), ase.io.read(tmp_path / "s.extxyz", ":")
     pool = sets["test"] + sets["bcc"]
     training = Reference.from_structures(sets["ref"])
     most = [training.delta_entropy(atoms).max() for atoms in pool]
     assert result["picks"][0]["frame"] == int(np.argmax(most)) and len(picked) == 2
-    np.testing.assert_allclose(picked[0].arrays["dH"], training.delta_entropy(pool[int(np.argmax(most))]),
-                               rtol=0, atol=5e-9)  # extxyz writes per-atom floats with 8 decimals
+    np.testing.assert_allclose(
+        picked[0].arrays["dH"], training.delta_entropy(pool[int(np.argmax(most))]), rtol=0, atol=5e-9
+    )  # extxyz writes per-atom floats with 8 decimals
     assert len({pick["frame"] for pick in result["picks"]}) == 2
 
 
 @pytest.mark.parametrize("command", ["overlap", "trajectory", "clusters", "learning-curve"])
 def test_plots_are_real_pngs(data, tmp_path, command):
     folder, _ = data
-    arguments = {"overlap": [folder / "ref.traj", folder / "bcc.traj"], "trajectory": [folder / "test.traj"],
-                 "clusters": [folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5],
-                 "learning-curve": [folder / "test.traj", "--points", 5]}[command]
+    arguments = {
+        "overlap": [folder / "ref.traj", folder / "bcc.traj"],
+        "trajectory": [folder / "test.traj"],
+        "clusters": [folder / "test.traj", "--reference", folder / "ref.traj", "--threshold", 5],
+        "learning-curve": [folder / "test.traj", "--points", 5],
+    }[command]
     run(command, *arguments, "--plot", tmp_path / "p.png", folder=tmp_path)
     image = matplotlib.image.imread(tmp_path / "p.png")
     assert image.shape[:2] == (500, 800) and image[..., :3].std() > 0.01  # drawn, not blank
@@ -397,12 +599,17 @@ def write_dump(path, frames, steps, ids=None):
     in order, or `ids` in the order of the atoms)."""
     with open(path, "w") as stream:
         for atoms, step in zip(frames, steps):
-            stream.write(f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
-                         "ITEM: BOX BOUNDS pp pp pp\n" + "".join(f"0 {length}\n" for length in atoms.cell.lengths())
-                         + "ITEM: ATOMS id type x y z\n")
+            stream.write(
+                f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
+                "ITEM: BOX BOUNDS pp pp pp\n"
+                + "".join(f"0 {length}\n" for length in atoms.cell.lengths())
+                + "ITEM: ATOMS id type x y z\n"
+            )
             numbers = range(1, len(atoms) + 1) if ids is None else ids
-            stream.writelines(f"{i} 1 " + " ".join(map(repr, map(float, position))) + "\n"
-                              for i, position in zip(numbers, atoms.positions))
+            stream.writelines(
+                f"{i} 1 " + " ".join(map(repr, map(float, position))) + "\n"
+                for i, position in zip(numbers, atoms.positions)
+            )
 
 
 def test_per_atom_outputs_carry_the_lammps_atom_ids(data, tmp_path):
@@ -412,8 +619,7 @@ def test_per_atom_outputs_carry_the_lammps_atom_ids(data, tmp_path):
     ids = 1000 - 7 * np.arange(len(frames[0]))  # not 1..n, not in order
     write_dump(tmp_path / "md.dump", frames, [0, 100], ids)
     run("dh", tmp_path / "md.dump", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.csv", folder=tmp_path)
-    run("dh", tmp_path / "md.dump", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.extxyz",
-        folder=tmp_path)
+    run("dh", tmp_path / "md.dump", "--reference", folder / "ref.traj", "-o", tmp_path / "dh.extxyz", folder=tmp_path)
     with open(tmp_path / "dh.csv") as stream:
         rows = list(csv.DictReader(stream))
     order = np.argsort(ids)
@@ -461,42 +667,64 @@ def test_plot_labels_keep_folders_only_where_names_clash():
     assert short_names(["/data/a/train.xyz", "/data/b/train.xyz"]) == ["a/train.xyz", "b/train.xyz"]
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["dh", "missing.traj", "--reference", "ref.traj"], "structure file not found: missing.traj"),
-    (["entropy", "ref.traj@10:"], "frame selection '10:' of ref.traj holds no frames: the file has 3 frames"),
-    (["entropy", "ref.traj@-10"], "frame selection '-10' of ref.traj holds no frames: the file has 3 frames "
-                                  "(0 to 2, or -3 to -1)"),
-    (["entropy", "ref.traj@100"], "frame selection '100' of ref.traj holds no frames"),
-    (["entropy", "ref.traj@abc"], "frame selection 'abc' is malformed: use an integer (0, -1) or start:stop:step"),
-    (["dh", "holes.extxyz", "--reference", "r.npz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
-    (["trajectory", "holes.extxyz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
-    (["reference", "build", "ref.traj", "-o", "ref.traj", "--overwrite"], "ref.traj is an input of this command"),
-    (["entropy", "keep.csv", "--json", "keep.csv", "--overwrite"], "keep.csv is an input of this command"),
-    (["dh", "keep.csv", "--reference", "r.npz", "-o", "keep.csv", "--overwrite"], "keep.csv is an input"),
-    (["compress", "test.traj", "--size", "1", "-o", "nowhere/s.extxyz"], "the folder nowhere does not exist"),
-    (["overlap", "ref.traj", "--csv", "o.csv", "--plot", "o.png", "--json", "o.csv"], "two outputs are the same file"),
-    (["entropy", "garbage.txt"], "cannot read structures from garbage.txt"),
-    (["entropy", "r.npz"], "r.npz is a reference file"),
-    (["dh", "test.traj", "--reference", "r.npz", "-k", "8"], "was built with k=32 but k=8"),
-    (["dh", "test.traj", "--reference", "r.npz", "-o", "out.pdb"], "must end in .extxyz, .xyz or .csv"),
-    (["dh", "test.traj", "--reference", "r.npz", "-o", "keep.csv"], "keep.csv exists; pass --overwrite"),
-    (["compress", "test.traj", "--fraction", "2", "-o", "s.extxyz"], "--fraction must be in (0, 1]"),
-    (["compress", "test.traj", "--size", "9", "-o", "s.extxyz"], "between 1 and the number of structures (4)"),
-    (["compress", "test.traj", "--size", "2", "--method", "msc_conditional", "-o", "s.extxyz"],
-     "--reference (the existing set) goes with --method msc_conditional"),
-    (["compress", "test.traj", "--size", "2", "--reference", "ref.traj", "-o", "s.extxyz"], "and only with it"),
-    (["select", "test.traj", "--reference", "ref.traj", "--budget", "2", "--buffer", "-1", "-o", "s.extxyz"],
-     "--buffer must be a finite number >= 0 (A), got -1.0"),
-    (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
-    (["entropy", "ref.traj", "--bandwidth", "1e-300"], "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300"),
-    (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),
-    (["dh", "test.traj", "--reference", "r.npz", "--certificate", "0.1"],
-     "certificate is a setting of method approx, not exact"),
-    (["dh", "test.traj", "--reference", "r.npz", "--method", "approx", "--certificate", "-1"],
-     "certificate must be a number of nats >= 0"),
-    (["trajectory", "test.traj", "--method", "knn", "--precision", "single"], "precision single is for method exact"),
-    (["reference", "index", "ref.traj"], "ref.traj is not a quests-lmp reference file"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["dh", "missing.traj", "--reference", "ref.traj"], "structure file not found: missing.traj"),
+        (["entropy", "ref.traj@10:"], "frame selection '10:' of ref.traj holds no frames: the file has 3 frames"),
+        (
+            ["entropy", "ref.traj@-10"],
+            "frame selection '-10' of ref.traj holds no frames: the file has 3 frames (0 to 2, or -3 to -1)",
+        ),
+        (["entropy", "ref.traj@100"], "frame selection '100' of ref.traj holds no frames"),
+        (["entropy", "ref.traj@abc"], "frame selection 'abc' is malformed: use an integer (0, -1) or start:stop:step"),
+        (["dh", "holes.extxyz", "--reference", "r.npz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
+        (["trajectory", "holes.extxyz"], "holes.extxyz: 1 of 3 frames have no atoms (frame 1"),
+        (["reference", "build", "ref.traj", "-o", "ref.traj", "--overwrite"], "ref.traj is an input of this command"),
+        (["entropy", "keep.csv", "--json", "keep.csv", "--overwrite"], "keep.csv is an input of this command"),
+        (["dh", "keep.csv", "--reference", "r.npz", "-o", "keep.csv", "--overwrite"], "keep.csv is an input"),
+        (["compress", "test.traj", "--size", "1", "-o", "nowhere/s.extxyz"], "the folder nowhere does not exist"),
+        (
+            ["overlap", "ref.traj", "--csv", "o.csv", "--plot", "o.png", "--json", "o.csv"],
+            "two outputs are the same file",
+        ),
+        (["entropy", "garbage.txt"], "cannot read structures from garbage.txt"),
+        (["entropy", "r.npz"], "r.npz is a reference file"),
+        (["dh", "test.traj", "--reference", "r.npz", "-k", "8"], "was built with k=32 but k=8"),
+        (["dh", "test.traj", "--reference", "r.npz", "-o", "out.pdb"], "must end in .extxyz, .xyz or .csv"),
+        (["dh", "test.traj", "--reference", "r.npz", "-o", "keep.csv"], "keep.csv exists; pass --overwrite"),
+        (["compress", "test.traj", "--fraction", "2", "-o", "s.extxyz"], "--fraction must be in (0, 1]"),
+        (["compress", "test.traj", "--size", "9", "-o", "s.extxyz"], "between 1 and the number of structures (4)"),
+        (
+            ["compress", "test.traj", "--size", "2", "--method", "msc_conditional", "-o", "s.extxyz"],
+            "--reference (the existing set) goes with --method msc_conditional",
+        ),
+        (["compress", "test.traj", "--size", "2", "--reference", "ref.traj", "-o", "s.extxyz"], "and only with it"),
+        (
+            ["select", "test.traj", "--reference", "ref.traj", "--budget", "2", "--buffer", "-1", "-o", "s.extxyz"],
+            "--buffer must be a finite number >= 0 (A), got -1.0",
+        ),
+        (["entropy", "ref.traj", "--bandwidth", "-1"], "must be a finite number >= 1e-100 (1/A) or 'auto'"),
+        (
+            ["entropy", "ref.traj", "--bandwidth", "1e-300"],
+            "must be a finite number >= 1e-100 (1/A) or 'auto', got 1e-300",
+        ),
+        (["entropy", "ref.traj", "-k", "many"], "expected an integer, got 'many'"),
+        (
+            ["dh", "test.traj", "--reference", "r.npz", "--certificate", "0.1"],
+            "certificate is a setting of method approx, not exact",
+        ),
+        (
+            ["dh", "test.traj", "--reference", "r.npz", "--method", "approx", "--certificate", "-1"],
+            "certificate must be a number of nats >= 0",
+        ),
+        (
+            ["trajectory", "test.traj", "--method", "knn", "--precision", "single"],
+            "precision single is for method exact",
+        ),
+        (["reference", "index", "ref.traj"], "ref.traj is not a quests-lmp reference file"),
+    ],
+)
 def test_user_mistakes_give_one_line_and_keep_files(data, tmp_path, arguments, message):
     folder, _ = data
     for name in ("ref.traj", "test.traj"):
@@ -518,10 +746,24 @@ def test_outputs_get_the_permissions_of_the_umask(data, tmp_path):
     folder, _ = data
     previous = os.umask(0o027)
     try:
-        run("reference", "build", folder / "ref.traj", "-o", tmp_path / "r.npz", "--json", tmp_path / "r.json",
-            folder=tmp_path)
+        run(
+            "reference",
+            "build",
+            folder / "ref.traj",
+            "-o",
+            tmp_path / "r.npz",
+            "--json",
+            tmp_path / "r.json",
+            folder=tmp_path,
+        )
         run("overlap", folder / "ref.traj", "--csv", tmp_path / "o.csv", folder=tmp_path)
     finally:
         os.umask(previous)
     for name in ("r.npz", "r.json", "o.csv"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_bare_command_prints_the_help_and_version_the_version(tmp_path):
+    bare = run(folder=tmp_path)
+    assert bare.stdout.startswith("usage: quests-lmp [-h] [--version] command ...") and "calibrate" in bare.stdout
+    assert run("--version", folder=tmp_path).stdout.strip() == f"quests-lmp {metadata.version('quests-lmp')}"

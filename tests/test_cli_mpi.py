@@ -11,19 +11,22 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import cu_cluster, on_reference_grid, thermal
-from test_cli import run, write_dump
 from quests_lmp import Descriptor, bandwidth_for_volume, entropy_and_diversity, self_delta_entropy
 from quests_lmp.engine.frames import FrameFile
 from quests_lmp.engine.information import sampled_entropy_and_diversity
+from test_cli import run, write_dump
+
+pytestmark = pytest.mark.mpi
 
 
 def crystals():
     """5 periodic frames of two sizes (108 and 256 atoms, hotter and hotter): ranks split frames
     unevenly. On the reference package's coordinate grid, for parity with it."""
-    return [on_reference_grid(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3 + i % 2), 0.04 + 0.03 * i, i))
-            for i in range(5)]
+    return [
+        on_reference_grid(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3 + i % 2), 0.04 + 0.03 * i, i))
+        for i in range(5)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +75,32 @@ COMMANDS = {
     "mutual-info": ["mutual-info", "md.dump@:2", "clusters.extxyz"],
     "reference build": ["reference", "build", "md.dump@1:", "clusters.extxyz", "-o", "{tag}.npz"],
     "compress": ["compress", "md.dump", "--size", "3", "-o", "{tag}.extxyz"],
-    "compress msc_conditional": ["compress", "md.dump@1:", "--size", "2", "--method", "msc_conditional", "--reference",
-                                 "md.dump@0", "-o", "{tag}.extxyz"],
+    "compress msc_conditional": [
+        "compress",
+        "md.dump@1:",
+        "--size",
+        "2",
+        "--method",
+        "msc_conditional",
+        "--reference",
+        "md.dump@0",
+        "-o",
+        "{tag}.extxyz",
+    ],
     "compress fps": ["compress", "md.dump", "--size", "3", "--method", "fps", "-o", "{tag}.extxyz"],
-    "select": ["select", "md.dump@1:", "clusters.extxyz", "--reference", "md.dump@0", "--budget", "3", "--units",
-               "environments", "-o", "{tag}.extxyz"],
+    "select": [
+        "select",
+        "md.dump@1:",
+        "clusters.extxyz",
+        "--reference",
+        "md.dump@0",
+        "--budget",
+        "3",
+        "--units",
+        "environments",
+        "-o",
+        "{tag}.extxyz",
+    ],
     "clusters": ["clusters", "md.dump@1:", "--reference", "md.dump@0", "--threshold", "2"],
 }
 
@@ -168,13 +192,25 @@ def test_sampled_rows_estimate_the_exact_entropy(files):
     folder, frames = files
     x = Descriptor().compute(frames)
     exact_h, exact_d = entropy_and_diversity(x, 0.015)
-    run("entropy", "md.dump", "--method", "approx", "--rows", "100000", "--json", "all.json", "--overwrite",
-        folder=folder, ranks=2)
+    run(
+        "entropy",
+        "md.dump",
+        "--method",
+        "approx",
+        "--rows",
+        "100000",
+        "--json",
+        "all.json",
+        "--overwrite",
+        folder=folder,
+        ranks=2,
+    )
     (row,) = outputs(folder, "all")["datasets"]
     assert row["sampled"] == len(x) and row["entropy_error"] == 0.0
     assert row["entropy"] == pytest.approx(exact_h, rel=1e-12) and row["diversity"] == pytest.approx(exact_d, rel=1e-12)
-    run("entropy", "md.dump", "--method", "approx", "--rows", "300", "--json", "part.json", "--overwrite",
-        folder=folder)
+    run(
+        "entropy", "md.dump", "--method", "approx", "--rows", "300", "--json", "part.json", "--overwrite", folder=folder
+    )
     (row,) = outputs(folder, "part")["datasets"]
     assert row["sampled"] == 300 and 0 < row["entropy_error"] < 0.2
     assert abs(row["entropy"] - exact_h) < 4 * row["entropy_error"]
@@ -194,7 +230,7 @@ def test_sampled_estimate_known_answers():
     picks = rng.choice(400, 100, replace=False)
     estimate = sampled_entropy_and_diversity(self_delta_entropy(x, 0.015)[picks], 400)
     assert abs(estimate["entropy"] - entropy_and_diversity(x, 0.015)[0]) < 4 * estimate["entropy_error"]
-    for bad in ([-1.0], ):
+    for bad in ([-1.0],):
         with pytest.raises(ValueError, match="at least 2"):
             sampled_entropy_and_diversity(bad, 5)
     with pytest.raises(ValueError, match="at most n"):
@@ -206,23 +242,34 @@ def corrupt(path, frame, out):
     text = path.read_text()
     starts = [i for i in range(len(text)) if text.startswith("ITEM: ATOMS", i)]
     line = text.index("\n", text.index("\n", starts[frame]) + 1)
-    out.write_text(text[:line + 1] + "7 1 x y z" + text[text.index("\n", line + 1):])
+    out.write_text(text[: line + 1] + "7 1 x y z" + text[text.index("\n", line + 1) :])
 
 
 def test_ranks_read_only_their_frames(files):
     """Frames outside the selection are corrupt: never parsed, on any rank."""
     folder, _ = files
     corrupt(folder / "md.dump", 4, folder / "tail.dump")
-    for command in (["entropy", "tail.dump@:4"], ["dh", "tail.dump@1:4", "--reference", "md.dump@0"],
-                    ["trajectory", "tail.dump@:4"], ["clusters", "tail.dump@:4", "--reference", "md.dump@0"]):
+    for command in (
+        ["entropy", "tail.dump@:4"],
+        ["dh", "tail.dump@1:4", "--reference", "md.dump@0"],
+        ["trajectory", "tail.dump@:4"],
+        ["clusters", "tail.dump@:4", "--reference", "md.dump@0"],
+    ):
         run(*command, "--json", "c.json", "--overwrite", folder=folder, ranks=3)
         run(*command, "--json", "s.json", "--overwrite", folder=folder)
         close(outputs(folder, "s"), outputs(folder, "c"))
 
 
-@pytest.mark.parametrize("command", [["dh", "bad.dump", "--reference", "md.dump@0"], ["entropy", "bad.dump"],
-                                     ["overlap", "md.dump", "bad.dump"], ["trajectory", "bad.dump"],
-                                     ["clusters", "bad.dump", "--reference", "md.dump@0"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["dh", "bad.dump", "--reference", "md.dump@0"],
+        ["entropy", "bad.dump"],
+        ["overlap", "md.dump", "bad.dump"],
+        ["trajectory", "bad.dump"],
+        ["clusters", "bad.dump", "--reference", "md.dump@0"],
+    ],
+)
 def test_a_failing_rank_ends_the_run_with_one_message(files, command):
     """The last frame (read by the last rank only) is corrupt: one line naming it, exit 1, no hang."""
     folder, _ = files
@@ -242,10 +289,16 @@ def cut_short(path, keep, out):
     out.write_text(text[:start] + "".join(text[start:].splitlines(keepends=True)[:keep]))
 
 
-@pytest.mark.parametrize("command", [["dh", "cut.dump", "--reference", "md.dump@0"], ["entropy", "cut.dump"],
-                                     ["reference", "build", "cut.dump", "-o", "r.npz"], ["trajectory", "cut.dump"],
-                                     ["select", "cut.dump", "--reference", "md.dump@0", "--budget", "2", "-o",
-                                      "picked.extxyz"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["dh", "cut.dump", "--reference", "md.dump@0"],
+        ["entropy", "cut.dump"],
+        ["reference", "build", "cut.dump", "-o", "r.npz"],
+        ["trajectory", "cut.dump"],
+        ["select", "cut.dump", "--reference", "md.dump@0", "--budget", "2", "-o", "picked.extxyz"],
+    ],
+)
 def test_a_frame_cut_short_is_refused_with_the_selection_that_avoids_it(files, command):
     """The last frame holds 91 of its 108 atoms: every command refuses it on 1 and 3 ranks, naming
     the file, frame, atoms found and expected and the selection that leaves it out, which then works."""
@@ -253,12 +306,19 @@ def test_a_frame_cut_short_is_refused_with_the_selection_that_avoids_it(files, c
     cut_short(folder / "md.dump", 91, folder / "cut.dump")
     for ranks in (1, 3):
         result = run(*command, "--overwrite", folder=folder, ranks=ranks, check=False)
-        message = ("frame 4 (the last) of cut.dump holds 91 atom lines but its header says 108 atoms: the frame was "
-                   "cut short (a run killed while writing it?) or the file is corrupt; leave it out, e.g. with "
-                   "cut.dump@:-1")
+        message = (
+            "frame 4 (the last) of cut.dump holds 91 atom lines but its header says 108 atoms: the frame was "
+            "cut short (a run killed while writing it?) or the file is corrupt; leave it out, e.g. with "
+            "cut.dump@:-1"
+        )
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
-    run(*[word.replace("cut.dump", "cut.dump@:-1") for word in command], "--json", "w.json", "--overwrite",
-        folder=folder)
+    run(
+        *[word.replace("cut.dump", "cut.dump@:-1") for word in command],
+        "--json",
+        "w.json",
+        "--overwrite",
+        folder=folder,
+    )
 
 
 def test_a_frame_cut_short_inside_a_dump_is_found(files, tmp_path):
@@ -266,13 +326,16 @@ def test_a_frame_cut_short_inside_a_dump_is_found(files, tmp_path):
     folder, _ = files
     text = (folder / "md.dump").read_text()
     start = text.index("\n", [i for i in range(len(text)) if text.startswith("ITEM: ATOMS", i)][2]) + 1
-    (tmp_path / "mid.dump").write_text(text[:start] + text[text.index("\n", start) + 1:])  # one atom line less
+    (tmp_path / "mid.dump").write_text(text[:start] + text[text.index("\n", start) + 1 :])  # one atom line less
     source = FrameFile(tmp_path / "mid.dump")
     assert source.broken == {2: (107, 108)} and source.select(":2").tolist() == [0, 1]
     (tmp_path / "blank.dump").write_text(text + "\n\n")  # blank lines at the end are no atoms
     assert FrameFile(tmp_path / "blank.dump").broken == {}
-    with pytest.raises(ValueError, match=r"frame 2 of .*mid.dump holds 107 atom lines but its header says 108 .* "
-                                         r"e.g. with .*mid.dump@:2 or .*mid.dump@3:"):
+    with pytest.raises(
+        ValueError,
+        match=r"frame 2 of .*mid.dump holds 107 atom lines but its header says 108 .* "
+        r"e.g. with .*mid.dump@:2 or .*mid.dump@3:",
+    ):
         source.select("1:")
 
 

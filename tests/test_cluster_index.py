@@ -10,14 +10,13 @@ import zipfile
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import APPROX_RELATIVE, APPROX_ROUNDING, thermal
 from lammps_runner import memory_mapped
 from quests_lmp import Descriptor, Reference
 from quests_lmp.engine.archive import read_archive, write_archive
 from quests_lmp.engine.cluster_index import ClusterIndex
 from quests_lmp.engine.kmeans import kmeans, nearest_centroid
-from quests_lmp.engine.reference import ReferenceFileError, _index_checksum
+from quests_lmp.engine.reference_file import ReferenceFileError, index_checksum
 
 ROUNDING, RELATIVE = APPROX_ROUNDING, APPROX_RELATIVE
 
@@ -33,10 +32,17 @@ def thermal_cu():
     """Reference: FCC Cu at four noise levels (16,000 environments); test: hotter, compressed and
     stretched Cu, from deeply covered to strongly novel."""
     crystal = bulk("Cu", "fcc", a=3.61, cubic=True)
-    x = Descriptor().compute([thermal(crystal.repeat(10), sigma, seed)
-                              for seed, sigma in enumerate((0.05, 0.08, 0.1, 0.12))])
-    y = Descriptor().compute([thermal(crystal.repeat(5), 0.16, 7), strained(crystal.repeat(4), 0.95, 8),
-                              strained(crystal.repeat(4), 1.04, 9), thermal(crystal.repeat(4), 0.06, 10)])
+    x = Descriptor().compute(
+        [thermal(crystal.repeat(10), sigma, seed) for seed, sigma in enumerate((0.05, 0.08, 0.1, 0.12))]
+    )
+    y = Descriptor().compute(
+        [
+            thermal(crystal.repeat(5), 0.16, 7),
+            strained(crystal.repeat(4), 0.95, 8),
+            strained(crystal.repeat(4), 1.04, 9),
+            thermal(crystal.repeat(4), 0.06, 10),
+        ]
+    )
     reference = Reference(x)
     return reference, y, reference.delta_entropy(y)
 
@@ -47,8 +53,7 @@ def random_points():
     rng = np.random.default_rng(3)
     centres = rng.normal(0.0, 0.2, (40, 9))
     x = centres[rng.integers(0, 40, 3000)] + rng.normal(0.0, 0.03, (3000, 9))
-    y = np.vstack([centres[rng.integers(0, 40, 300)] + rng.normal(0.0, 0.04, (300, 9)),
-                   rng.normal(0.0, 0.3, (100, 9))])
+    y = np.vstack([centres[rng.integers(0, 40, 300)] + rng.normal(0.0, 0.04, (300, 9)), rng.normal(0.0, 0.3, (100, 9))])
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
@@ -159,12 +164,12 @@ def test_file_without_index_loads_and_builds_it_on_use(tmp_path, thermal_cu):
 
 def rewrite(path, change):
     """The file's arrays after change(arrays, header), written back with valid outer checksums."""
-    from quests_lmp.engine.reference import _checksum
+    from quests_lmp.engine.reference_file import checksum
 
     arrays = {name: np.array(array) for name, array in read_archive(path).items()}
     header = json.loads(arrays.pop("header").tobytes())
     change(arrays, header)
-    header["sha256"] = _checksum(arrays["descriptors"], header, arrays.get("centres"))
+    header["sha256"] = checksum(arrays["descriptors"], header, arrays.get("centres"))
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with open(path, "wb") as stream:
         write_archive(stream, arrays)
@@ -181,19 +186,25 @@ def test_corrupt_index_is_refused(tmp_path, thermal_cu):
         arrays["index_members"][5, 3] += 1.0
 
     rewrite(path, flip)
-    with pytest.raises(ReferenceFileError, match=r"the cluster index is corrupted \(checksum mismatch\); rebuild "
-                                                 r"it: quests-lmp reference index"):
+    with pytest.raises(
+        ReferenceFileError,
+        match=r"the cluster index is corrupted \(checksum mismatch\); rebuild "
+        r"it: quests-lmp reference index",
+    ):
         Reference.load(path)
 
     def inconsistent(arrays, header):  # a checksum that matches numbers that make no index
         arrays["index_unit_start"][-1] += 7
         index_arrays = {name.removeprefix("index_"): a for name, a in arrays.items() if name.startswith("index_")}
-        header["index"]["sha256"] = _index_checksum(index_arrays, header["index"])
+        header["index"]["sha256"] = index_checksum(index_arrays, header["index"])
 
     reference_index.save(path, overwrite=True)
     rewrite(path, inconsistent)
-    with pytest.raises(ReferenceFileError, match=r"cluster index is corrupted \(the search index is inconsistent "
-                                                 r"\(unit starts\)\)"):
+    with pytest.raises(
+        ReferenceFileError,
+        match=r"cluster index is corrupted \(the search index is inconsistent "
+        r"\(unit starts\)\)",
+    ):
         Reference.load(path)
 
     def missing(arrays, header):
@@ -205,13 +216,16 @@ def test_corrupt_index_is_refused(tmp_path, thermal_cu):
         Reference.load(path)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(method="approx", certificate=-0.1), "certificate must be a number of nats >= 0"),
-    (dict(method="approx", certificate=float("nan")), "certificate must be a number of nats >= 0"),
-    (dict(method="exact", certificate=0.1), "certificate is a setting of method approx, not exact"),
-    (dict(method="approx", precision="single"), "precision single is for method exact"),
-    (dict(method="fast"), "method must be 'exact', 'approx' or 'knn'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(method="approx", certificate=-0.1), "certificate must be a number of nats >= 0"),
+        (dict(method="approx", certificate=float("nan")), "certificate must be a number of nats >= 0"),
+        (dict(method="exact", certificate=0.1), "certificate is a setting of method approx, not exact"),
+        (dict(method="approx", precision="single"), "precision single is for method exact"),
+        (dict(method="fast"), "method must be 'exact', 'approx' or 'knn'"),
+    ],
+)
 def test_bad_options(thermal_cu, kwargs, message):
     reference, y, _ = thermal_cu
     with pytest.raises(ValueError, match=message):

@@ -8,10 +8,9 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Descriptor, Reference
-from quests_lmp.lammps.collection import CollectSettings, Collector
+from quests_lmp.lammps.collection import Collector, CollectSettings
 
 
 def domain(atoms, reach):
@@ -33,8 +32,9 @@ def domain(atoms, reach):
 @pytest.fixture(scope="module")
 def system():
     """A 500-atom FCC Cu box with a hot spot (novel atoms) around atom 0, and a cool reference."""
-    reference = Reference.from_structures([thermal(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(4), 0.03, s)
-                                           for s in range(2)])
+    reference = Reference.from_structures(
+        [thermal(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(4), 0.03, s) for s in range(2)]
+    )
     atoms = thermal(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(5), 0.03, 7)
     distances = atoms.get_distances(0, range(len(atoms)), mic=True)
     hot = distances < 4.0
@@ -86,16 +86,22 @@ def test_caps_coverage_and_discard(system, tmp_path):
     reference, atoms, points, tags, numbers, centers, x, dh = system
     assert collect(system, tmp_path / "a.extxyz", max_per_evaluation=1)[0] == 1
     top = float(dh.max())
-    assert collect(system, tmp_path / "b.extxyz", discard_above=top - 1e-9, max_per_evaluation=1)[1][0].info[
-        "centre_id"] != int(np.argmax(dh[centers])) + 1
+    assert (
+        collect(system, tmp_path / "b.extxyz", discard_above=top - 1e-9, max_per_evaluation=1)[1][0].info["centre_id"]
+        != int(np.argmax(dh[centers])) + 1
+    )
     assert collect(system, tmp_path / "n.extxyz", threshold=top)[0] == 0  # nothing above the threshold
-    collector = Collector(CollectSettings(str(tmp_path / "r.extxyz"), max_per_run=3), reference.descriptor.cutoff,
-                          reference.bandwidth)
+    collector = Collector(
+        CollectSettings(str(tmp_path / "r.extxyz"), max_per_run=3), reference.descriptor.cutoff, reference.bandwidth
+    )
     first = collector.collect(1, points, tags, numbers, centers, x, dh, atoms.cell, atoms.pbc)
     again = collector.collect(2, points, tags, numbers, centers, x, dh, atoms.cell, atoms.pbc)
     assert first == 3 and again == 0  # the run's cap, and the same environments are covered now
-    bigger = Collector(CollectSettings(str(tmp_path / "s.extxyz"), max_per_evaluation=2), reference.descriptor.cutoff,
-                       reference.bandwidth)
+    bigger = Collector(
+        CollectSettings(str(tmp_path / "s.extxyz"), max_per_evaluation=2),
+        reference.descriptor.cutoff,
+        reference.bandwidth,
+    )
     assert bigger.collect(1, points, tags, numbers, centers, x, dh, atoms.cell, atoms.pbc) == 2
     assert bigger.collect(2, points, tags, numbers, centers, x, dh, atoms.cell, atoms.pbc) == 2  # the next ones
     steps = [cluster.info["timestep"] for cluster in ase.io.read(tmp_path / "s.extxyz", ":")]
@@ -110,17 +116,28 @@ def test_by_centre_coverage_counts_only_the_same_element(system, tmp_path):
     nickel = np.full_like(numbers, 28)
     counts = {}
     for by_centre in (False, True):
-        collector = Collector(CollectSettings(str(tmp_path / f"{by_centre}.extxyz"), max_per_evaluation=100),
-                              reference.descriptor.cutoff, reference.bandwidth, by_centre=by_centre)
-        counts[by_centre] = [collector.collect(step, points, tags, elements, centers, x, dh, atoms.cell, atoms.pbc)
-                             for step, elements in enumerate((numbers, nickel, numbers))]
+        collector = Collector(
+            CollectSettings(str(tmp_path / f"{by_centre}.extxyz"), max_per_evaluation=100),
+            reference.descriptor.cutoff,
+            reference.bandwidth,
+            by_centre=by_centre,
+        )
+        counts[by_centre] = [
+            collector.collect(step, points, tags, elements, centers, x, dh, atoms.cell, atoms.pbc)
+            for step, elements in enumerate((numbers, nickel, numbers))
+        ]
     first = counts[False][0]
     assert first >= 2 and counts == {False: [first, 0, 0], True: [first, first, 0]}
 
 
-@pytest.mark.parametrize("settings, message", [({"max_per_evaluation": 0}, "collect_max must be >= 1"),
-                                               ({"discard_above": -1.0}, "must be above the collect threshold"),
-                                               ({"buffer": -2.0}, "collect_buffer must be a finite number >= 0")])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"max_per_evaluation": 0}, "collect_max must be >= 1"),
+        ({"discard_above": -1.0}, "must be above the collect threshold"),
+        ({"buffer": -2.0}, "collect_buffer must be a finite number >= 0"),
+    ],
+)
 def test_bad_collect_settings(settings, message):
     with pytest.raises(ValueError, match=message):
         Collector(CollectSettings("c.extxyz", **settings), 5.0, 0.015)

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
+from conftest import PERIODIC, slab, thermal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from conftest import PERIODIC, slab, thermal
 from quests_lmp import Descriptor
 from quests_lmp.engine.periodic import periodic_images
 
@@ -59,7 +58,7 @@ def test_cell_and_its_supercell_give_the_same_environments(name):
     x = Descriptor().compute(atoms)
     x_super = Descriptor().compute(atoms.repeat(2))
     for copy in range(8):
-        np.testing.assert_allclose(x_super[copy * len(atoms):(copy + 1) * len(atoms)], x, rtol=1e-9, atol=1e-13)
+        np.testing.assert_allclose(x_super[copy * len(atoms) : (copy + 1) * len(atoms)], x, rtol=1e-9, atol=1e-13)
 
 
 def test_raw_points_equal_periodic_form_with_independently_built_ghosts():
@@ -68,8 +67,9 @@ def test_raw_points_equal_periodic_form_with_independently_built_ghosts():
     owned = atoms.positions
     shifts = np.array([[i, j, k] for i in (0, -1, 1) for j in (0, -1, 1) for k in (0, -1, 1)]) @ atoms.cell.array
     points = np.concatenate([owned + shift for shift in shifts])  # shift (0,0,0) first
-    np.testing.assert_allclose(Descriptor().compute_points(points, len(owned)), Descriptor().compute(atoms),
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        Descriptor().compute_points(points, len(owned)), Descriptor().compute(atoms), rtol=1e-10, atol=1e-14
+    )
 
 
 def test_raw_points_with_a_subset_of_centers():
@@ -168,9 +168,16 @@ def test_bad_structures_raise_clear_errors(make, message):
         Descriptor().compute(make())
 
 
-@pytest.mark.parametrize("kwargs, message", [({"k": 0}, "k must be"), ({"k": 2.5}, "k must be"),
-                                             ({"cutoff": 0.0}, "cutoff must be"), ({"cutoff": -1}, "cutoff must be"),
-                                             ({"cutoff": float("nan")}, "cutoff must be")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k must be"),
+        ({"k": 2.5}, "k must be"),
+        ({"cutoff": 0.0}, "cutoff must be"),
+        ({"cutoff": -1}, "cutoff must be"),
+        ({"cutoff": float("nan")}, "cutoff must be"),
+    ],
+)
 def test_bad_parameters_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Descriptor(**kwargs)

@@ -16,18 +16,48 @@ from pathlib import Path
 
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
-from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, REPOSITORY, assert_ran, cu_deck, cu_reference,
-                           debian_lammps_missing, native_lmp, ni3al, ni3al_reference, run_debian_lammps, run_lammps,
-                           write_data)
+from lammps_runner import (
+    DEBIAN_POTENTIALS,
+    POTENTIALS,
+    REPOSITORY,
+    assert_ran,
+    cu_deck,
+    cu_reference,
+    debian_lammps_missing,
+    native_lmp,
+    ni3al,
+    ni3al_reference,
+    run_debian_lammps,
+    run_lammps,
+    write_data,
+)
 from quests_lmp import Reference
 from quests_lmp.engine.calibration import ErrorMap
 from quests_lmp.lammps.plugin import plugin_dir
 
-COMMANDS = {"atom_modify", "comm_modify", "compute", "dump", "dump_modify", "fix", "fix_modify", "group", "minimize",
-            "neigh_modify", "plugin", "python", "run", "thermo", "thermo_modify", "thermo_style", "unfix",
-            "variable"}
+pytestmark = pytest.mark.lammps
+
+COMMANDS = {
+    "atom_modify",
+    "comm_modify",
+    "compute",
+    "dump",
+    "dump_modify",
+    "fix",
+    "fix_modify",
+    "group",
+    "minimize",
+    "neigh_modify",
+    "plugin",
+    "python",
+    "run",
+    "thermo",
+    "thermo_modify",
+    "thermo_style",
+    "unfix",
+    "variable",
+}
 PLACEHOLDERS = re.compile(r"\b(ID|group-ID|N|C|FILE|NAME|VALUE)\b|\.\.\.")
 PRELUDE = "group mobile id <= 54\nvelocity all create 300 4 loop geom\nfix nve all nve\n"
 
@@ -88,14 +118,18 @@ def test_deck_snippet_runs(snippet, tmp_path):
         reference = cu_reference(tmp_path)
         if "force_error" in snippet or "force_alarm" in snippet:  # a model's error map, 0.05-0.8 eV/A
             mapped = Reference.load(reference)
-            mapped.error_map = ErrorMap([-5.0, 0.0, 5.0], [0.05, 0.2, 0.8], [0.1, 0.4, 1.6], 0.9, mapped.bandwidth,
-                                        False, 300)
+            mapped.error_map = ErrorMap(
+                [-5.0, 0.0, 5.0], [0.05, 0.2, 0.8], [0.1, 0.4, 1.6], 0.9, mapped.bandwidth, False, 300
+            )
             mapped.save(reference, overwrite=True)
         for name in set(re.findall(r"[\w.-]+\.npz", snippet)) - {reference.name}:
             shutil.copy(reference, tmp_path / name)
         write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 7), tmp_path / "data.lmp")
-    deck = cu_deck(PRELUDE + snippet + "run 200\n", pair="nial" if alloy else "eam",
-                   potentials=DEBIAN_POTENTIALS if hook else POTENTIALS)
+    deck = cu_deck(
+        PRELUDE + snippet + "run 200\n",
+        pair="nial" if alloy else "eam",
+        potentials=DEBIAN_POTENTIALS if hook else POTENTIALS,
+    )
     if hook:
         result = run_debian_lammps(deck, tmp_path)
     elif any(command(line) == "plugin" for line in snippet.splitlines()):

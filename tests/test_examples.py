@@ -11,9 +11,10 @@ from pathlib import Path
 import ase.io
 import numpy as np
 import pytest
-
 from lammps_runner import BIN, DEBIAN_PYTHONPATH, assert_alarm_after_melting, debian_lammps_missing, run_example
 from quests_lmp import Reference
+
+pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -36,8 +37,14 @@ def test_ase_md_alarm_fires_once_melting_starts_and_not_before(tmp_path):
     monitor's dH equal to the offline engine on the frames it wrote."""
     shutil.copytree(EXAMPLES / "ase_md", tmp_path / "ase_md")
     folder = tmp_path / "ase_md"
-    result = subprocess.run([sys.executable, "run.py", "--quick"], cwd=folder, capture_output=True, text=True,
-                            timeout=600, env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+    result = subprocess.run(
+        [sys.executable, "run.py", "--quick"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"),
+    )
     assert result.returncode == 0 and "QUESTS alarm at step" in result.stdout, result.stdout + result.stderr[-3000:]
     heating = np.genfromtxt(folder / "heating.csv", delimiter=",", names=True)
     log = np.genfromtxt(folder / "quests-alarm.csv", delimiter=",", names=True)

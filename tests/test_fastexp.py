@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from quests_lmp.engine.fastexp import CLAMP, exp_neg, total
 
 
 def test_exp_neg_within_one_ulp_of_math_exp():
     rng = np.random.default_rng(0)
-    t = np.concatenate([[0.0, 1e-300, 1e-17, math.log(2) / 2, math.log(2), 1.0, 699.9, CLAMP],
-                        rng.uniform(0, 1, 100_000), rng.uniform(0, CLAMP, 100_000)])
+    t = np.concatenate(
+        [
+            [0.0, 1e-300, 1e-17, math.log(2) / 2, math.log(2), 1.0, 699.9, CLAMP],
+            rng.uniform(0, 1, 100_000),
+            rng.uniform(0, CLAMP, 100_000),
+        ]
+    )
     out = np.empty_like(t)
     exp_neg(t, 0.0, 1.0, out)
     expected = np.array([math.exp(-v) for v in t])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Descriptor, Reference, delta_entropy
 from quests_lmp.engine.gradients import descriptor_vjp, dh_and_gradient
@@ -75,16 +74,21 @@ def test_dh_and_gradient_values_and_finite_differences():
 
 def test_force_of_sum_dh_equals_finite_differences(cluster):
     """dE/dpositions of E = sum_i dH_i over the chain rule (descriptor and kernel parts)."""
-    reference = Reference.from_structures([thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, s)
-                                           for s in (1, 2)])
+    reference = Reference.from_structures(
+        [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, s) for s in (1, 2)]
+    )
     descriptor, centers = reference.descriptor, np.arange(len(cluster))
 
     def energy(points):
-        return float(dh_and_gradient(descriptor.compute_points(points, centers), reference.descriptors,
-                                     reference.bandwidth)[0].sum())
+        return float(
+            dh_and_gradient(descriptor.compute_points(points, centers), reference.descriptors, reference.bandwidth)[
+                0
+            ].sum()
+        )
 
-    _, weights = dh_and_gradient(descriptor.compute_points(cluster, centers), reference.descriptors,
-                                 reference.bandwidth)
+    _, weights = dh_and_gradient(
+        descriptor.compute_points(cluster, centers), reference.descriptors, reference.bandwidth
+    )
     analytic = descriptor_vjp(descriptor, cluster, centers, weights)
     assert_equals_finite_differences(analytic, energy, cluster, np.arange(0, len(cluster), 11))
 
@@ -98,8 +102,9 @@ def test_periodic_forces_from_ghost_images_summed_onto_their_atoms():
     reference = Reference.from_structures([thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 1)])
     points, tags, _ = domain(atoms, 5.5)
     centers = np.arange(len(atoms))
-    _, weights = dh_and_gradient(reference.descriptor.compute_points(points, centers), reference.descriptors,
-                                 reference.bandwidth)
+    _, weights = dh_and_gradient(
+        reference.descriptor.compute_points(points, centers), reference.descriptors, reference.bandwidth
+    )
     shares = descriptor_vjp(reference.descriptor, points, centers, weights)
     analytic = np.zeros((len(atoms), 3))
     np.add.at(analytic, tags - 1, shares)
@@ -107,8 +112,9 @@ def test_periodic_forces_from_ghost_images_summed_onto_their_atoms():
     def energy(positions):
         moved = atoms.copy()
         moved.positions = positions
-        return float(dh_and_gradient(reference.descriptor.compute(moved), reference.descriptors,
-                                     reference.bandwidth)[0].sum())
+        return float(
+            dh_and_gradient(reference.descriptor.compute(moved), reference.descriptors, reference.bandwidth)[0].sum()
+        )
 
     assert_equals_finite_differences(analytic, energy, atoms.positions, np.arange(0, len(atoms), 9))
     np.testing.assert_allclose(analytic.sum(axis=0), 0.0, atol=1e-10 * np.abs(analytic).max())
@@ -124,7 +130,9 @@ def test_vjp_with_the_descriptor_passs_neighbour_lists(cluster):
     np.testing.assert_array_equal(x, descriptor.compute_points(cluster, centers))
     assert np.all(neighbours[:, 0] >= 1) and np.all(neighbours[:, 0] <= descriptor.k)
     weights = np.random.default_rng(1).normal(size=x.shape)
-    np.testing.assert_array_equal(descriptor_vjp(descriptor, cluster, centers, weights, neighbours),
-                                  descriptor_vjp(descriptor, cluster, centers, weights))
+    np.testing.assert_array_equal(
+        descriptor_vjp(descriptor, cluster, centers, weights, neighbours),
+        descriptor_vjp(descriptor, cluster, centers, weights),
+    )
     with pytest.raises(ValueError, match="neighbours must be the"):
         descriptor_vjp(descriptor, cluster, centers, weights, neighbours[:, :5])

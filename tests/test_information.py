@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import PERIODIC, thermal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from conftest import PERIODIC, thermal
 from quests.entropy import get_bandwidth
 from quests_lmp import (
     Descriptor,
@@ -108,6 +107,7 @@ def test_novelty_and_overlap_are_complementary_fractions():
     assert novelty(y, x, 0.015, threshold=1e6) == 0.0
 
 
+@pytest.mark.parity
 def test_bandwidth_for_volume_follows_the_paper():
     # Sec. II.C: 0.057 1/A for the mean volume of solid and liquid Cu (about 12.9 A^3/atom)
     assert bandwidth_for_volume(12.9) == pytest.approx(0.057, abs=0.001)
@@ -184,7 +184,7 @@ def test_smallest_is_the_first_minimum(dtype):
     for n in (1, 7, 8, 1023, 1024, 1025, 5000):
         values = rng.integers(0, 50, n).astype(dtype)  # many ties
         assert kernel.smallest(values) == (values.min(), int(np.argmin(values)))
-        values[n // 2:] = -1.0
+        values[n // 2 :] = -1.0
         assert kernel.smallest(values) == (-1.0, n // 2)
 
 

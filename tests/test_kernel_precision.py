@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Descriptor, Reference
 from quests_lmp.engine.fastexp import exp_neg_single
@@ -19,11 +18,15 @@ def cu():
     """A thermal FCC Cu reference (4,224 environments) and test environments: thermal, hot (0.2 A)
     and 2% expanded (novel), 4,000 of each."""
     descriptor = Descriptor()
-    frames = [thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), sigma, seed)
-              for seed, sigma in enumerate([0.05, 0.08, 0.1] * 6)]
+    frames = [
+        thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), sigma, seed)
+        for seed, sigma in enumerate([0.05, 0.08, 0.1] * 6)
+    ]
     reference = Reference(np.vstack([descriptor.compute(atoms) for atoms in frames])[:4224])
-    tests = [thermal(bulk("Cu", "fcc", a=a, cubic=True).repeat(10), sigma, seed)
-             for a, sigma, seed in ((3.615, 0.08, 91), (3.615, 0.2, 92), (3.69, 0.12, 93))]
+    tests = [
+        thermal(bulk("Cu", "fcc", a=a, cubic=True).repeat(10), sigma, seed)
+        for a, sigma, seed in ((3.615, 0.08, 91), (3.615, 0.2, 92), (3.69, 0.12, 93))
+    ]
     return reference, np.vstack([descriptor.compute(atoms)[:4000] for atoms in tests])
 
 
@@ -58,12 +61,14 @@ def test_exp_neg_single_is_within_2e_7_of_exp():
     assert np.abs(out / exact - 1.0).max() <= 2e-7
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(precision="half"), "precision must be 'single' or 'double', got 'half'"),
-    (dict(precision="single", method="approx"), "precision single is for method exact"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(precision="half"), "precision must be 'single' or 'double', got 'half'"),
+        (dict(precision="single", method="approx"), "precision single is for method exact"),
+    ],
+)
 def test_bad_precision(cu, kwargs, message):
     reference, y = cu
     with pytest.raises(ValueError, match=message):
         reference.delta_entropy(y[:3], **kwargs)
-

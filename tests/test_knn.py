@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from quests_lmp import Descriptor, Reference, delta_entropy
 from quests_lmp.engine.knn import DEFAULT_NEIGHBORS

@@ -10,25 +10,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
-from lammps_runner import (assert_ran, cu_deck, cu_reference, dump_columns, ni3al, ni3al_reference, run_lammps,
-                           thermo_rows, write_data)
+from lammps_runner import (
+    assert_ran,
+    cu_deck,
+    cu_reference,
+    dump_columns,
+    ni3al,
+    ni3al_reference,
+    run_lammps,
+    thermo_rows,
+    write_data,
+)
 from quests_lmp import Reference
 from quests_lmp.engine.bias import Bias, bias_forces
 from quests_lmp.lammps.fix import FixEngine
 from test_collection import domain
 from test_lammps_fix import run_error_case
 
+pytestmark = pytest.mark.lammps
+
 NKTV2P = 1.6021765e6  # bar per eV/A^3 (units metal)
-FORCES = cu_deck("""fix q all quests 1 ref.npz {method}bias {bias}
+FORCES = cu_deck(
+    """fix q all quests 1 ref.npz {method}bias {bias}
 fix_modify q energy yes virial yes
 thermo_style custom step pe f_q pxx pyy pzz pxy pxz pyz
 thermo_modify format float %.15g
 dump d all custom 1 forces.dump id x y z fx fy fz f_q
 dump_modify d format float %.17g
 run 0
-""", pair="zero")
+""",
+    pair="zero",
+)
 
 
 def hot_cell(folder):
@@ -51,8 +64,9 @@ def test_forces_energy_and_virial_are_the_engines(tmp_path, bias, method):
     assert_ran(run_lammps(FORCES.format(method=words, bias=f"{bias.kind} {bias.strength} {bias.level}"), tmp_path))
     reference = Reference.load(tmp_path / "ref.npz")
     points, tags, _ = domain(atoms, 5.5)
-    expected = bias_forces(bias, reference, reference.bandwidth, points, np.arange(len(atoms)),
-                           **(APPROX if method == "approx" else {}))
+    expected = bias_forces(
+        bias, reference, reference.bandwidth, points, np.arange(len(atoms)), **(APPROX if method == "approx" else {})
+    )
     forces = np.zeros((len(atoms), 3))
     np.add.at(forces, tags - 1, expected.forces)
     table = dump_columns(tmp_path / "forces.dump")[0]
@@ -62,8 +76,12 @@ def test_forces_energy_and_virial_are_the_engines(tmp_path, bias, method):
     step, pe, energy, *pressure = thermo_rows(tmp_path / "log.lammps", 9)[0]
     assert energy == pytest.approx(expected.energy, rel=1e-10) and pe == pytest.approx(energy, rel=1e-10)
     volume = atoms.get_volume()
-    np.testing.assert_allclose(pressure, expected.virial / volume * NKTV2P, rtol=1e-8,
-                               atol=1e-10 * np.abs(expected.virial).max() / volume * NKTV2P)
+    np.testing.assert_allclose(
+        pressure,
+        expected.virial / volume * NKTV2P,
+        rtol=1e-8,
+        atol=1e-10 * np.abs(expected.virial).max() / volume * NKTV2P,
+    )
 
 
 def test_by_centre_forces_are_the_engines(tmp_path):
@@ -76,13 +94,21 @@ def test_by_centre_forces_are_the_engines(tmp_path):
     assert_ran(run_lammps(deck.format(method="", bias="wall 0.02 -3.0"), tmp_path))
     reference = Reference.load(tmp_path / "ref.npz")
     points, tags, numbers = domain(atoms, 7.0)
-    expected = bias_forces(Bias("wall", 0.02, -3.0), reference, reference.bandwidth, points, np.arange(len(atoms)),
-                           by_centre=True, numbers=numbers)
+    expected = bias_forces(
+        Bias("wall", 0.02, -3.0),
+        reference,
+        reference.bandwidth,
+        points,
+        np.arange(len(atoms)),
+        by_centre=True,
+        numbers=numbers,
+    )
     forces = np.zeros((len(atoms), 3))
     np.add.at(forces, tags - 1, expected.forces)
     table = dump_columns(tmp_path / "forces.dump")[0]
-    np.testing.assert_allclose(np.column_stack([table["fx"], table["fy"], table["fz"]]), forces, rtol=1e-9,
-                               atol=1e-11 * np.abs(forces).max())
+    np.testing.assert_allclose(
+        np.column_stack([table["fx"], table["fy"], table["fz"]]), forces, rtol=1e-9, atol=1e-11 * np.abs(forces).max()
+    )
     np.testing.assert_allclose(table["f_q"], expected.dh, rtol=1e-10, atol=1e-10)  # nats; some dH are near 0
     assert np.abs(forces).max() > 0.0
 
@@ -137,7 +163,8 @@ def test_minimize_sees_the_bias_energy_and_forces(tmp_path):
     The line search is backtrack: the default quadratic one stops on the descriptor's kinks
     (here at 0.4% of the initial energy, "quadratic factors are zero"), as doc/fix_quests.md says."""
     hot_cell(tmp_path)
-    deck = cu_deck("""fix q all quests 1 ref.npz bias wall 0.02 -2.0
+    deck = cu_deck(
+        """fix q all quests 1 ref.npz bias wall 0.02 -2.0
 fix_modify q energy {energy}
 thermo_style custom step pe f_q f_q[1] fnorm
 thermo_modify format float %.15g
@@ -145,7 +172,9 @@ thermo 10
 min_style cg
 min_modify line backtrack
 minimize 0.0 1e-10 2000 20000
-""", pair="zero")
+""",
+        pair="zero",
+    )
     found = {}
     for energy in ("yes", "no"):
         assert_ran(run_lammps(deck.format(energy=energy), tmp_path))
@@ -157,15 +186,21 @@ minimize 0.0 1e-10 2000 20000
     assert len(found["no"]) <= 2 and found["no"][0][1] == 0.0  # pe without the bias: nothing to minimize
 
 
-@pytest.mark.parametrize("fix, message", [
-    ("5 ref.npz bias wall 0.1 0.0", "Fix quests: bias applies forces at every step: N must be 1, got 5"),
-    ("1 ref.npz bias push 0.1 0.0", "Fix quests: bias must be explore or wall, got 'push'"),
-    ("1 ref.npz bias wall 0 0.0", "Fix quests: the bias strength LAMBDA must be > 0 (eV/nat^2), got 0"),
-    ("1 ref.npz bias wall 0.1", "Fix quests: bias needs three values"),
-    ("1 ref.npz method knn bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
-    ("1 ref.npz precision single bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
-    ("1 ref.npz elements Cu unknown novel bias wall 0.1 0.0", "bias cannot count atoms of unknown elements as novel"),
-])
+@pytest.mark.parametrize(
+    "fix, message",
+    [
+        ("5 ref.npz bias wall 0.1 0.0", "Fix quests: bias applies forces at every step: N must be 1, got 5"),
+        ("1 ref.npz bias push 0.1 0.0", "Fix quests: bias must be explore or wall, got 'push'"),
+        ("1 ref.npz bias wall 0 0.0", "Fix quests: the bias strength LAMBDA must be > 0 (eV/nat^2), got 0"),
+        ("1 ref.npz bias wall 0.1", "Fix quests: bias needs three values"),
+        ("1 ref.npz method knn bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
+        ("1 ref.npz precision single bias wall 0.1 0.0", "bias needs method exact or approx and precision double"),
+        (
+            "1 ref.npz elements Cu unknown novel bias wall 0.1 0.0",
+            "bias cannot count atoms of unknown elements as novel",
+        ),
+    ],
+)
 def test_bad_bias_keywords(tmp_path, fix, message):
     """Settings are refused as such (not as a problem of the reference file), before anything is
     built for them (the knn graph of method knn)."""

@@ -15,11 +15,12 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from lammps_runner import BIN, assert_ran, cu_deck, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
 from quests_lmp import Descriptor, Reference
 from test_lammps_fix import run_error_case
+
+pytestmark = pytest.mark.lammps
 
 DECK = cu_deck("""velocity all create 600 4 loop geom
 fix nve all nve
@@ -69,10 +70,12 @@ def test_collected_environments_are_those_the_fix_reported(tmp_path):
         values = dict(zip(table["id"].astype(int), table["f_q"]))
         assert set(cluster.get_chemical_symbols()) == {"Cu"} and not cluster.pbc.any()
         assert cluster.arrays["id"][0] == centre and cluster.arrays["centre"].tolist() == [True] + [False] * (
-            len(cluster) - 1)
+            len(cluster) - 1
+        )
         assert cluster.info["dH"] == values[centre] > 0.0
-        np.testing.assert_allclose(cluster.arrays["dH"], [values[i] for i in cluster.arrays["id"]], rtol=0,
-                                   atol=1e-8)  # extxyz keeps 8 decimals per atom
+        np.testing.assert_allclose(
+            cluster.arrays["dH"], [values[i] for i in cluster.arrays["id"]], rtol=0, atol=1e-8
+        )  # extxyz keeps 8 decimals per atom
         distances = np.linalg.norm(cluster.positions - cluster.positions[0], axis=1)
         assert distances.max() <= 10.0 and len(cluster) > 300  # ~370 atoms within 10 A in FCC Cu
         recomputed = reference.delta_entropy(Descriptor().compute_atoms(cluster, [0]))[0]
@@ -85,8 +88,12 @@ def test_one_two_and_three_ranks_collect_the_same_environments(tmp_path):
     found = []
     for ranks in (1, 2, 3):
         clusters = run_collect(tmp_path / f"ranks{ranks}", "collect_max 4", ranks=ranks)
-        found.append([(c.info["timestep"], c.info["centre_id"], sorted(c.arrays["id"].tolist()),
-                       c.positions[0].tolist()) for c in clusters])
+        found.append(
+            [
+                (c.info["timestep"], c.info["centre_id"], sorted(c.arrays["id"].tolist()), c.positions[0].tolist())
+                for c in clusters
+            ]
+        )
         assert len(clusters) >= 2
     assert found[1] == found[0] and found[2] == found[0]
 
@@ -110,9 +117,14 @@ def test_a_killed_run_leaves_whole_frames(tmp_path):
     deck = DECK.format(keywords="collect_threshold -20 collect_max 5 100000", steps=1000000)
     (tmp_path / "in.deck").write_text(deck)
     environment = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    process = subprocess.Popen([str(BIN / "lmp"), "-in", "in.deck", "-log", "log.lammps"], cwd=tmp_path,
-                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(BIN / "lmp"), "-in", "in.deck", "-log", "log.lammps"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     path = tmp_path / "env.extxyz"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and (not path.exists() or path.stat().st_size < 2_000_000):
@@ -124,35 +136,51 @@ def test_a_killed_run_leaves_whole_frames(tmp_path):
     assert all(cluster.info["timestep"] % 5 == 0 and cluster.arrays["centre"][0] for cluster in clusters)
 
 
-@pytest.mark.parametrize("fix, message", [
-    ("5 ref.npz collect_max 3", "Fix quests: collect_threshold, collect_max, discard_above and collect_buffer need "
-                                "collect FILE"),
-    ("5 ref.npz collect c.extxyz", "Fix quests: collect writes element symbols: add elements E1 E2"),
-    ("5 ref.npz elements Cu collect c.extxyz collect_max 0", "Fix quests: collect_max must be an integer >= 1"),
-    ("5 ref.npz elements Cu collect c.extxyz collect_max 2 0", "collect_max's second value must be an integer >= 1"),
-    ("5 ref.npz elements Cu collect c.extxyz collect_buffer -1", "Fix quests: collect_buffer must be >= 0"),
-    ("5 ref.npz elements Cu collect c.extxyz discard_above -1",
-     "Fix quests: discard_above (-1.0) must be above the collect threshold (0.0)"),
-    ("5 ref.npz elements Cu collect c.extxyz collect_max 5 abc",
-     "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), got 'abc'"),
-])
+@pytest.mark.parametrize(
+    "fix, message",
+    [
+        (
+            "5 ref.npz collect_max 3",
+            "Fix quests: collect_threshold, collect_max, discard_above and collect_buffer need collect FILE",
+        ),
+        ("5 ref.npz collect c.extxyz", "Fix quests: collect writes element symbols: add elements E1 E2"),
+        ("5 ref.npz elements Cu collect c.extxyz collect_max 0", "Fix quests: collect_max must be an integer >= 1"),
+        (
+            "5 ref.npz elements Cu collect c.extxyz collect_max 2 0",
+            "collect_max's second value must be an integer >= 1",
+        ),
+        ("5 ref.npz elements Cu collect c.extxyz collect_buffer -1", "Fix quests: collect_buffer must be >= 0"),
+        (
+            "5 ref.npz elements Cu collect c.extxyz discard_above -1",
+            "Fix quests: discard_above (-1.0) must be above the collect threshold (0.0)",
+        ),
+        (
+            "5 ref.npz elements Cu collect c.extxyz collect_max 5 abc",
+            "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), got 'abc'",
+        ),
+    ],
+)
 def test_bad_collect_keywords(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix, extra="neighbor 0.3 bin\ncomm_modify cutoff 8.0")
     assert code != 0 and message in output, output[-2000:]
 
 
-@pytest.mark.parametrize("target, message", [
-    ("missing/c.extxyz", "the folder missing does not exist; create it first"),
-    ("folder", "folder is a directory; name a file"),
-    ("/dev/full", "/dev/full is not a regular file; name a file"),
-    ("ref.npz", "ref.npz is ref.npz, which this run reads"),
-    ("data.lmp", "data.lmp exists and is not an extxyz file (it starts with '(written by ASE)')"),
-])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("missing/c.extxyz", "the folder missing does not exist; create it first"),
+        ("folder", "folder is a directory; name a file"),
+        ("/dev/full", "/dev/full is not a regular file; name a file"),
+        ("ref.npz", "ref.npz is ref.npz, which this run reads"),
+        ("data.lmp", "data.lmp exists and is not an extxyz file (it starts with '(written by ASE)')"),
+    ],
+)
 def test_unusable_collect_files_are_refused_when_the_fix_is_defined(tmp_path, target, message):
     """Refused at the fix command, before any run; the run's own files are left as they were."""
     (tmp_path / "folder").mkdir()
-    code, output = run_error_case(tmp_path, fix=f"5 ref.npz elements Cu collect {target}",
-                                  extra="comm_modify cutoff 12.0\nprint 'defined'")
+    code, output = run_error_case(
+        tmp_path, fix=f"5 ref.npz elements Cu collect {target}", extra="comm_modify cutoff 12.0\nprint 'defined'"
+    )
     assert code != 0 and f"ERROR: Fix quests: cannot collect into {target}: {message}" in output, output[-2000:]
     assert "Setting up Verlet run" not in output
     Reference.load(tmp_path / "ref.npz")
@@ -163,12 +191,22 @@ def test_unusable_collect_files_are_refused_when_the_fix_is_defined(tmp_path, ta
 def test_a_file_a_dump_writes_is_refused_at_the_start_of_the_run(tmp_path, ranks):
     """A dump defined after the fix opens its file when the run starts: collect refuses it then,
     on every rank, before a frame is written to it."""
-    code, output = run_error_case(tmp_path, fix="5 ref.npz elements Cu collect md.xyz\n"
-                                                "dump d all xyz 5 md.xyz", extra="comm_modify cutoff 12.0",
-                                  ranks=ranks)
-    assert code != 0 and ("ERROR: Fix quests: cannot collect into md.xyz: md.xyz is open for writing in this run (a "
-                          "dump or a log writes it); name a file of its own") in output, output[-2000:]
+    code, output = run_error_case(
+        tmp_path,
+        fix="5 ref.npz elements Cu collect md.xyz\ndump d all xyz 5 md.xyz",
+        extra="comm_modify cutoff 12.0",
+        ranks=ranks,
+    )
+    assert (
+        code != 0
+        and (
+            "ERROR: Fix quests: cannot collect into md.xyz: md.xyz is open for writing in this run (a "
+            "dump or a log writes it); name a file of its own"
+        )
+        in output
+    ), output[-2000:]
     assert (tmp_path / "md.xyz").stat().st_size == 0
-    code, output = run_error_case(tmp_path, fix="5 ref.npz elements Cu collect log.lammps",
-                                  extra="comm_modify cutoff 12.0", ranks=ranks)
+    code, output = run_error_case(
+        tmp_path, fix="5 ref.npz elements Cu collect log.lammps", extra="comm_modify cutoff 12.0", ranks=ranks
+    )
     assert code != 0 and "cannot collect into log.lammps: log.lammps exists and is not an extxyz file" in output

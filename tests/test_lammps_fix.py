@@ -12,14 +12,26 @@ from pathlib import Path
 import ase.io
 import numpy as np
 import pytest
-from ase.build import bulk
-
-from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, thermal
-from lammps_runner import (BIN, POTENTIALS, assert_ran, cu_deck, cu_reference, dump_columns, native_lmp, run_lammps,
-                           shared_cu_reference, thermo_rows, write_data)
 import quests_lmp
+from ase.build import bulk
+from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, thermal
+from lammps_runner import (
+    BIN,
+    POTENTIALS,
+    assert_ran,
+    cu_deck,
+    cu_reference,
+    dump_columns,
+    native_lmp,
+    run_lammps,
+    shared_cu_reference,
+    thermo_rows,
+    write_data,
+)
 from quests_lmp import Reference
 from quests_lmp.lammps.plugin import PLUGIN_FILES
+
+pytestmark = pytest.mark.lammps
 
 MD = f"""units metal
 boundary {{boundary}}
@@ -85,16 +97,21 @@ def test_precision_single_equals_the_offline_engine_in_single(tmp_path):
     reference = Reference.load(tmp_path / "ref.npz")
     frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
     for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):  # LAMMPS's atom order: other batches
-        np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms, precision="single"), rtol=0,
-                                   atol=float32_disagreement(reference, atoms))
+        np.testing.assert_allclose(
+            table["f_q"],
+            reference.delta_entropy(atoms, precision="single"),
+            rtol=0,
+            atol=float32_disagreement(reference, atoms),
+        )
         np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), atol=1e-4)
 
 
 def test_group_thermo_columns_and_keywords(tmp_path):
     structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
     deck = prepare(tmp_path, structure, group="half", keywords="bandwidth 0.02 threshold -2.5")
-    deck = deck.replace("fix nve all nve", "fix nve all nve\nregion low block INF INF INF INF INF 7.0\n"
-                                           "group half region low")
+    deck = deck.replace(
+        "fix nve all nve", "fix nve all nve\nregion low block INF INF INF INF INF 7.0\ngroup half region low"
+    )
     assert_ran(run_lammps(deck, tmp_path))
     reference = Reference.load(tmp_path / "ref.npz")
     atoms = ase.io.read(tmp_path / "out.dump", index=-1, format="lammps-dump-text")
@@ -141,13 +158,15 @@ def test_shared_reference_on_one_and_two_ranks(tmp_path):
             folder.mkdir()
             shared_cu_reference(folder)
             write_data(structure, folder / "data.lmp")
-            output = assert_ran(run_lammps(MD.format(boundary="p p p", group="all", keywords=keywords), folder,
-                                           ranks=ranks))
+            output = assert_ran(
+                run_lammps(MD.format(boundary="p p p", group="all", keywords=keywords), folder, ranks=ranks)
+            )
             assert "cluster index" not in output  # loaded from the file, not built
             values[keywords, ranks] = np.array([frame["f_q"] for frame in dump_columns(folder / "out.dump")])
     np.testing.assert_allclose(values["", 2], values["", 1], rtol=1e-12, atol=1e-11)  # float64 summation order
-    np.testing.assert_allclose(values["method approx", 2], values["method approx", 1], rtol=APPROX_RELATIVE,
-                               atol=ROUNDING)
+    np.testing.assert_allclose(
+        values["method approx", 2], values["method approx", 1], rtol=APPROX_RELATIVE, atol=ROUNDING
+    )
     exact, approx = values["", 1], values["method approx", 1]
     decided = exact > -1.0
     assert decided.sum() > 100 and (exact > 0).sum() > 20
@@ -157,10 +176,12 @@ def test_shared_reference_on_one_and_two_ranks(tmp_path):
 
 def test_approx_without_a_stored_index_builds_it_and_says_so(tmp_path):
     structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 6)
-    output = assert_ran(run_lammps(prepare(tmp_path, structure, keywords="method approx certificate 0.01"),
-                                   tmp_path))
-    assert re.search(r"WARNING: Fix quests: ref.npz has no cluster index: built one in [0-9.]+ s on each rank; store "
-                     r"it in the file to skip this: quests-lmp reference index ref.npz", output), output[-2000:]
+    output = assert_ran(run_lammps(prepare(tmp_path, structure, keywords="method approx certificate 0.01"), tmp_path))
+    assert re.search(
+        r"WARNING: Fix quests: ref.npz has no cluster index: built one in [0-9.]+ s on each rank; store "
+        r"it in the file to skip this: quests-lmp reference index ref.npz",
+        output,
+    ), output[-2000:]
     reference = Reference.load(tmp_path / "ref.npz")
     frames = ase.io.read(tmp_path / "out.dump", index=":", format="lammps-dump-text")
     for atoms, table in zip(frames, dump_columns(tmp_path / "out.dump")):
@@ -175,11 +196,12 @@ def test_python_module_driver_gives_the_same_numbers(tmp_path):
     structure = thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 8)
     deck = prepare(tmp_path, structure)
     (tmp_path / "in.deck").write_text(deck)
-    script = ("from mpi4py import MPI\nfrom lammps import lammps\n"
-              "L = lammps(cmdargs=['-log', 'none', '-screen', 'none'])\nL.file('in.deck')\n"
-              "print(L.extract_fix('q', 0, 1, 0), L.extract_fix('q', 0, 1, 4))\n")
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+    script = (
+        "from mpi4py import MPI\nfrom lammps import lammps\n"
+        "L = lammps(cmdargs=['-log', 'none', '-screen', 'none'])\nL.file('in.deck')\n"
+        "print(L.extract_fix('q', 0, 1, 0), L.extract_fix('q', 0, 1, 4))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert_ran(result)
     maximum, evaluated = map(float, result.stdout.split()[-2:])
     values = dump_columns(tmp_path / "out.dump")[-1]["f_q"]
@@ -205,29 +227,38 @@ def run_error_case(folder, fix="5 ref.npz", pair="zero 6.0", coeff="", extra="",
     return result.returncode, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("fix, message", [
-    ("5 missing.npz", "cannot use reference file missing.npz: FileNotFoundError: reference file not found"),
-    ("5 data.lmp", "cannot use reference file data.lmp: ReferenceFileError: data.lmp is not a quests-lmp reference "
-                   "file (not a complete .npz archive: a text or structure file, or a truncated or corrupted one); "
-                   "build one from structures with quests-lmp reference build"),
-    ("0 ref.npz", "Fix quests: N must be > 0"),
-    ("5 ref.npz speed 3", "Fix quests: unknown keyword 'speed'"),
-    ("5 ref.npz method fast", "Fix quests: method must be exact, approx or knn, got 'fast'"),
-    ("5 ref.npz bandwidth -1", "Fix quests: bandwidth must be > 0"),
-    ("5 ref.npz bandwidth 1e-300", "Fix quests: bandwidth must be a finite number >= 1e-100 1/A"),
-    ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
-    ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
-    ("5 ref.npz neighbors 16", "Fix quests: neighbors is a keyword of method knn, not exact"),
-    ("5 ref.npz method approx certificate -0.1", "Fix quests: certificate must be >= 0 (nats"),
-    ("5 ref.npz method knn certificate 0.1", "Fix quests: certificate is a keyword of method approx, not knn"),
-    ("5 ref.npz precision half", "Fix quests: precision must be single or double, got 'half'"),
-    ("5 ref.npz method approx precision single", "Fix quests: precision single is for method exact"),
-    ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),
-    ("5 ref.npz elements Ni Al Cu", "Fix quests: elements needs one element per atom type (1 types), got 3: Ni Al Cu"),
-    ("5 ref.npz elements Xx", "Fix quests: elements: 'Xx' is not an element; use symbols such as Ni"),
-    ("5 ref.npz threshold -1 speed", "Fix quests: unknown keyword 'speed'"),
-    ("5", "Illegal fix quests command: missing argument"),
-])
+@pytest.mark.parametrize(
+    "fix, message",
+    [
+        ("5 missing.npz", "cannot use reference file missing.npz: FileNotFoundError: reference file not found"),
+        (
+            "5 data.lmp",
+            "cannot use reference file data.lmp: ReferenceFileError: data.lmp is not a quests-lmp reference "
+            "file (not a complete .npz archive: a text or structure file, or a truncated or corrupted one); "
+            "build one from structures with quests-lmp reference build",
+        ),
+        ("0 ref.npz", "Fix quests: N must be > 0"),
+        ("5 ref.npz speed 3", "Fix quests: unknown keyword 'speed'"),
+        ("5 ref.npz method fast", "Fix quests: method must be exact, approx or knn, got 'fast'"),
+        ("5 ref.npz bandwidth -1", "Fix quests: bandwidth must be > 0"),
+        ("5 ref.npz bandwidth 1e-300", "Fix quests: bandwidth must be a finite number >= 1e-100 1/A"),
+        ("5 ref.npz bandwidth wide", "Expected floating point parameter instead of 'wide'"),
+        ("5 ref.npz neighbors 0", "Fix quests: neighbors must be an integer >= 1"),
+        ("5 ref.npz neighbors 16", "Fix quests: neighbors is a keyword of method knn, not exact"),
+        ("5 ref.npz method approx certificate -0.1", "Fix quests: certificate must be >= 0 (nats"),
+        ("5 ref.npz method knn certificate 0.1", "Fix quests: certificate is a keyword of method approx, not knn"),
+        ("5 ref.npz precision half", "Fix quests: precision must be single or double, got 'half'"),
+        ("5 ref.npz method approx precision single", "Fix quests: precision single is for method exact"),
+        ("5 ref.npz threshold", "Fix quests: keyword 'threshold' needs a value"),
+        (
+            "5 ref.npz elements Ni Al Cu",
+            "Fix quests: elements needs one element per atom type (1 types), got 3: Ni Al Cu",
+        ),
+        ("5 ref.npz elements Xx", "Fix quests: elements: 'Xx' is not an element; use symbols such as Ni"),
+        ("5 ref.npz threshold -1 speed", "Fix quests: unknown keyword 'speed'"),
+        ("5", "Illegal fix quests command: missing argument"),
+    ],
+)
 def test_bad_fix_commands(tmp_path, fix, message):
     code, output = run_error_case(tmp_path, fix=fix)
     assert code != 0 and message in output, output[-2000:]
@@ -276,8 +307,9 @@ def test_a_potential_of_short_reach_gets_the_ghost_atoms_the_descriptor_needs(tm
 
 def test_comm_mode_multi_is_refused(tmp_path):
     code, output = run_error_case(tmp_path, extra="neighbor 2.0 multi\ncomm_modify mode multi")
-    assert code != 0 and "Fix quests: comm_modify mode multi gives ghost atoms a reach per type" in output, \
-        output[-2000:]
+    assert code != 0 and "Fix quests: comm_modify mode multi gives ghost atoms a reach per type" in output, output[
+        -2000:
+    ]
 
 
 @pytest.mark.parametrize("ranks", [1, 2])
@@ -285,11 +317,15 @@ def test_python_exception_during_a_step_is_a_lammps_error_on_any_rank(tmp_path, 
     """Two atoms on the same spot: the engine raises on the rank that owns them (rank 0), LAMMPS
     aborts with the message, and no other rank hangs. MPI_Abort may kill the launcher before it
     passes the last screen lines on; the log file always has them."""
-    code, output = run_error_case(tmp_path, extra="create_atoms 1 single 0.5 0.5 0.5 units box\n"
-                                                  "create_atoms 1 single 0.5 0.5 0.5 units box", ranks=ranks)
+    code, output = run_error_case(
+        tmp_path,
+        extra="create_atoms 1 single 0.5 0.5 0.5 units box\ncreate_atoms 1 single 0.5 0.5 0.5 units box",
+        ranks=ranks,
+    )
     output += (tmp_path / "log.lammps").read_text()
-    assert code != 0 and "Fix quests: dH evaluation failed at step 0: ValueError: overlapping atoms" in output, \
-        output[-2000:]
+    assert code != 0 and "Fix quests: dH evaluation failed at step 0: ValueError: overlapping atoms" in output, output[
+        -2000:
+    ]
 
 
 def test_plugin_path_command_and_plugin_load(tmp_path):
@@ -307,14 +343,16 @@ def test_engine_not_importable_names_the_interpreter_and_the_fix(tmp_path):
     lonely.mkdir(parents=True)
     for name in PLUGIN_FILES:
         shutil.copy(Path(quests_lmp.__file__).with_name(name), lonely)
-    code, output = run_error_case(tmp_path, extra=f"plugin load {lonely}/questsplugin.so",
-                                  command=native_lmp("PYTHONPATH="))
+    code, output = run_error_case(
+        tmp_path, extra=f"plugin load {lonely}/questsplugin.so", command=native_lmp("PYTHONPATH=")
+    )
     assert code != 0, output[-2000:]
     assert "cannot import the quests_lmp engine in the embedded Python 3." in output, output[-2000:]
     assert "No module named 'quests_lmp'" in output and "pip install quests-lmp" in output
 
 
-MEMORY_DECK = cu_deck("""velocity all create 300 4 loop geom
+MEMORY_DECK = cu_deck(
+    """velocity all create 300 4 loop geom
 fix nve all nve
 fix q all quests 1 ref.npz
 thermo 0
@@ -322,7 +360,9 @@ run 1000
 info memory
 run 10000
 info memory
-""", pair="zero")
+""",
+    pair="zero",
+)
 
 
 def test_no_memory_growth_over_ten_thousand_evaluations(tmp_path):
@@ -332,6 +372,9 @@ def test_no_memory_growth_over_ten_thousand_evaluations(tmp_path):
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2), 0.05, 9), tmp_path / "data.lmp")
     result = run_lammps(MEMORY_DECK, tmp_path, timeout=600)
     assert_ran(result)
-    sizes = [float(line.split(":")[1].split()[0]) for line in result.stdout.splitlines()
-             if line.startswith("Maximum resident set size")]
+    sizes = [
+        float(line.split(":")[1].split()[0])
+        for line in result.stdout.splitlines()
+        if line.startswith("Maximum resident set size")
+    ]
     assert len(sizes) == 2 and sizes[1] - sizes[0] < 0.5, f"RSS grew from {sizes[0]} to {sizes[1]} Mbyte"

@@ -8,10 +8,11 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
 from lammps_runner import assert_ran, cu_deck, cu_reference, dump_columns, run_lammps, thermo_rows, write_data
 from quests_lmp import Reference
+
+pytestmark = pytest.mark.lammps
 
 DECK = cu_deck("""velocity all create 600 4 loop geom
 fix nve all nve
@@ -41,9 +42,16 @@ def assert_dumps_equal_the_offline_engine(folder, frames_expected):
 
 @pytest.mark.parametrize("ranks", [1, 3])
 @pytest.mark.parametrize("order", ["box first", "quests first"])
-@pytest.mark.parametrize("deform", ["deform 1 x erate 0.5 remap x", "deform 10 y erate -0.5 remap x",
-                                    "deform 1 z trate 0.3 remap v", "deform 1 xy erate 2.0 remap x flip yes",
-                                    "press/berendsen iso 50000 50000 0.05 modulus 1400000"])
+@pytest.mark.parametrize(
+    "deform",
+    [
+        "deform 1 x erate 0.5 remap x",
+        "deform 10 y erate -0.5 remap x",
+        "deform 1 z trate 0.3 remap v",
+        "deform 1 xy erate 2.0 remap x flip yes",
+        "press/berendsen iso 50000 50000 0.05 modulus 1400000",
+    ],
+)
 def test_fix_deform_in_either_order(tmp_path, deform, order, ranks):
     """Deform (or a barostat acting at the end of a step) changes the box at the end of a step; in
     either order of definition, fix quests evaluates the box and positions that the dump writes."""
@@ -67,14 +75,18 @@ def test_end_of_step_fix_between_fix_quests_and_deform_is_warned(tmp_path):
     behind fix deform, so it reads the previous one: a warning names it and the remedy."""
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 3), tmp_path / "data.lmp")
-    deck = DECK.format(fixes="""fix q all quests 5 ref.npz
+    deck = DECK.format(
+        fixes="""fix q all quests 5 ref.npz
 variable max_dH equal f_q[1]
 fix stop all halt 5 v_max_dH > 1.0e9 error soft
-fix d all deform 1 x erate 0.5 remap x""")
+fix d all deform 1 x erate 0.5 remap x"""
+    )
     output = assert_ran(run_lammps(deck, tmp_path))
-    assert ("WARNING: Fix q quests evaluates after fix d (deform), which changes the box at the end of a step; "
-            "fix stop (halt) in between sees the previous evaluation of f_q: define it after the box-changing fix"
-            in output.replace("\n", " ")), output[-2000:]
+    assert (
+        "WARNING: Fix q quests evaluates after fix d (deform), which changes the box at the end of a step; "
+        "fix stop (halt) in between sees the previous evaluation of f_q: define it after the box-changing fix"
+        in output.replace("\n", " ")
+    ), output[-2000:]
     assert_dumps_equal_the_offline_engine(tmp_path, 9)
 
 
@@ -122,11 +134,13 @@ def test_minimize_with_box_relax_and_change_box_between_runs(tmp_path):
     dump still equals the offline engine on its own box and positions."""
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.70, cubic=True).repeat(3), 0.08, 6), tmp_path / "data.lmp")
-    deck = (MINIMIZE.format(halt="fix relax all box/relax iso 0.0 vmax 0.002")
-            .replace("minimize 0 0 17 1000", "minimize 0 0 12 1000\nunfix relax\n"
-                     "change_box all x scale 1.01 y scale 0.99 remap\nundump d\nreset_timestep 0\n"
-                     "dump d all custom 5 out.dump id type x y z f_q\n"
-                     "dump_modify d format float %.17g append yes\nthermo 5\nfix nve all nve\nrun 10"))
+    deck = MINIMIZE.format(halt="fix relax all box/relax iso 0.0 vmax 0.002").replace(
+        "minimize 0 0 17 1000",
+        "minimize 0 0 12 1000\nunfix relax\n"
+        "change_box all x scale 1.01 y scale 0.99 remap\nundump d\nreset_timestep 0\n"
+        "dump d all custom 5 out.dump id type x y z f_q\n"
+        "dump_modify d format float %.17g append yes\nthermo 5\nfix nve all nve\nrun 10",
+    )
     assert_ran(run_lammps(deck, tmp_path))
     frames = assert_dumps_equal_the_offline_engine(tmp_path, 13 + 3)
     volumes = [atoms.get_volume() for atoms in frames]
@@ -167,5 +181,11 @@ def test_respa_runs_without_bias_and_refuses_bias(tmp_path):
     assert_ran(run_lammps(RESPA.format(bias=""), tmp_path))
     assert_dumps_equal_the_offline_engine(tmp_path, 3)
     result = run_lammps(RESPA.format(bias="bias wall 0.2 -3.5"), tmp_path)
-    assert result.returncode != 0 and ("ERROR: Fix quests: bias does not support run_style respa: its forces would "
-                                       "not be applied; use run_style verlet") in result.stdout, result.stdout[-2000:]
+    assert (
+        result.returncode != 0
+        and (
+            "ERROR: Fix quests: bias does not support run_style respa: its forces would "
+            "not be applied; use run_style verlet"
+        )
+        in result.stdout
+    ), result.stdout[-2000:]

@@ -7,10 +7,22 @@ from __future__ import annotations
 import ase.io
 import numpy as np
 import pytest
-
-from lammps_runner import (DEBIAN_POTENTIALS, POTENTIALS, assert_ran, debian_lammps_missing, dump_columns, ni3al,
-                           ni3al_reference, run_debian_lammps, run_lammps, thermo_rows, write_data)
+from lammps_runner import (
+    DEBIAN_POTENTIALS,
+    POTENTIALS,
+    assert_ran,
+    debian_lammps_missing,
+    dump_columns,
+    ni3al,
+    ni3al_reference,
+    run_debian_lammps,
+    run_lammps,
+    thermo_rows,
+    write_data,
+)
 from quests_lmp import Reference
+
+pytestmark = pytest.mark.lammps
 
 ELEMENTS = ["Ni", "Al"]  # atom types 1 and 2
 NUMBERS = np.array([0, 28, 13])
@@ -63,8 +75,9 @@ def offline(folder, **options):
     """dH of every dumped frame by the offline engine, with the elements of the dumped types."""
     reference = Reference.load(folder / "ref.npz")
     expected = []
-    for atoms, table in zip(ase.io.read(folder / "out.dump", index=":", format="lammps-dump-text"),
-                            dump_columns(folder / "out.dump")):
+    for atoms, table in zip(
+        ase.io.read(folder / "out.dump", index=":", format="lammps-dump-text"), dump_columns(folder / "out.dump")
+    ):
         atoms.numbers = NUMBERS[table["type"].astype(int)]
         expected.append(reference.delta_entropy(atoms, **options))
     return np.array(expected)
@@ -131,8 +144,9 @@ def test_an_element_missing_from_the_reference_stops_the_run_or_counts_as_novel(
     structure = ni3al(3, 0.06)
     structure.numbers[[5, 77]] = 1  # two H atoms: the potential knows H, the reference does not
     elements = ["Ni", "Al", "H"]
-    result = run_lammps(prepare(tmp_path, "elements Ni Al H species by-centre", structure=structure,
-                                elements=elements), tmp_path)
+    result = run_lammps(
+        prepare(tmp_path, "elements Ni Al H species by-centre", structure=structure, elements=elements), tmp_path
+    )
     assert result.returncode != 0
     assert "element H is not in the reference (elements Al Ni)" in result.stdout + result.stderr
     assert "unknown novel" in result.stdout + result.stderr
@@ -144,16 +158,19 @@ def test_an_element_missing_from_the_reference_stops_the_run_or_counts_as_novel(
         assert thermo_rows(tmp_path / "log.lammps", 7)[-1, 5] >= 2  # counted as novel
 
 
-@pytest.mark.parametrize("keywords, multicomponent, message", [
-    ("species by-centre", False, "species by-centre needs elements E1 E2"),
-    ("", True, "multicomponent descriptors need the element of each atom type, one per type as in pair_coeff"),
-    ("elements Ni", False, "elements needs one element per atom type (2 types), got 1"),
-    ("elements Ni Xx", False, "'Xx' is not an element"),
-    ("elements Ni Al species by-centre/blind", False, "species must be blind, by-centre, multicomponent or"),
-    ("elements Ni Al species multicomponent", False, "needs a reference of multicomponent descriptors"),
-    ("elements Ni Al species by-centre", True, "holds multicomponent descriptors (elements Al Ni)"),
-    ("unknown novel", False, "unknown needs elements"),
-])
+@pytest.mark.parametrize(
+    "keywords, multicomponent, message",
+    [
+        ("species by-centre", False, "species by-centre needs elements E1 E2"),
+        ("", True, "multicomponent descriptors need the element of each atom type, one per type as in pair_coeff"),
+        ("elements Ni", False, "elements needs one element per atom type (2 types), got 1"),
+        ("elements Ni Xx", False, "'Xx' is not an element"),
+        ("elements Ni Al species by-centre/blind", False, "species must be blind, by-centre, multicomponent or"),
+        ("elements Ni Al species multicomponent", False, "needs a reference of multicomponent descriptors"),
+        ("elements Ni Al species by-centre", True, "holds multicomponent descriptors (elements Al Ni)"),
+        ("unknown novel", False, "unknown needs elements"),
+    ],
+)
 def test_species_errors_are_clear(tmp_path, keywords, multicomponent, message):
     result = run_lammps(prepare(tmp_path, keywords, multicomponent), tmp_path)
     assert result.returncode != 0

@@ -17,13 +17,27 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from conftest import thermal
-from lammps_runner import (BIN, FIX_QUESTS_MD, REPOSITORY, assert_alarm_after_melting, assert_ran, cu_reference,
-                           dump_columns, native_lmp, run_example, run_lammps, site_packages, write_data)
+from lammps_runner import (
+    BIN,
+    FIX_QUESTS_MD,
+    REPOSITORY,
+    assert_alarm_after_melting,
+    assert_ran,
+    cu_reference,
+    dump_columns,
+    native_lmp,
+    run_example,
+    run_lammps,
+    site_packages,
+    write_data,
+)
 from quests_lmp import Reference
 from quests_lmp.lammps.installation import version_text
-from test_lammps_collect import DECK as COLLECT_DECK, hot_spot
+from test_lammps_collect import DECK as COLLECT_DECK
+from test_lammps_collect import hot_spot
+
+pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
 RELEASES = {"2023.8.2": 20230802, "2024.8.29": 20240829, "2025.7.22": 20250722}
 
@@ -36,8 +50,9 @@ def environment(release: str) -> Path:
     if (env / "FAILED").is_file():
         pytest.skip(f"LAMMPS {release}: {(env / 'FAILED').read_text()}")
     if not (env / "bin" / "lmp").is_file():
-        pytest.skip(f"LAMMPS {release}: no {env}; run tests/install-lammps-versions.sh (the README's install line "
-                    "does)")
+        pytest.skip(
+            f"LAMMPS {release}: no {env}; run tests/install-lammps-versions.sh (the README's install line does)"
+        )
     return env / "bin"
 
 
@@ -75,8 +90,9 @@ def test_collect_on_1_and_2_ranks(tmp_path, release_bin):
     for ranks in (1, 2):
         (tmp_path / "env.extxyz").unlink(missing_ok=True)
         assert_ran(run_lammps(COLLECT_DECK.format(keywords="", steps=10), tmp_path, ranks=ranks, bin_dir=bin_dir))
-        collected[ranks] = [(c.info["timestep"], c.info["centre_id"], len(c)) for c in
-                            ase.io.read(tmp_path / "env.extxyz", ":")]
+        collected[ranks] = [
+            (c.info["timestep"], c.info["centre_id"], len(c)) for c in ase.io.read(tmp_path / "env.extxyz", ":")
+        ]
     assert len(collected[1]) >= 3 and collected[1] == collected[2]
 
 
@@ -84,12 +100,14 @@ def test_bad_fix_line_is_a_clear_error(tmp_path, release_bin):
     _, bin_dir = release_bin
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.05, 3), tmp_path / "data.lmp")
-    result = run_lammps(FIX_QUESTS_MD.replace("quests 5 ref.npz", "quests 5 ref.npz method fast"), tmp_path,
-                        bin_dir=bin_dir)
+    result = run_lammps(
+        FIX_QUESTS_MD.replace("quests 5 ref.npz", "quests 5 ref.npz method fast"), tmp_path, bin_dir=bin_dir
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "ERROR: Fix quests: method must be exact, approx or knn, got 'fast' (lammps_plugin/fix_quests.cpp:" in output, \
-        output[-2000:]
+    assert (
+        "ERROR: Fix quests: method must be exact, approx or knn, got 'fast' (lammps_plugin/fix_quests.cpp:" in output
+    ), output[-2000:]
 
 
 def test_melting_alarm_fires_after_melting_and_not_before(tmp_path, release_bin):
@@ -116,10 +134,11 @@ def test_a_plugin_for_another_release_says_so_instead_of_failing_to_load(tmp_pat
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     running = RELEASES[metadata.version("lammps").rsplit(".", 2)[0]]
-    assert (f"WARNING: fix quests not loaded: {plugin} was compiled for LAMMPS {version_text(RELEASES[release])} "
-            f"({RELEASES[release]}), but this LAMMPS is {version_text(running)} ({running}). Compile it for this one: "
-            "quests-lmp build-plugin --lammps") in output, \
-        output[-2000:]
+    assert (
+        f"WARNING: fix quests not loaded: {plugin} was compiled for LAMMPS {version_text(RELEASES[release])} "
+        f"({RELEASES[release]}), but this LAMMPS is {version_text(running)} ({running}). Compile it for this one: "
+        "quests-lmp build-plugin --lammps"
+    ) in output, output[-2000:]
     assert "ERROR: Unrecognized fix style 'quests'" in output
 
 
@@ -130,20 +149,32 @@ def test_build_plugin_for_another_lammps(tmp_path):
     release, bin_dir = older_release()
     lammps_folder = site_packages(bin_dir) / "lammps"
     out = tmp_path / "plugin"
-    built = subprocess.run([str(BIN / "quests-lmp"), "build-plugin", "--lammps", str(lammps_folder), "-o", str(out)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [str(BIN / "quests-lmp"), "build-plugin", "--lammps", str(lammps_folder), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert f"plugin load {out / 'questsplugin.so'}" in built.stdout
-    again = subprocess.run([str(BIN / "quests-lmp"), "build-plugin", "--lammps", str(lammps_folder), "-o", str(out)],
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [str(BIN / "quests-lmp"), "build-plugin", "--lammps", str(lammps_folder), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 1 and "already has questsplugin.so, questsimpl.so; pass --overwrite" in again.stderr
 
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(4), 0.05, 3), tmp_path / "data.lmp")
-    output = assert_ran(run_lammps(f"plugin load {out / 'questsplugin.so'}\n" + FIX_QUESTS_MD, tmp_path,
-                                   command=native_lmp(bin_dir=bin_dir)))
+    output = assert_ran(
+        run_lammps(
+            f"plugin load {out / 'questsplugin.so'}\n" + FIX_QUESTS_MD, tmp_path, command=native_lmp(bin_dir=bin_dir)
+        )
+    )
     assert f"plugin load {out / 'questsplugin.so'}" in (tmp_path / "log.lammps").read_text()
-    assert "WARNING: fix quests not loaded" not in output and output.startswith(f"LAMMPS ({version_text(RELEASES[release])}")
+    assert "WARNING: fix quests not loaded" not in output and output.startswith(
+        f"LAMMPS ({version_text(RELEASES[release])}"
+    )
     reference = Reference.load(tmp_path / "ref.npz")
     frames = ase.io.read(tmp_path / "md.dump", index=":", format="lammps-dump-text")
     for atoms, table in zip(frames, dump_columns(tmp_path / "md.dump")):

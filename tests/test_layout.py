@@ -90,8 +90,10 @@ def test_an_engine_module_importing_a_front_end_is_caught(tmp_path):
     (root / "engine" / "reference.py").write_text("import quests_lmp.lammps.fix\n")
     (root / "cli" / "report.py").write_text("from ..engine.kernel import f\n")
     (root / "lammps" / "fix.py").write_text("")
-    assert forbidden_imports(root) == ["quests_lmp.engine.kernel -> quests_lmp.cli.report",
-                                       "quests_lmp.engine.reference -> quests_lmp.lammps.fix"]
+    assert forbidden_imports(root) == [
+        "quests_lmp.engine.kernel -> quests_lmp.cli.report",
+        "quests_lmp.engine.reference -> quests_lmp.lammps.fix",
+    ]
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -99,8 +101,11 @@ def test_no_module_only_re_exports_another(path):
     """Each module defines something, except the public API and the deck path that exist to re-export."""
     if path.relative_to(PACKAGE).as_posix() in ("__init__.py", "python_invoke.py") or path.name == "__main__.py":
         return
-    body = [node for node in ast.parse(path.read_text()).body
-            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]  # docstrings
+    body = [
+        node
+        for node in ast.parse(path.read_text()).body
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]  # docstrings
     if path.name == "__init__.py":
         assert body == [], f"{path}: a subpackage's __init__ holds its docstring only"
         return

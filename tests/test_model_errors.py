@@ -10,11 +10,9 @@ import json
 import ase.io
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
-
 from quests_lmp import Reference
-from quests_lmp.analysis.model_errors import (alarm_metrics, auprc, auroc, force_errors, running_average,
-                                              spearman)
+from quests_lmp.analysis.model_errors import alarm_metrics, auprc, auroc, force_errors, running_average, spearman
+from scipy.stats import spearmanr
 from test_calibration import training_set
 from test_cli import run
 
@@ -75,11 +73,12 @@ def test_alarm_metrics_and_force_errors():
     assert row["flagged_fraction"] == flagged.mean() and row["positive_fraction"] == positive.mean()
     assert row["recall"] == np.sum(flagged & positive) / positive.sum()
     assert row["precision"] == np.sum(flagged & positive) / flagged.sum()
-    assert row["rms_error"] == pytest.approx(np.sqrt(np.mean(errors ** 2)), rel=1e-14)
+    assert row["rms_error"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-14)
     with pytest.raises(ValueError, match=r"forces must be \(n, 3\) arrays of the same shape"):
         force_errors(true, predicted[:3])
 
 
+@pytest.mark.mpi
 def test_errors_command_per_group_with_the_calibrated_threshold(tmp_path):
     """A 'model' whose error grows with the distance from the cool training set: the command's
     numbers equal alarm_metrics of the engine's dH, per group, with the stored threshold by
@@ -94,15 +93,32 @@ def test_errors_command_per_group_with_the_calibrated_threshold(tmp_path):
     errors = 0.05 * np.exp(0.3 * np.clip(values, -10, 10)) * RNG.uniform(0.5, 1.5, values.size)
     start = 0
     for atoms in test:
-        atoms.arrays["model_forces"] = atoms.get_positions() * 0 + errors[start:start + len(atoms), None] / np.sqrt(3)
+        atoms.arrays["model_forces"] = atoms.get_positions() * 0 + errors[start : start + len(atoms), None] / np.sqrt(3)
         atoms.arrays["dft"] = np.zeros((len(atoms), 3))
         start += len(atoms)
     ase.io.write(tmp_path / "test.extxyz", test)
     groups = np.repeat([atoms.info["config_type"] for atoms in test], [len(atoms) for atoms in test])
     for ranks, extra in ((1, []), (2, []), (1, ["--threshold", "0.5"])):
-        run("errors", tmp_path / "test.extxyz", "--reference", tmp_path / "ref.npz", "--true", "dft", "--predicted",
-            "model_forces", "--tau", 0.1, "--json", tmp_path / "e.json", "--plot", tmp_path / "e.png",
-            "--overwrite", *extra, folder=tmp_path, ranks=ranks)
+        run(
+            "errors",
+            tmp_path / "test.extxyz",
+            "--reference",
+            tmp_path / "ref.npz",
+            "--true",
+            "dft",
+            "--predicted",
+            "model_forces",
+            "--tau",
+            0.1,
+            "--json",
+            tmp_path / "e.json",
+            "--plot",
+            tmp_path / "e.png",
+            "--overwrite",
+            *extra,
+            folder=tmp_path,
+            ranks=ranks,
+        )
         result = json.loads((tmp_path / "e.json").read_text())
         threshold = 0.5 if extra else reference.calibration.threshold
         assert result["threshold"] == threshold and result["tau"] == 0.1
@@ -111,7 +127,18 @@ def test_errors_command_per_group_with_the_calibrated_threshold(tmp_path):
             expected = alarm_metrics(values[rows], errors[rows], 0.1, threshold)
             for key, value in expected.items():
                 assert result["groups"][name][key] == pytest.approx(value, rel=1e-6, abs=1e-9, nan_ok=True), key
-    missing = run("errors", tmp_path / "test.extxyz", "--reference", tmp_path / "ref.npz", "--true", "dft", "--predicted",
-                  "nothing",
-                  folder=tmp_path, check=False)
-    assert missing.returncode == 1 and "frame 0 of" in missing.stderr and "no per-atom array 'nothing'" in missing.stderr
+    missing = run(
+        "errors",
+        tmp_path / "test.extxyz",
+        "--reference",
+        tmp_path / "ref.npz",
+        "--true",
+        "dft",
+        "--predicted",
+        "nothing",
+        folder=tmp_path,
+        check=False,
+    )
+    assert (
+        missing.returncode == 1 and "frame 0 of" in missing.stderr and "no per-atom array 'nothing'" in missing.stderr
+    )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
+from conftest import on_reference_grid, slab, thermal
 from quests.descriptor import get_descriptors
 from quests.entropy import delta_entropy as reference_delta_entropy
 from quests.entropy import diversity as reference_diversity
 from quests.entropy import entropy as reference_entropy
-
-from conftest import on_reference_grid, slab, thermal
 from quests_lmp import Descriptor, Reference, delta_entropy, diversity, entropy
+
+pytestmark = pytest.mark.parity
 
 BANDWIDTHS = [0.015, 0.057]
 
@@ -33,8 +34,9 @@ def test_descriptors_match_reference_for_periodic_cells(periodic_structure):
 
 
 def test_descriptors_match_reference_for_open_structures(open_structure):
-    np.testing.assert_allclose(Descriptor().compute(open_structure), get_descriptors([open_structure]),
-                               rtol=1e-10, atol=0)
+    np.testing.assert_allclose(
+        Descriptor().compute(open_structure), get_descriptors([open_structure]), rtol=1e-10, atol=0
+    )
 
 
 def slab_and_vacuum_twin(seed: int = 0):
@@ -138,15 +140,18 @@ def compression_set():
     """Twelve small FCC Cu structures of different strains and temperatures (descriptors), their
     entropies at h = 0.1 1/A (wide enough that no kernel sum underflows: the reference's -log
     stays finite, so the two rank the candidates alike), and the first four as a reference set."""
-    blocks = [Descriptor().compute(thermal(bulk("Cu", "fcc", a=3.5 + 0.02 * i, cubic=True).repeat(2),
-                                           0.02 + 0.015 * (i % 5), i)) for i in range(12)]
+    blocks = [
+        Descriptor().compute(
+            thermal(bulk("Cu", "fcc", a=3.5 + 0.02 * i, cubic=True).repeat(2), 0.02 + 0.015 * (i % 5), i)
+        )
+        for i in range(12)
+    ]
     return blocks, np.array([reference_entropy(block, h=0.1) for block in blocks])
 
 
 @pytest.mark.parametrize("method", ["fps", "msc", "msc_conditional"])
 def test_compression_methods_pick_what_the_reference_picks(method):
     from quests.compression import fps as reference_methods
-
     from quests_lmp.analysis.compression import select_structures
 
     blocks, entropies = compression_set()
@@ -164,7 +169,6 @@ def test_compression_methods_pick_what_the_reference_picks(method):
 def test_mean_fps_picks_what_the_reference_picks_from_the_same_start():
     """The reference draws its start from numpy's global generator; from that start, the same picks."""
     from quests.compression.baseline import mean_fps
-
     from quests_lmp.analysis.compression import farthest_points
 
     blocks, entropies = compression_set()

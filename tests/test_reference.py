@@ -7,18 +7,18 @@ import json
 import ase.io
 import numpy as np
 import pytest
+import quests_lmp.engine.reference_file
 from ase.build import bulk
-
 from conftest import PERIODIC, thermal
-import quests_lmp.engine.reference
 from quests_lmp import Descriptor, Reference, ReferenceFileError, delta_entropy, entropy_and_diversity
-from quests_lmp.engine.reference import _checksum
+from quests_lmp.engine.reference_file import checksum
 
 
 @pytest.fixture
 def reference():
-    return Reference.from_structures([PERIODIC["fcc"](), PERIODIC["bcc"]()], k=16, cutoff=4.5, bandwidth=0.03,
-                                     sources=["fcc", "bcc"])
+    return Reference.from_structures(
+        [PERIODIC["fcc"](), PERIODIC["bcc"]()], k=16, cutoff=4.5, bandwidth=0.03, sources=["fcc", "bcc"]
+    )
 
 
 @pytest.fixture
@@ -47,8 +47,9 @@ def test_from_extxyz_and_lammps_data(tmp_path):
     ase.io.write(tmp_path / "train.extxyz", frames)
     ase.io.write(tmp_path / "train.data", frames[0], format="lammps-data")
     as_written = ase.io.read(tmp_path / "train.extxyz", ":")  # positions rounded to the file's precision
-    np.testing.assert_array_equal(Reference.from_files(tmp_path / "train.extxyz").descriptors,
-                                  Descriptor().compute(as_written))
+    np.testing.assert_array_equal(
+        Reference.from_files(tmp_path / "train.extxyz").descriptors, Descriptor().compute(as_written)
+    )
     from_data = Reference.from_files(tmp_path / "train.data", format="lammps-data")
     np.testing.assert_allclose(from_data.descriptors, Descriptor().compute(frames[0]), rtol=1e-9, atol=1e-12)
     both = Reference.from_files([tmp_path / "train.extxyz", tmp_path / "train.extxyz"], index="-1")
@@ -106,7 +107,7 @@ def write_archive(path, descriptors, header, centres=None):
 
 def valid_header(reference):
     header = reference._header()
-    header["sha256"] = _checksum(reference.descriptors, header, reference.centres)
+    header["sha256"] = checksum(reference.descriptors, header, reference.centres)
     return header
 
 
@@ -119,12 +120,15 @@ def test_tampered_descriptors_fail_the_checksum(tmp_path, reference):
         Reference.load(tmp_path / "t.npz")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"format": "something else"}, "not a quests-lmp reference file"),
-    ({"format_version": 99}, "format version 99"),
-    ({"descriptor_version": 0}, "descriptors of version 0"),
-    ({"n_environments": 5}, "the header says"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"format": "something else"}, "not a quests-lmp reference file"),
+        ({"format_version": 99}, "format version 99"),
+        ({"descriptor_version": 0}, "descriptors of version 0"),
+        ({"n_environments": 5}, "the header says"),
+    ],
+)
 def test_bad_headers(tmp_path, reference, change, message):
     header = valid_header(reference) | change
     write_archive(tmp_path / "h.npz", reference.descriptors, header, reference.centres)
@@ -176,7 +180,7 @@ def test_save_never_overwrites_or_loses_a_file(tmp_path, reference, saved, monke
         stream.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full")
 
-    monkeypatch.setattr(quests_lmp.engine.reference, "write_archive", disk_full)
+    monkeypatch.setattr(quests_lmp.engine.reference_file, "write_archive", disk_full)
     with pytest.raises(OSError, match="disk full"):
         reference.save(saved, overwrite=True)
     assert saved.read_bytes() == before

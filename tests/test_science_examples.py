@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lammps_runner import BIN
+
+pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MLEARN = EXAMPLES.parents[1] / "shared" / "data" / "mlearn"  # the DFT sets beside the repository
@@ -37,8 +38,9 @@ def run_there(folder, command, env=None) -> None:
 def test_lindemann_entropy_rises_with_noise_and_orders_the_lattices(tmp_path):
     folder = run_quick(tmp_path, "lindemann", [sys.executable, "run.py"])
     results = json.loads((folder / "lindemann.json").read_text())
-    entropy = {name: np.array([row["entropy"] for row in lattice["rows"]])
-               for name, lattice in results["lattices"].items()}
+    entropy = {
+        name: np.array([row["entropy"] for row in lattice["rows"]]) for name, lattice in results["lattices"].items()
+    }
     for values in entropy.values():
         assert values[0] < 1e-2 and np.all(np.diff(values) > 0)
     at_005 = {name: values[2] for name, values in entropy.items()}  # RMSD / d_nn = 0.05
@@ -143,10 +145,16 @@ def test_mlearn_calibrated_alarm_and_the_snap_errors(tmp_path):
     (li,) = json.loads((folder / "summary.json").read_text())
     zero, calibrated = li["zero"], li["calibrated"]
     assert li["held_out_novel"] == pytest.approx(0.23, abs=0.01) and li["threshold"] > 0
-    assert zero["flagged_fraction"] == pytest.approx(0.239, abs=0.002) and zero["auroc"] == pytest.approx(0.84, abs=0.01)
+    assert zero["flagged_fraction"] == pytest.approx(0.239, abs=0.002) and zero["auroc"] == pytest.approx(
+        0.84, abs=0.01
+    )
     assert zero["recall"] == pytest.approx(0.75, abs=0.03) and zero["precision"] == pytest.approx(0.12, abs=0.01)
-    assert 0.03 < calibrated["flagged_fraction"] < 0.08 and calibrated["precision"] > 3 * calibrated["positive_fraction"]
-    assert li["groups"]["Elastic"]["novel_fraction"] == 0.0 and li["groups"]["AIMD-NVT"]["left_out_novel_fraction"] > 0.5
+    assert (
+        0.03 < calibrated["flagged_fraction"] < 0.08 and calibrated["precision"] > 3 * calibrated["positive_fraction"]
+    )
+    assert (
+        li["groups"]["Elastic"]["novel_fraction"] == 0.0 and li["groups"]["AIMD-NVT"]["left_out_novel_fraction"] > 0.5
+    )
     check = li["error_map"]  # fitted on half of test.json, applied to the other half, both ways
     assert 0.85 < check["within_upper"] < 0.95 and check["measured_over_expected"] == pytest.approx(1.0, abs=0.05)
     assert check["upper_alarm"]["precision"] > 2 * calibrated["positive_fraction"]
@@ -168,6 +176,7 @@ def test_mlearn_calibrated_alarm_and_the_snap_errors(tmp_path):
     assert max(r["novel_calibrated"] for r in crystal) <= 0.05
     assert np.mean([r["novel_calibrated"] for r in trained_liquid]) < 0.15
     assert np.mean([r["novel_calibrated"] for r in beyond]) > 0.5
-    assert np.mean([r["mean_expected_error"] for r in beyond]) > 1.5 * np.mean([r["mean_expected_error"] for r in crystal])
+    assert np.mean([r["mean_expected_error"] for r in beyond]) > 1.5 * np.mean(
+        [r["mean_expected_error"] for r in crystal]
+    )
     assert (folder / "heat.png").stat().st_size > 10_000
-

@@ -8,13 +8,21 @@ import json
 import numpy as np
 import pytest
 from ase.build import bulk
-from quests.descriptor import get_descriptors_multicomponent
-
 from conftest import cu_cluster, on_reference_grid, slab, thermal
-from quests_lmp import (Descriptor, MulticomponentDescriptor, Reference, ReferenceFileError, delta_entropy,
-                        entropy, entropy_and_diversity, entropy_by_element, self_delta_entropy)
+from quests.descriptor import get_descriptors_multicomponent
+from quests_lmp import (
+    Descriptor,
+    MulticomponentDescriptor,
+    Reference,
+    ReferenceFileError,
+    delta_entropy,
+    entropy,
+    entropy_and_diversity,
+    entropy_by_element,
+    self_delta_entropy,
+)
 from quests_lmp.engine.archive import read_archive
-from quests_lmp.engine.reference import _checksum
+from quests_lmp.engine.reference_file import checksum
 
 H = 0.015
 
@@ -47,8 +55,7 @@ def assert_parity(ours_frames, oracle_frames, elements):
     np.testing.assert_allclose(ours, oracle, rtol=1e-10, atol=0)
 
 
-@pytest.mark.parametrize("symbols, fractions", [(("Ni", "Al"), (0.75, 0.25)),
-                                                (("Ni", "Al", "Cr"), (0.5, 0.3, 0.2))])
+@pytest.mark.parametrize("symbols, fractions", [(("Ni", "Al"), (0.75, 0.25)), (("Ni", "Al", "Cr"), (0.5, 0.3, 0.2))])
 def test_multicomponent_matches_reference_package_for_periodic_cells(symbols, fractions):
     frame = on_reference_grid(alloy(symbols, fractions))
     assert_parity(frame, [frame], symbols)
@@ -85,7 +92,7 @@ def test_multicomponent_structure_and_invariances():
     np.testing.assert_array_equal(x[:, 32:39], blind[:, 8:])
     for part, z in enumerate(descriptor.elements, start=1):  # own-element blocks are zero elsewhere
         others = frame.numbers != z
-        assert not x[others, part * 8:(part + 1) * 8].any() and x[~others, part * 8].any()
+        assert not x[others, part * 8 : (part + 1) * 8].any() and x[~others, part * 8].any()
     order = np.random.default_rng(0).permutation(len(frame))
     moved = frame[order]
     moved.rotate(33, "x", rotate_cell=True)
@@ -125,8 +132,9 @@ def test_by_centre_equals_each_element_on_its_own(training, test_frame, multicom
         rows = test_frame.numbers == z
         alone = delta_entropy(y[rows], x[x_centres == z], H)
         np.testing.assert_allclose(dh[rows], alone, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(delta_entropy(y, x, H, test_frame.numbers, x_centres)[rows], alone,
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            delta_entropy(y, x, H, test_frame.numbers, x_centres)[rows], alone, rtol=1e-12, atol=1e-12
+        )
     table = entropy_by_element(x, x_centres, H)
     for symbol, z in (("Al", 13), ("Ni", 28)):
         n, h_value, d_value = table[symbol]
@@ -151,8 +159,12 @@ def test_by_centre_separates_elements_that_the_blind_method_confuses():
     ordered.symbols[::4] = "Al"  # L1_2-like: each cubic cell's corner atom
     swapped = ordered.copy()
     swapped.numbers = np.random.default_rng(3).permutation(ordered.numbers)
-    for multicomponent, by_centre, expect_novel in [(False, False, False), (False, True, False), (True, False, True),
-                                                    (True, True, True)]:
+    for multicomponent, by_centre, expect_novel in [
+        (False, False, False),
+        (False, True, False),
+        (True, False, True),
+        (True, True, True),
+    ]:
         reference = Reference.from_structures(ordered, multicomponent=multicomponent)
         dh = reference.delta_entropy(swapped, by_centre=by_centre)
         assert (np.mean(dh > 0) > 0.5) == expect_novel, (multicomponent, by_centre)
@@ -161,8 +173,7 @@ def test_by_centre_separates_elements_that_the_blind_method_confuses():
 def test_approx_and_knn_by_centre_agree_with_exact(training, test_frame):
     reference = Reference.from_structures(training)
     exact = reference.delta_entropy(test_frame, by_centre=True)
-    approx = reference.delta_entropy(test_frame, by_centre=True, method="approx", certificate=0.05,
-                                     stop_below=-np.inf)
+    approx = reference.delta_entropy(test_frame, by_centre=True, method="approx", certificate=0.05, stop_below=-np.inf)
     assert np.all(approx >= exact - 1e-4) and np.all(approx <= exact + 0.05 + 1e-4)
     assert reference.element_part("Al").has_cluster_index and not reference.has_cluster_index
     knn = reference.delta_entropy(test_frame, by_centre=True, method="knn", neighbors=1000)
@@ -197,8 +208,9 @@ def test_species_are_kept_in_the_file(tmp_path, training):
     assert isinstance(loaded.descriptor, MulticomponentDescriptor)
     assert "elements Al Ni, multicomponent" in repr(loaded)
     frame = alloy(seed=40)
-    np.testing.assert_array_equal(loaded.delta_entropy(frame, by_centre=True),
-                                  reference.delta_entropy(frame, by_centre=True))
+    np.testing.assert_array_equal(
+        loaded.delta_entropy(frame, by_centre=True), reference.delta_entropy(frame, by_centre=True)
+    )
 
 
 def test_each_elements_cluster_index_is_stored_and_loaded(tmp_path, training, test_frame):
@@ -207,6 +219,7 @@ def test_each_elements_cluster_index_is_stored_and_loaded(tmp_path, training, te
     and dH is the same as with the indexes built."""
     reference = Reference.from_structures(training)
     plain = Reference.load(reference.save(tmp_path / "plain.npz"))
+
     def format_version(name):
         return json.loads(read_archive(tmp_path / name)["header"].tobytes())["format_version"]
 
@@ -221,10 +234,13 @@ def test_each_elements_cluster_index_is_stored_and_loaded(tmp_path, training, te
         stored = loaded.element_part(name).cluster_index()
         np.testing.assert_array_equal(stored.members, index.members)
     options = dict(by_centre=True, method="approx", certificate=0.05, stop_below=-np.inf)
-    np.testing.assert_array_equal(loaded.delta_entropy(test_frame, **options),
-                                  reference.delta_entropy(test_frame, **options))
-    np.testing.assert_array_equal(Reference.load(plain.save(tmp_path / "again.npz")).element_part("Al").cluster_index()
-                                  .members, built["Al"].members)  # built on use, then stored; the same for a seed
+    np.testing.assert_array_equal(
+        loaded.delta_entropy(test_frame, **options), reference.delta_entropy(test_frame, **options)
+    )
+    np.testing.assert_array_equal(
+        Reference.load(plain.save(tmp_path / "again.npz")).element_part("Al").cluster_index().members,
+        built["Al"].members,
+    )  # built on use, then stored; the same for a seed
     copper = Reference.from_structures([alloy(("Cu",), (1.0,), seed=3)])
     assert list(copper.build_element_indexes()) == ["Cu"] and copper.has_cluster_index  # one element: the whole's
     assert copper.element_part("Cu").cluster_index() is copper.cluster_index()
@@ -248,17 +264,25 @@ def test_corrupted_element_indexes_are_refused(tmp_path, training):
 
     def swapped(arrays, header):  # each element's index under the other's number, checksums intact
         names = [name for name in arrays if name.startswith("index_z")]
-        arrays.update({name.replace("_z13_", "_z0_").replace("_z28_", "_z13_").replace("_z0_", "_z28_"): arrays.pop(name)
-                       for name in names})
+        arrays.update(
+            {
+                name.replace("_z13_", "_z0_").replace("_z28_", "_z13_").replace("_z0_", "_z28_"): arrays.pop(name)
+                for name in names
+            }
+        )
         entries = header["element_indexes"]
         header["element_indexes"] = {"13": entries["28"], "28": entries["13"]}
 
-    for change, message in ((flip, r"the cluster index is corrupted \(checksum mismatch\); rebuild it: quests-lmp "
-                                    r"reference index"),
-                            (missing, "the per-element cluster indexes are incomplete"),
-                            (extra, "the per-element cluster indexes are incomplete or hold unknown arrays"),
-                            (swapped, f"the cluster index of element 13 does not match its "
-                                      f"{np.sum(reference.centres == 13)} environments")):
+    for change, message in (
+        (
+            flip,
+            r"the cluster index is corrupted \(checksum mismatch\); rebuild it: quests-lmp "
+            r"reference index",
+        ),
+        (missing, "the per-element cluster indexes are incomplete"),
+        (extra, "the per-element cluster indexes are incomplete or hold unknown arrays"),
+        (swapped, f"the cluster index of element 13 does not match its {np.sum(reference.centres == 13)} environments"),
+    ):
         path = reference.save(tmp_path / f"{change.__name__}.npz")
         rewrite(path, change)
         with pytest.raises(ReferenceFileError, match=message):
@@ -280,17 +304,25 @@ def test_regrouping_keeps_rows_with_their_centres():
 def test_corrupted_species_records_are_refused(tmp_path, training):
     reference = Reference.from_structures(training)
     header = reference._header() | {"elements": ["Al", "Cu"]}
-    header["sha256"] = _checksum(reference.descriptors, header, reference.centres)
+    header["sha256"] = checksum(reference.descriptors, header, reference.centres)
     with open(tmp_path / "bad.npz", "wb") as stream:
-        np.savez(stream, descriptors=reference.descriptors, centres=reference.centres,
-                 header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+        np.savez(
+            stream,
+            descriptors=reference.descriptors,
+            centres=reference.centres,
+            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        )
     with pytest.raises(ReferenceFileError, match="species records are inconsistent"):
         Reference.load(tmp_path / "bad.npz")
     header = reference._header()
-    header["sha256"] = _checksum(reference.descriptors, header, reference.centres)
+    header["sha256"] = checksum(reference.descriptors, header, reference.centres)
     with open(tmp_path / "swapped.npz", "wb") as stream:
-        np.savez(stream, descriptors=reference.descriptors, centres=np.sort(reference.centres)[::-1].copy(),
-                 header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+        np.savez(
+            stream,
+            descriptors=reference.descriptors,
+            centres=np.sort(reference.centres)[::-1].copy(),
+            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        )
     with pytest.raises(ReferenceFileError, match="species records are inconsistent"):
         Reference.load(tmp_path / "swapped.npz")
 

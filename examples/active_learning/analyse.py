@@ -15,7 +15,6 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-
 from quests_lmp import Descriptor, Reference
 
 
@@ -23,12 +22,22 @@ def add() -> None:
     reference = Reference.load("ta-bcc-300K.npz")
     picked = ase.io.read("for-dft.extxyz", ":")
     descriptor = Descriptor(reference.k, reference.cutoff)
-    whole = [np.flatnonzero(np.linalg.norm(cluster.positions - cluster.positions[0], axis=1)
-                            <= cluster.info["radius"] - reference.cutoff) for cluster in picked]
+    whole = [
+        np.flatnonzero(
+            np.linalg.norm(cluster.positions - cluster.positions[0], axis=1)
+            <= cluster.info["radius"] - reference.cutoff
+        )
+        for cluster in picked
+    ]
     added = np.vstack([descriptor.compute_atoms(cluster, rows) for cluster, rows in zip(picked, whole)])
     numbers = np.concatenate([cluster.numbers[rows] for cluster, rows in zip(picked, whole)])
-    Reference(np.vstack([reference.descriptors, added]), reference.k, reference.cutoff, reference.bandwidth,
-              centres=np.concatenate([reference.centres, numbers])).save("ta-plus-picked.npz", overwrite=True)
+    Reference(
+        np.vstack([reference.descriptors, added]),
+        reference.k,
+        reference.cutoff,
+        reference.bandwidth,
+        centres=np.concatenate([reference.centres, numbers]),
+    ).save("ta-plus-picked.npz", overwrite=True)
     print(f"ta-plus-picked.npz: {reference.n_environments} + {len(added)} environments of {len(picked)} clusters")
 
 
@@ -48,23 +57,34 @@ def summary() -> None:
     compress = thermo("compress.log", 9)  # step temp press pe vol max_dH novel_fraction collected total
     collected = ase.io.read("novel.extxyz", ":")
     selection = json.loads(Path("select.json").read_text())
-    results = {"alarm_step": int(compress[-1, 0]),
-               "halted": "Fix halt condition for fix-id stop met" in Path("compress.log").read_text(),
-               "collected": len(collected), "collected_steps": sorted({int(c.info["timestep"]) for c in collected}),
-               "picked": selection["picked"], "select_novel_fraction": selection["novel_fraction"]}
-    print(f"compression: alarm at step {results['alarm_step']}, {len(collected)} environments collected at "
-          f"{len(results['collected_steps'])} evaluations, {selection['picked']} picked for DFT")
+    results = {
+        "alarm_step": int(compress[-1, 0]),
+        "halted": "Fix halt condition for fix-id stop met" in Path("compress.log").read_text(),
+        "collected": len(collected),
+        "collected_steps": sorted({int(c.info["timestep"]) for c in collected}),
+        "picked": selection["picked"],
+        "select_novel_fraction": selection["novel_fraction"],
+    }
+    print(
+        f"compression: alarm at step {results['alarm_step']}, {len(collected)} environments collected at "
+        f"{len(results['collected_steps'])} evaluations, {selection['picked']} picked for DFT"
+    )
     for name in ("ta-bcc-300K", "ta-plus-picked"):
         rows = thermo(f"rerun-{name}.log", 4)  # step max_dH novel_fraction novel_count
-        results[name] = {"frames": len(rows), "max_novel_fraction": float(rows[:, 2].max()),
-                         "mean_novel_fraction": float(rows[:, 2].mean()),
-                         "novel_atom_frames": int(rows[:, 3].sum()),
-                         "frames_over_alarm": int(np.sum(rows[:, 2] > 0.02)),
-                         "first_novel_step": int(rows[rows[:, 3] > 0, 0].min()) if np.any(rows[:, 3] > 0) else None}
+        results[name] = {
+            "frames": len(rows),
+            "max_novel_fraction": float(rows[:, 2].max()),
+            "mean_novel_fraction": float(rows[:, 2].mean()),
+            "novel_atom_frames": int(rows[:, 3].sum()),
+            "frames_over_alarm": int(np.sum(rows[:, 2] > 0.02)),
+            "first_novel_step": int(rows[rows[:, 3] > 0, 0].min()) if np.any(rows[:, 3] > 0) else None,
+        }
         entry = results[name]
-        print(f"{name + '.npz':>20}: {entry['frames']} frames, novel fraction max {entry['max_novel_fraction']:.3f} "
-              f"mean {entry['mean_novel_fraction']:.4f}, {entry['novel_atom_frames']} novel atom-frames, "
-              f"{entry['frames_over_alarm']} frames over the 2% alarm")
+        print(
+            f"{name + '.npz':>20}: {entry['frames']} frames, novel fraction max {entry['max_novel_fraction']:.3f} "
+            f"mean {entry['mean_novel_fraction']:.4f}, {entry['novel_atom_frames']} novel atom-frames, "
+            f"{entry['frames_over_alarm']} frames over the 2% alarm"
+        )
     Path("results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("results.json")
 

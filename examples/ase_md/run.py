@@ -22,7 +22,6 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.md.langevin import Langevin
 from ase.md.nptberendsen import NPTBerendsen
-
 from quests_lmp import Reference, bandwidth_for_volume
 from quests_lmp.ase import NoveltyAlarm, QuestsMonitor
 
@@ -35,8 +34,9 @@ def main() -> None:
     atoms.calc = EMT()
 
     # the reference: the crystal at 300 K (the thermostat heats it from rest in the first 200 steps)
-    equilibrate = Langevin(atoms, 5 * units.fs, temperature_K=300, friction=0.05, fixcm=False,
-                           rng=np.random.default_rng(2))
+    equilibrate = Langevin(
+        atoms, 5 * units.fs, temperature_K=300, friction=0.05, fixcm=False, rng=np.random.default_rng(2)
+    )
     equilibrate.run(200)
     frames = []
     for _ in range(10):
@@ -47,10 +47,18 @@ def main() -> None:
     reference.save("cu-fcc-300K.npz", overwrite=True)
     print(f"reference: {reference.n_environments} environments of FCC Cu at 300 K, h = {h:.4f} 1/A")
 
-    dyn = NPTBerendsen(atoms, 5 * units.fs, temperature_K=300, pressure_au=0.0, taut=100 * units.fs,
-                       taup=500 * units.fs, compressibility_au=1 / (140 * units.GPa))
-    monitor = QuestsMonitor(dyn, atoms, reference, log="quests-alarm.csv", stop_fraction=0.02,
-                            novel_frames="novel.extxyz")
+    dyn = NPTBerendsen(
+        atoms,
+        5 * units.fs,
+        temperature_K=300,
+        pressure_au=0.0,
+        taut=100 * units.fs,
+        taup=500 * units.fs,
+        compressibility_au=1 / (140 * units.GPa),
+    )
+    monitor = QuestsMonitor(
+        dyn, atoms, reference, log="quests-alarm.csv", stop_fraction=0.02, novel_frames="novel.extxyz"
+    )
     rows = []
 
     def heat() -> None:  # 300 K -> 3000 K at 270 K/ps, the thermostat's target raised every 20 steps

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-RUNS = {"plain": "300 K", "hotter": "390 K (30% hotter)", "explore": "300 K + explore 0.005 eV/nat, cap -2",
-        "wall": "390 K + wall 0.2 eV/nat^2 at -1 nat"}
+RUNS = {
+    "plain": "300 K",
+    "hotter": "390 K (30% hotter)",
+    "explore": "300 K + explore 0.005 eV/nat, cap -2",
+    "wall": "390 K + wall 0.2 eV/nat^2 at -1 nat",
+}
 COLOURS = {"plain": "tab:blue", "hotter": "tab:orange", "explore": "tab:green", "wall": "tab:red"}
 
 
@@ -38,18 +42,25 @@ def main() -> None:
     results = {"steps": steps}
     tables = {name: thermo(f"{name}.log") for name in RUNS}
     for name, rows in tables.items():
-        results[name] = {"setting": RUNS[name], "collected": int(rows[-1, 6]),
-                         "collected_per_1000_steps": float(rows[-1, 6] / steps * 1000),
-                         "mean_temperature": float(rows[1:, 1].mean()), "min_fcc_fraction": float(rows[:, 7].min()),
-                         "final_fcc_fraction": float(rows[-1, 7]),
-                         "evaluations_below_fcc_1": float(np.mean(rows[:, 7] < 1.0)), "max_dH": float(rows[:, 4].max()),
-                         "evaluations_over_0": float(np.mean(rows[:, 4] > 0.0))}
+        results[name] = {
+            "setting": RUNS[name],
+            "collected": int(rows[-1, 6]),
+            "collected_per_1000_steps": float(rows[-1, 6] / steps * 1000),
+            "mean_temperature": float(rows[1:, 1].mean()),
+            "min_fcc_fraction": float(rows[:, 7].min()),
+            "final_fcc_fraction": float(rows[-1, 7]),
+            "evaluations_below_fcc_1": float(np.mean(rows[:, 7] < 1.0)),
+            "max_dH": float(rows[:, 4].max()),
+            "evaluations_over_0": float(np.mean(rows[:, 4] > 0.0)),
+        }
     Path("results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'run':<9}{'setting':<40}{'novel/1000 steps':>17}{'mean T':>8}{'min FCC':>8}{'max dH':>8}{'> 0':>7}")
     for name in RUNS:
         r = results[name]
-        print(f"{name:<9}{r['setting']:<40}{r['collected_per_1000_steps']:>17.1f}{r['mean_temperature']:>8.1f}"
-              f"{r['min_fcc_fraction']:>8.3f}{r['max_dH']:>8.2f}{r['evaluations_over_0']:>7.1%}")
+        print(
+            f"{name:<9}{r['setting']:<40}{r['collected_per_1000_steps']:>17.1f}{r['mean_temperature']:>8.1f}"
+            f"{r['min_fcc_fraction']:>8.3f}{r['max_dH']:>8.2f}{r['evaluations_over_0']:>7.1%}"
+        )
     plot(tables)
 
 

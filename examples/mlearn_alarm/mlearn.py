@@ -47,11 +47,19 @@ def read_mlearn(location: str) -> list[Atoms]:
     frames = []
     for record in records:
         structure = record["structure"]
-        atoms = Atoms([site["species"][0]["element"] for site in structure["sites"]],
-                      positions=[site["xyz"] for site in structure["sites"]],
-                      cell=structure["lattice"]["matrix"], pbc=True)
-        atoms.info.update({"group": record["group"], "description": record.get("description", ""),
-                           "energy": float(record["outputs"]["energy"])})
+        atoms = Atoms(
+            [site["species"][0]["element"] for site in structure["sites"]],
+            positions=[site["xyz"] for site in structure["sites"]],
+            cell=structure["lattice"]["matrix"],
+            pbc=True,
+        )
+        atoms.info.update(
+            {
+                "group": record["group"],
+                "description": record.get("description", ""),
+                "energy": float(record["outputs"]["energy"]),
+            }
+        )
         atoms.arrays["dft_forces"] = np.asarray(record["outputs"]["forces"], dtype=np.float64)
         frames.append(atoms)
     return frames

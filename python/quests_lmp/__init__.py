@@ -6,6 +6,8 @@ quantification, and materials thermodynamics".
 """
 
 from .engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, DESCRIPTOR_VERSION, Descriptor, MulticomponentDescriptor
+from .engine.frames import read_structures
+from .engine.gradients import descriptor_vjp, dh_and_gradient
 from .engine.information import (
     DEFAULT_BANDWIDTH,
     bandwidth_for_volume,
@@ -22,8 +24,6 @@ from .engine.information import (
     sampled_entropy_by_element,
     self_delta_entropy,
 )
-from .engine.frames import read_structures
-from .engine.gradients import descriptor_vjp, dh_and_gradient
 from .engine.reference import Reference, ReferenceFileError
 
 __all__ = [

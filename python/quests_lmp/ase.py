@@ -41,8 +41,9 @@ from ase.units import fs
 from .engine.bias import Bias, bias_forces
 from .engine.calibration import alarm_settings, error_map_in_force
 from .engine.files import append_whole, check_folder, extxyz_text
+from .engine.options import dh_options, species_options
 from .engine.periodic import periodic_images
-from .engine.reference import Reference, dh_options, species_options
+from .engine.reference import Reference
 from .engine.validation import check_bandwidths
 from .parallel import launched_rank
 
@@ -57,8 +58,10 @@ class NoveltyAlarm(RuntimeError):
     """
 
     def __init__(self, step: int, fraction: float, count: int, max_dh: float):
-        super().__init__(f"QUESTS alarm at step {step}: {count} atoms ({fraction:.2%}) are outside the reference "
-                         f"(dH > threshold), max dH = {max_dh:.4g} nats")
+        super().__init__(
+            f"QUESTS alarm at step {step}: {count} atoms ({fraction:.2%}) are outside the reference "
+            f"(dH > threshold), max dH = {max_dh:.4g} nats"
+        )
         self.step, self.fraction, self.count, self.max_dH = step, fraction, count, max_dh
 
 
@@ -122,19 +125,37 @@ class QuestsMonitor:
         A missing reference file, or an output folder that does not exist.
     """
 
-    def __init__(self, dynamics, atoms, reference, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int | None = None, threshold: float | None = None, log=None,
-                 stop_fraction: float | None = None, novel_frames=None, precision: str = "double",
-                 certificate: float | None = None, species: str | None = None, unknown: str | None = None,
-                 force_error: bool = False, force_alarm: float | None = None):
+    def __init__(
+        self,
+        dynamics,
+        atoms,
+        reference,
+        bandwidth: float | None = None,
+        method: str = "exact",
+        neighbors: int | None = None,
+        threshold: float | None = None,
+        log=None,
+        stop_fraction: float | None = None,
+        novel_frames=None,
+        precision: str = "double",
+        certificate: float | None = None,
+        species: str | None = None,
+        unknown: str | None = None,
+        force_error: bool = False,
+        force_alarm: float | None = None,
+    ):
         self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         self.options.update(species_options(self.reference, species, unknown))
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
-        self.threshold, self.alarm_source = alarm_settings(self.options, self.reference.calibration, self.bandwidth,
-                                                           threshold, self.reference.error_map, force_alarm)
-        self.error_map = (error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
-                          if force_error else None)
+        self.threshold, self.alarm_source = alarm_settings(
+            self.options, self.reference.calibration, self.bandwidth, threshold, self.reference.error_map, force_alarm
+        )
+        self.error_map = (
+            error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
+            if force_error
+            else None
+        )
         self.columns = LOG_COLUMNS + ((FORCE_ERROR_COLUMN,) if force_error else ())
         self.reference.prepare(method, self.options["by_centre"])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
@@ -157,9 +178,14 @@ class QuestsMonitor:
         novel = dh > self.threshold
         step = self.dynamics.nsteps if self.dynamics is not None else self.calls
         time = self.dynamics.get_time() / fs if hasattr(self.dynamics, "get_time") else float("nan")
-        self.statistics = {"step": int(step), "time_fs": float(time), "max_dH": float(dh.max()),
-                           "mean_dH": float(dh.mean()), "novel_fraction": float(novel.mean()),
-                           "novel_count": int(novel.sum())}
+        self.statistics = {
+            "step": int(step),
+            "time_fs": float(time),
+            "max_dH": float(dh.max()),
+            "mean_dH": float(dh.mean()),
+            "novel_fraction": float(novel.mean()),
+            "novel_count": int(novel.sum()),
+        }
         if self.error_map is not None:
             mean, upper = self.error_map.expected(dh)
             self.atoms.arrays["expected_force_error"], self.atoms.arrays["force_error_upper"] = mean, upper
@@ -171,8 +197,9 @@ class QuestsMonitor:
             append_whole(self.novel_frames, extxyz_text(self.atoms))
         if self.stop_fraction is not None and self.statistics["novel_fraction"] > self.stop_fraction:
             self.alarm = True
-            raise NoveltyAlarm(int(step), self.statistics["novel_fraction"], self.statistics["novel_count"],
-                               self.statistics["max_dH"])
+            raise NoveltyAlarm(
+                int(step), self.statistics["novel_fraction"], self.statistics["novel_count"], self.statistics["max_dH"]
+            )
 
 
 def _writer_rank() -> int:
@@ -183,10 +210,12 @@ def _writer_rank() -> int:
         return world.rank
     rank, ranks = launched_rank()
     if ranks > 1 and rank == 0:
-        warnings.warn(f"QuestsMonitor: this job has {ranks} MPI ranks but ASE runs serially on each, every rank "
-                      "running its own copy of the dynamics (import mpi4py before ASE to share an MPI "
-                      "calculator's work, or run one process); rank 0 alone writes the log and frames",
-                      stacklevel=3)
+        warnings.warn(
+            f"QuestsMonitor: this job has {ranks} MPI ranks but ASE runs serially on each, every rank "
+            "running its own copy of the dynamics (import mpi4py before ASE to share an MPI "
+            "calculator's work, or run one process); rank 0 alone writes the log and frames",
+            stacklevel=3,
+        )
     return rank
 
 
@@ -205,19 +234,31 @@ class QuestsBias(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
-    def __init__(self, calculator: Calculator, reference, kind: str, strength: float, level: float,
-                 bandwidth: float | None = None, method: str = "exact", certificate: float | None = None,
-                 species: str | None = None, **kwargs):
+    def __init__(
+        self,
+        calculator: Calculator,
+        reference,
+        kind: str,
+        strength: float,
+        level: float,
+        bandwidth: float | None = None,
+        method: str = "exact",
+        certificate: float | None = None,
+        species: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.calculator = calculator
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
         if self.reference.multicomponent is not None:
-            raise ValueError("QuestsBias needs a species-blind reference: forces of multicomponent descriptors are "
-                             "not implemented")
+            raise ValueError(
+                "QuestsBias needs a species-blind reference: forces of multicomponent descriptors are not implemented"
+            )
         self.options = dh_options(method, None, "double", certificate)
         if method == "knn":
-            raise ValueError("QuestsBias: forces of method knn are not implemented; use exact, or approx for a "
-                             "large reference")
+            raise ValueError(
+                "QuestsBias: forces of method knn are not implemented; use exact, or approx for a large reference"
+            )
         self.by_centre = species_options(self.reference, species)["by_centre"]
         self.bias = Bias(kind, float(strength), float(level))
         self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
@@ -227,16 +268,33 @@ class QuestsBias(Calculator):
         atoms = self.atoms
         base = atoms.copy()
         base.calc = self.calculator
-        points, owners = periodic_images(atoms.positions, atoms.cell.array, atoms.pbc,
-                                         self.reference.descriptor.cutoff, sources=True)
-        done = bias_forces(self.bias, self.reference, self.bandwidth, points, np.arange(len(atoms)),
-                           self.options["method"], self.options["certificate"], self.options["stop_below"],
-                           self.by_centre, atoms.numbers[owners])
+        points, owners = periodic_images(
+            atoms.positions, atoms.cell.array, atoms.pbc, self.reference.descriptor.cutoff, sources=True
+        )
+        done = bias_forces(
+            self.bias,
+            self.reference,
+            self.bandwidth,
+            points,
+            np.arange(len(atoms)),
+            self.options["method"],
+            self.options["certificate"],
+            self.options["stop_below"],
+            self.by_centre,
+            atoms.numbers[owners],
+        )
         forces = np.zeros((len(atoms), 3))
         np.add.at(forces, owners, done.forces)
         energy = base.get_potential_energy() + done.energy
-        self.results.update({"energy": energy, "free_energy": energy, "forces": base.get_forces() + forces,
-                             "dH": done.dh, "bias_energy": done.energy})
+        self.results.update(
+            {
+                "energy": energy,
+                "free_energy": energy,
+                "forces": base.get_forces() + forces,
+                "dH": done.dh,
+                "bias_energy": done.energy,
+            }
+        )
         if "stress" in properties:
             xx, yy, zz, xy, xz, yz = done.virial  # stress = dE/d(strain) / V = -virial / V (Voigt order)
             self.results["stress"] = base.get_stress() - np.array([xx, yy, zz, yz, xz, xy]) / atoms.get_volume()

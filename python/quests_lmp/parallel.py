@@ -32,8 +32,12 @@ _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RAN
 def launched_rank() -> tuple[int, int]:
     """(rank, ranks) of this process as its MPI launcher (mpiexec, mpirun, srun) numbered it, read
     from the launcher's variables without starting MPI; (0, 1) without a launcher."""
-    for rank, size in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
-                       ("PMIX_RANK", "PMIX_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+    for rank, size in (
+        ("PMI_RANK", "PMI_SIZE"),
+        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+        ("PMIX_RANK", "PMIX_SIZE"),
+        ("SLURM_PROCID", "SLURM_NTASKS"),
+    ):
         if rank in os.environ:
             return int(os.environ[rank]), int(os.environ.get(size, "0")) or int(os.environ[rank]) + 1
     return 0, 1
@@ -118,8 +122,8 @@ class World:
             return failure
         mine = np.zeros(_MESSAGE_BYTES, dtype=np.uint8)
         if failure is not None:
-            text = failure.encode()[:_MESSAGE_BYTES - 1]
-            mine[0], mine[1:1 + len(text)] = 1, np.frombuffer(text, dtype=np.uint8)
+            text = failure.encode()[: _MESSAGE_BYTES - 1]
+            mine[0], mine[1 : 1 + len(text)] = 1, np.frombuffer(text, dtype=np.uint8)
         everyone = np.zeros((self.size, _MESSAGE_BYTES), dtype=np.uint8)
         request, waited = self._meeting.Iallgather(mine, everyone), 0.0
         while not request.Test():
@@ -149,20 +153,22 @@ class World:
         counts = self.comm.allgather(rows.shape[0])
         offsets = np.cumsum([0] + counts)
         full = self._shared_array((int(offsets[-1]),) + rows.shape[1:], rows.dtype)
-        full[offsets[self.rank]:offsets[self.rank + 1]] = rows
+        full[offsets[self.rank] : offsets[self.rank + 1]] = rows
         node, leaders, leader_of = self._nodes()
         node.Barrier()
         if leaders is not None and leaders.Get_size() > 1:  # each node's rows to the other nodes
             for source in sorted(set(leader_of)):
                 members = [r for r in range(self.size) if leader_of[r] == source]
-                package = (np.concatenate([full[offsets[r]:offsets[r + 1]] for r in members])
-                           if source == self.rank else
-                           np.empty((sum(counts[r] for r in members),) + rows.shape[1:], rows.dtype))
+                package = (
+                    np.concatenate([full[offsets[r] : offsets[r + 1]] for r in members])
+                    if source == self.rank
+                    else np.empty((sum(counts[r] for r in members),) + rows.shape[1:], rows.dtype)
+                )
                 leaders.Bcast(package, root=sorted(set(leader_of)).index(source))
                 if source != self.rank:
                     start = 0
                     for r in members:
-                        full[offsets[r]:offsets[r + 1]] = package[start:start + counts[r]]
+                        full[offsets[r] : offsets[r + 1]] = package[start : start + counts[r]]
                         start += counts[r]
         node.Barrier()
         full.flags.writeable = False
@@ -191,8 +197,9 @@ class World:
         node = self._nodes()[0]
         dtype = np.dtype(dtype)
         nbytes = int(np.prod(shape)) * dtype.itemsize
-        window = MPI.Win.Allocate_shared(max(nbytes, dtype.itemsize) if node.Get_rank() == 0 else 0,
-                                         dtype.itemsize, comm=node)
+        window = MPI.Win.Allocate_shared(
+            max(nbytes, dtype.itemsize) if node.Get_rank() == 0 else 0, dtype.itemsize, comm=node
+        )
         self._windows.append(window)
         buffer, _ = window.Shared_query(0)
         return np.ndarray(shape, dtype=dtype, buffer=buffer)

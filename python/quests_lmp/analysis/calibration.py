@@ -40,8 +40,10 @@ def structure_folds(groups, folds: int = DEFAULT_FOLDS, seed: int = 0) -> np.nda
     if folds < 2:
         raise ValueError(f"folds must be >= 2 (held-out dH needs a rest to compare with), got {folds}")
     if groups.size < folds:
-        raise ValueError(f"{groups.size} structures cannot be split into {folds} folds: use --folds {groups.size} or "
-                         "fewer, or more structures")
+        raise ValueError(
+            f"{groups.size} structures cannot be split into {folds} folds: use --folds {groups.size} or "
+            "fewer, or more structures"
+        )
     rng = np.random.default_rng(seed)
     fold = np.empty(groups.size, dtype=np.int64)
     start = 0
@@ -73,8 +75,9 @@ def held_out_dh(x, parts, h, centres=None, rows=None) -> np.ndarray:
             continue
         rest = parts != label
         test = rows[mine]
-        out[mine] = delta_entropy(x[test], x[rest], h, None if centres is None else centres[test],
-                                  None if centres is None else centres[rest])
+        out[mine] = delta_entropy(
+            x[test], x[rest], h, None if centres is None else centres[test], None if centres is None else centres[rest]
+        )
     return out
 
 
@@ -93,14 +96,23 @@ def group_table(groups, structures, held_out, left_out, threshold: float) -> dic
 
     def summary(rows):
         part = held_out[rows]
-        row = {"structures": int(np.unique(structures[rows]).size), "environments": int(rows.sum()),
-               "novel_fraction": float(np.mean(part > 0)), "flagged_fraction": float(np.mean(part > threshold)),
-               **{f"q{round(100 * q)}": float(np.quantile(part, q)) for q in QUANTILES}, "max": float(part.max())}
+        row = {
+            "structures": int(np.unique(structures[rows]).size),
+            "environments": int(rows.sum()),
+            "novel_fraction": float(np.mean(part > 0)),
+            "flagged_fraction": float(np.mean(part > threshold)),
+            **{f"q{round(100 * q)}": float(np.quantile(part, q)) for q in QUANTILES},
+            "max": float(part.max()),
+        }
         if left_out is not None:
             other = left_out[rows]
-            row.update({"left_out_novel_fraction": float(np.mean(other > 0)),
-                        "left_out_flagged_fraction": float(np.mean(other > threshold)),
-                        "left_out_median": float(np.median(other))})
+            row.update(
+                {
+                    "left_out_novel_fraction": float(np.mean(other > 0)),
+                    "left_out_flagged_fraction": float(np.mean(other > threshold)),
+                    "left_out_median": float(np.median(other)),
+                }
+            )
         return row
 
     groups = np.asarray(groups)
@@ -114,14 +126,26 @@ def calibration_of(held_out, left_out, groups, structures, false_alarm: float, *
     group) of environments with their group labels and structure numbers; settings: bandwidth,
     folds, seed, by_centre, group_key."""
     threshold = false_alarm_threshold(held_out, false_alarm)
-    return Calibration(threshold=threshold, false_alarm=float(false_alarm),
-                       held_out_zero=float(np.mean(np.asarray(held_out) > 0)),
-                       groups=group_table(groups, structures, held_out, left_out, threshold), **settings)
+    return Calibration(
+        threshold=threshold,
+        false_alarm=float(false_alarm),
+        held_out_zero=float(np.mean(np.asarray(held_out) > 0)),
+        groups=group_table(groups, structures, held_out, left_out, threshold),
+        **settings,
+    )
 
 
-def calibrate(x, structures, structure_groups, h: float, folds: int = DEFAULT_FOLDS,
-              false_alarm: float = DEFAULT_FALSE_ALARM, seed: int = 0, centres=None,
-              group_key: str = "config_type") -> tuple[Calibration, np.ndarray, np.ndarray | None]:
+def calibrate(
+    x,
+    structures,
+    structure_groups,
+    h: float,
+    folds: int = DEFAULT_FOLDS,
+    false_alarm: float = DEFAULT_FALSE_ALARM,
+    seed: int = 0,
+    centres=None,
+    group_key: str = "config_type",
+) -> tuple[Calibration, np.ndarray, np.ndarray | None]:
     """A training set's calibration, with the held-out dH it comes from.
 
     x: (n, d) descriptors, 1/A; structures: (n,) structure number of each environment (0 ..
@@ -134,5 +158,19 @@ def calibrate(x, structures, structure_groups, h: float, folds: int = DEFAULT_FO
     groups = structure_groups[structures]
     held_out = held_out_dh(x, structure_folds(structure_groups, folds, seed)[structures], h, centres)
     left_out = held_out_dh(x, groups, h, centres) if np.unique(groups).size > 1 else None
-    return (calibration_of(held_out, left_out, groups, structures, false_alarm, bandwidth=float(h), folds=folds,
-                           seed=seed, by_centre=centres is not None, group_key=group_key), held_out, left_out)
+    return (
+        calibration_of(
+            held_out,
+            left_out,
+            groups,
+            structures,
+            false_alarm,
+            bandwidth=float(h),
+            folds=folds,
+            seed=seed,
+            by_centre=centres is not None,
+            group_key=group_key,
+        ),
+        held_out,
+        left_out,
+    )

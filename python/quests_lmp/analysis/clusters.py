@@ -24,7 +24,8 @@ def cluster_sizes(atoms, nodes: np.ndarray, distance: float = DEFAULT_DISTANCE) 
     both = nodes[first] & nodes[second]
     position = np.full(len(atoms), -1)
     position[members] = np.arange(members.size)
-    graph = coo_matrix((np.ones(both.sum()), (position[first[both]], position[second[both]])),
-                       shape=(members.size, members.size))
+    graph = coo_matrix(
+        (np.ones(both.sum()), (position[first[both]], position[second[both]])), shape=(members.size, members.size)
+    )
     _, labels = connected_components(graph, directed=False)
     return np.sort(np.bincount(labels))[::-1]

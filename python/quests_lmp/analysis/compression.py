@@ -59,10 +59,17 @@ class Split:
         return np.concatenate(self.gather_all(lambda: np.asarray(work(), dtype=np.float64)))
 
 
-def select_structures(blocks: list[np.ndarray], h: float, size: int, method: str, rng: np.random.Generator,
-                      on_selected: Callable[[], None] | None = None, centres: list[np.ndarray] | None = None,
-                      split: Split | None = None, reference: tuple[np.ndarray, np.ndarray | None] | None = None
-                      ) -> np.ndarray:
+def select_structures(
+    blocks: list[np.ndarray],
+    h: float,
+    size: int,
+    method: str,
+    rng: np.random.Generator,
+    on_selected: Callable[[], None] | None = None,
+    centres: list[np.ndarray] | None = None,
+    split: Split | None = None,
+    reference: tuple[np.ndarray, np.ndarray | None] | None = None,
+) -> np.ndarray:
     """Indices (in selection order) of `size` structures, from their descriptor blocks (1/A).
 
     h: bandwidth (1/A). `on_selected()`, if given, is called after each pick (a progress bar).
@@ -82,11 +89,11 @@ def select_structures(blocks: list[np.ndarray], h: float, size: int, method: str
     if method == "random":
         return np.sort(rng.choice(len(blocks), size, replace=False))
     if method == "mean_fps":
-        return farthest_points(np.array([block.mean(axis=0) for block in blocks]), size,
-                                int(rng.integers(len(blocks))), on_selected)
+        return farthest_points(
+            np.array([block.mean(axis=0) for block in blocks]), size, int(rng.integers(len(blocks))), on_selected
+        )
     if method == "kmeans":
-        return _nearest_to_centroids(np.array([block.mean(axis=0) for block in blocks]), size,
-                                     int(rng.integers(2**31)))
+        return _nearest_to_centroids(np.array([block.mean(axis=0) for block in blocks]), size, int(rng.integers(2**31)))
     own = _Own(blocks, centres, split.mine)
     entropies = split.joined(lambda: [entropy(blocks[i], h, centres[i]) for i in split.mine])
 
@@ -145,8 +152,9 @@ class _KernelSums:
 
     def add(self, x: np.ndarray, x_centres: np.ndarray | None) -> None:
         if len(self.own.x):
-            self.log_sums = np.logaddexp(self.log_sums, -delta_entropy(self.own.x, x, self.h, self.own.centres,
-                                                                       x_centres))
+            self.log_sums = np.logaddexp(
+                self.log_sums, -delta_entropy(self.own.x, x, self.h, self.own.centres, x_centres)
+            )
 
 
 def _ascent(n: int, size: int, split: Split, first_scores, scores, add, on_selected) -> np.ndarray:

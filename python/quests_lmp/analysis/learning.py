@@ -34,8 +34,9 @@ def asymptote(sizes, values) -> tuple[float, float, float]:
     top = float(values.max())
     guess = (top, top - float(values.min()) + 1e-3, 1.0 / math.log(sizes.max()) ** 2)
     try:
-        (a, b, c), _ = curve_fit(learning_model, sizes, values, p0=guess, bounds=([-np.inf, 0, 0], np.inf),
-                                 maxfev=20000)
+        (a, b, c), _ = curve_fit(
+            learning_model, sizes, values, p0=guess, bounds=([-np.inf, 0, 0], np.inf), maxfev=20000
+        )
     except RuntimeError as error:
         raise ValueError(f"the asymptote fit f(N) = a - b exp(-c (log N)^2) did not converge: {error}") from None
     return float(a), float(b), float(c)

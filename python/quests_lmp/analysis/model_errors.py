@@ -20,7 +20,6 @@ error above tau is "badly predicted" (the positive class); an alarm at threshold
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import isotonic_regression
 from scipy.stats import rankdata
 
 from ..engine.calibration import ErrorMap
@@ -99,15 +98,30 @@ def alarm_metrics(dh, errors, tau: float, threshold: float) -> dict:
     dh, errors = np.asarray(dh, dtype=np.float64), np.asarray(errors, dtype=np.float64)
     positive, flagged = errors > tau, dh > threshold
     hits = np.sum(positive & flagged)
-    return {"atoms": int(dh.size), "positive_fraction": float(positive.mean()), "spearman": spearman(dh, errors),
-            "auroc": auroc(dh, positive), "auprc": auprc(dh, positive), "flagged_fraction": float(flagged.mean()),
-            "recall": float(hits / positive.sum()) if positive.any() else float("nan"),
-            "precision": float(hits / flagged.sum()) if flagged.any() else float("nan"),
-            "rms_error": float(np.sqrt(np.mean(errors ** 2))), "max_error": float(errors.max())}
+    return {
+        "atoms": int(dh.size),
+        "positive_fraction": float(positive.mean()),
+        "spearman": spearman(dh, errors),
+        "auroc": auroc(dh, positive),
+        "auprc": auprc(dh, positive),
+        "flagged_fraction": float(flagged.mean()),
+        "recall": float(hits / positive.sum()) if positive.any() else float("nan"),
+        "precision": float(hits / flagged.sum()) if flagged.any() else float("nan"),
+        "rms_error": float(np.sqrt(np.mean(errors**2))),
+        "max_error": float(errors.max()),
+    }
 
 
-def fit_error_map(dh, errors, bandwidth: float, by_centre: bool, quantile: float = MAP_QUANTILE,
-                  bins: int = MAP_BINS, bin_atoms: int = MAP_BIN_ATOMS, model: str = "") -> ErrorMap:
+def fit_error_map(
+    dh,
+    errors,
+    bandwidth: float,
+    by_centre: bool,
+    quantile: float = MAP_QUANTILE,
+    bins: int = MAP_BINS,
+    bin_atoms: int = MAP_BIN_ATOMS,
+    model: str = "",
+) -> ErrorMap:
     """The ErrorMap of force errors (eV/A) against dH (nats) computed at `bandwidth` (1/A) and
     species mode `by_centre`: atoms of finite dH sorted by it, cut into min(bins, n // bin_atoms)
     bins of equal count (at least one); per bin its mean dH (the knot), mean error and `quantile`
@@ -130,6 +144,22 @@ def fit_error_map(dh, errors, bandwidth: float, by_centre: bool, quantile: float
             knots.append(centre)
             members.append(part)
     counts = np.array([part.size for part in members], dtype=np.float64)
-    mean = isotonic_regression([errors[part].mean() for part in members], weights=counts).x
-    upper = isotonic_regression([np.quantile(errors[part], quantile) for part in members], weights=counts).x
+    mean = non_decreasing([errors[part].mean() for part in members], counts)
+    upper = non_decreasing([np.quantile(errors[part], quantile) for part in members], counts)
     return ErrorMap(knots, mean, upper, quantile, bandwidth, by_centre, int(dh.size), model)
+
+
+def non_decreasing(values, weights) -> np.ndarray:
+    """The weighted least-squares non-decreasing fit to `values` (isotonic regression by pooling
+    adjacent violators: a run that decreases becomes one level, its weighted mean)."""
+    levels, totals, sizes = [], [], []  # per pooled block: mean, weight, number of values
+    for value, weight in zip(values, weights):
+        levels.append(float(value))
+        totals.append(float(weight))
+        sizes.append(1)
+        while len(levels) > 1 and levels[-2] > levels[-1]:
+            weight = totals[-2] + totals[-1]
+            levels[-2] = (levels[-2] * totals[-2] + levels[-1] * totals[-1]) / weight
+            totals[-2], sizes[-2] = weight, sizes[-2] + sizes[-1]
+            del levels[-1], totals[-1], sizes[-1]
+    return np.repeat(levels, sizes)

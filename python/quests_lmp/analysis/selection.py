@@ -28,9 +28,16 @@ class Selection:
     novel_fraction: np.ndarray
 
 
-def select_novel(x: np.ndarray, groups: np.ndarray, training_dh: np.ndarray, h: float, budget: int,
-                 threshold: float = 0.0, centres: np.ndarray | None = None,
-                 on_pick: Callable[[], None] | None = None) -> Selection:
+def select_novel(
+    x: np.ndarray,
+    groups: np.ndarray,
+    training_dh: np.ndarray,
+    h: float,
+    budget: int,
+    threshold: float = 0.0,
+    centres: np.ndarray | None = None,
+    on_pick: Callable[[], None] | None = None,
+) -> Selection:
     """Greedy selection of up to `budget` groups of candidate environments (module docstring).
 
     Parameters

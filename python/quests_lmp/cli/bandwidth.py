@@ -9,8 +9,9 @@ from .report import print_table, write_result
 
 def register(commands) -> None:
     command = options.add_command(commands, "bandwidth", run, "kernel bandwidth h(V) for atomic volumes (SI Eq. S20)")
-    command.add_argument("volumes", nargs="+", type=options.positive(float), metavar="V",
-                         help="volume per atom, A^3/atom")
+    command.add_argument(
+        "volumes", nargs="+", type=options.positive(float), metavar="V", help="volume per atom, A^3/atom"
+    )
 
 
 def run(args, world) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.clusters import DEFAULT_DISTANCE, cluster_sizes
-from ..engine.reference import species_options
+from ..engine.options import species_options
 from . import options
 from .datasets import md_step, short_names, write_csv
 from .distributed import per_frame
@@ -16,12 +16,22 @@ from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "clusters", run, "clusters of solid-like atoms (dH <= threshold) per frame",
-                                  [options.PLOT], parallel=True)
+    command = options.add_command(
+        commands,
+        "clusters",
+        run,
+        "clusters of solid-like atoms (dH <= threshold) per frame",
+        [options.PLOT],
+        parallel=True,
+    )
     command.add_argument("trajectory")
     command.add_argument("--reference", required=True, help="reference of the solid: .npz or structures")
-    command.add_argument("--distance", type=options.positive(float), default=DEFAULT_DISTANCE,
-                         help=f"atoms closer than this (A) join a cluster ({DEFAULT_DISTANCE})")
+    command.add_argument(
+        "--distance",
+        type=options.positive(float),
+        default=DEFAULT_DISTANCE,
+        help=f"atoms closer than this (A) join a cluster ({DEFAULT_DISTANCE})",
+    )
     command.add_argument("--threshold", type=float, default=0.0, help="solid-like: dH <= threshold (nats, 0)")
 
 
@@ -32,8 +42,9 @@ def run(args, world) -> None:
     species = species_options(reference, args.species)
 
     def frame(index, atoms):
-        dh = reference.delta_entropy(reference.descriptor.compute_atoms(atoms, index=index), centres=atoms.numbers,
-                                     **species)
+        dh = reference.delta_entropy(
+            reference.descriptor.compute_atoms(atoms, index=index), centres=atoms.numbers, **species
+        )
         solid_like = dh <= args.threshold
         sizes = cluster_sizes(atoms, solid_like, args.distance)
         row = [index, len(atoms), int(solid_like.sum()), len(sizes), int(sizes[0]) if len(sizes) else 0]
@@ -52,7 +63,17 @@ def run(args, world) -> None:
         from .plots import clusters_plot
 
         title = f"{short_names([args.trajectory])[0]} against {short_names([args.reference])[0]}"
-        clusters_plot(args.plot, title, None if None in steps else steps, [row[4] for row in rows], np.concatenate(all_sizes))
-    write_result(args, {"trajectory": args.trajectory, "reference": args.reference, "distance": args.distance,
-                        "threshold": args.threshold, **{name: [row[i] for row in rows] for i, name in enumerate(header)},
-                        "sizes": [sizes.tolist() for sizes in all_sizes]})
+        clusters_plot(
+            args.plot, title, None if None in steps else steps, [row[4] for row in rows], np.concatenate(all_sizes)
+        )
+    write_result(
+        args,
+        {
+            "trajectory": args.trajectory,
+            "reference": args.reference,
+            "distance": args.distance,
+            "threshold": args.threshold,
+            **{name: [row[i] for row in rows] for i, name in enumerate(header)},
+            "sizes": [sizes.tolist() for sizes in all_sizes],
+        },
+    )

@@ -19,17 +19,25 @@ from .report import write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "compress", run, "subset of structures that keeps the most information",
-                                  parallel=True)
+    command = options.add_command(
+        commands, "compress", run, "subset of structures that keeps the most information", parallel=True
+    )
     command.add_argument("dataset")
     size = command.add_mutually_exclusive_group(required=True)
     size.add_argument("--size", type=options.positive(int), help="structures to keep")
     size.add_argument("--fraction", type=float, help="fraction of the structures to keep")
-    command.add_argument("--method", choices=METHODS, default="greedy",
-                         help="greedy (default), random, or the reference package's fps, mean_fps, kmeans, msc, "
-                              "msc_conditional (doc/cli.md)")
-    command.add_argument("--reference", help="msc_conditional: the existing set (.npz reference file or structures), "
-                                             "whose descriptor and bandwidth then apply")
+    command.add_argument(
+        "--method",
+        choices=METHODS,
+        default="greedy",
+        help="greedy (default), random, or the reference package's fps, mean_fps, kmeans, msc, "
+        "msc_conditional (doc/cli.md)",
+    )
+    command.add_argument(
+        "--reference",
+        help="msc_conditional: the existing set (.npz reference file or structures), "
+        "whose descriptor and bandwidth then apply",
+    )
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("-o", "--output", required=True, help="subset to write (.extxyz)")
 
@@ -55,27 +63,47 @@ def run(args, world) -> None:
     n = dataset.n_frames
     size = args.size if args.size is not None else max(1, round(args.fraction * n))
     offsets = np.cumsum([0, *dataset.atom_counts])
-    blocks = [x[offsets[i]:offsets[i + 1]] for i in range(n)]
-    centres = [all_centres[offsets[i]:offsets[i + 1]] for i in range(n)] if by_centre else None
-    with Progress(f"{args.method} selection", size,
-                  enabled=world.is_root and not args.quiet and args.method not in ("random", "kmeans")) as bar:
+    blocks = [x[offsets[i] : offsets[i + 1]] for i in range(n)]
+    centres = [all_centres[offsets[i] : offsets[i + 1]] for i in range(n)] if by_centre else None
+    with Progress(
+        f"{args.method} selection",
+        size,
+        enabled=world.is_root and not args.quiet and args.method not in ("random", "kmeans"),
+    ) as bar:
         split = Split(range(*world.block(n)), lambda work: world.allgather(world.each(work)))
-        chosen = select_structures(blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance,
-                                   centres, split, existing)
+        chosen = select_structures(
+            blocks, h, size, args.method, np.random.default_rng(args.seed), bar.advance, centres, split, existing
+        )
     rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
     z = all_centres if by_centre else None
     full = self_dh(world, x, h, z, quiet=args.quiet)
     kept = self_dh(world, x, h, z, rows, quiet=True)
     if not world.is_root:
         return
-    (full_h, full_d), (sub_h, sub_d) = entropy_and_diversity_from_self_dh(full), entropy_and_diversity_from_self_dh(kept)
-    result = {"dataset": dataset.name, "method": args.method, "bandwidth": h, "species": args.species or "blind",
-              "structures": n, "kept": len(chosen),
-              "environments": len(x), "kept_environments": len(rows),
-              "entropy": full_h, "diversity": full_d, "subset_entropy": sub_h, "subset_diversity": sub_d,
-              "information_gap": full_h - sub_h, "indices": [int(i) for i in chosen]}
-    print(f"kept {len(chosen)} of {n} structures ({len(rows)} of {len(x)} environments, "
-          f"{args.method}): H = {sub_h:.6f} vs {full_h:.6f} nats (gap {full_h - sub_h:.6f}), "
-          f"D = {sub_d:.6f} vs {full_d:.6f} nats")
+    (full_h, full_d), (sub_h, sub_d) = (
+        entropy_and_diversity_from_self_dh(full),
+        entropy_and_diversity_from_self_dh(kept),
+    )
+    result = {
+        "dataset": dataset.name,
+        "method": args.method,
+        "bandwidth": h,
+        "species": args.species or "blind",
+        "structures": n,
+        "kept": len(chosen),
+        "environments": len(x),
+        "kept_environments": len(rows),
+        "entropy": full_h,
+        "diversity": full_d,
+        "subset_entropy": sub_h,
+        "subset_diversity": sub_d,
+        "information_gap": full_h - sub_h,
+        "indices": [int(i) for i in chosen],
+    }
+    print(
+        f"kept {len(chosen)} of {n} structures ({len(rows)} of {len(x)} environments, "
+        f"{args.method}): H = {sub_h:.6f} vs {full_h:.6f} nats (gap {full_h - sub_h:.6f}), "
+        f"D = {sub_d:.6f} vs {full_d:.6f} nats"
+    )
     write_structures(args.output, dataset.read(chosen))
     write_result(args, result)

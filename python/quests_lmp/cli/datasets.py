@@ -17,8 +17,8 @@ import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, Descriptor
 from ..engine.files import check_folder, write_atomically
-from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.frames import FrameFile
+from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.periodic import widest_gap
 from ..engine.reference import Reference
 from ..engine.species import atomic_numbers, symbols
@@ -115,8 +115,10 @@ def read_dataset(spec: str, format: str | None = None, elements: list[str] | Non
     empty = np.flatnonzero(dataset.atom_counts == 0)
     if empty.size:
         shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
-        raise ValueError(f"{spec}: {empty.size} of {dataset.n_frames} frames have no atoms (frame {shown} of the "
-                         "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)")
+        raise ValueError(
+            f"{spec}: {empty.size} of {dataset.n_frames} frames have no atoms (frame {shown} of the "
+            "selection; a dump_modify thresh dump?); select frames with atoms (file@start:stop)"
+        )
     return dataset
 
 
@@ -125,16 +127,21 @@ def _name_types(spec: str, frames: list, numbers: np.ndarray) -> None:
     for atoms in frames:
         types = atoms.arrays.get("type")
         if types is None:
-            raise ValueError(f"--elements names LAMMPS atom types, but {spec} has none (not a LAMMPS dump or data "
-                             "file): its elements are read from the file; leave --elements out")
+            raise ValueError(
+                f"--elements names LAMMPS atom types, but {spec} has none (not a LAMMPS dump or data "
+                "file): its elements are read from the file; leave --elements out"
+            )
         if types.min() < 1 or types.max() > numbers.size:
-            raise ValueError(f"{spec} has atoms of type {types.max()}, but --elements names {numbers.size} types: "
-                             "give one element per atom type")
+            raise ValueError(
+                f"{spec} has atoms of type {types.max()}, but --elements names {numbers.size} types: "
+                "give one element per atom type"
+            )
         atoms.numbers = numbers[types - 1]
 
 
-def environment_chunks(dataset: Dataset, descriptor: Descriptor, start: int, stop: int, chunk: int = CHUNK,
-                       rows: np.ndarray | None = None):
+def environment_chunks(
+    dataset: Dataset, descriptor: Descriptor, start: int, stop: int, chunk: int = CHUNK, rows: np.ndarray | None = None
+):
     """Yields (descriptors (m, d) in 1/A, centre atomic numbers (m,)) of the environments
     [start, stop) of a dataset (or only of `rows`, sorted indices in that range), in order, about
     `chunk` at a time; reads only the frames that hold them, one at a time (memory: one frame and
@@ -147,7 +154,7 @@ def environment_chunks(dataset: Dataset, descriptor: Descriptor, start: int, sto
         if rows is None:
             wanted = np.arange(low, high) - offsets[position]
         else:
-            wanted = rows[np.searchsorted(rows, low):np.searchsorted(rows, high)] - offsets[position]
+            wanted = rows[np.searchsorted(rows, low) : np.searchsorted(rows, high)] - offsets[position]
         if wanted.size == 0:
             continue
         (atoms,) = dataset.read([position])
@@ -171,7 +178,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 def short_names(specs: list[str]) -> list[str]:
     """Labels for plots: each file's name with its @selection, with folders only where names would clash."""
     paths = [split_spec(spec)[0] for spec in specs]
-    selections = [spec[len(path):] for spec, path in zip(specs, paths)]
+    selections = [spec[len(path) :] for spec, path in zip(specs, paths)]
     names = [os.path.basename(path) for path in paths]
     if len(set(zip(names, selections))) < len(specs):
         common = os.path.commonpath([os.path.abspath(path) for path in paths])
@@ -196,8 +203,14 @@ def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = Fals
             dataset.descriptors = np.concatenate(blocks)
 
 
-def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float = DEFAULT_BANDWIDTH,
-                      world=None, cutoff: float = DEFAULT_CUTOFF, quiet: bool = False) -> float:
+def resolve_bandwidth(
+    value: str | None,
+    datasets: list[Dataset],
+    default: float = DEFAULT_BANDWIDTH,
+    world=None,
+    cutoff: float = DEFAULT_CUTOFF,
+    quiet: bool = False,
+) -> float:
     """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
     of the datasets' bulk-like frames (SI Eq. S20), or `default` when not given. Bulk-like: fully
     periodic, with no empty layer wider than the descriptor cutoff (A) along a cell vector, which
@@ -221,15 +234,21 @@ def resolve_bandwidth(value: str | None, datasets: list[Dataset], default: float
     bulk = [v for v in volumes if v is not None]
     names = ", ".join(d.name for d in datasets) or "no structures"
     if not bulk:
-        raise ValueError(f"--bandwidth auto needs bulk-like frames (fully periodic, no vacuum layer wider than the "
-                         f"{cutoff:g} A cutoff) for the atomic volume of h(V), and {names} has none of "
-                         f"{len(volumes)}; give a number in 1/A instead")
+        raise ValueError(
+            f"--bandwidth auto needs bulk-like frames (fully periodic, no vacuum layer wider than the "
+            f"{cutoff:g} A cutoff) for the atomic volume of h(V), and {names} has none of "
+            f"{len(volumes)}; give a number in 1/A instead"
+        )
     h = bandwidth_for_volume(float(np.mean(bulk)))
     if not quiet and (world is None or world.is_root):
         skipped = len(volumes) - len(bulk)
-        print(f"--bandwidth auto: h = {h:.6g} 1/A, h(V) at the mean atomic volume {np.mean(bulk):.4g} A^3 of "
-              f"{len(bulk)} bulk-like frames of {names}" + (f" ({skipped} open or with vacuum left out)" if skipped
-                                                              else ""), file=sys.stderr, flush=True)
+        print(
+            f"--bandwidth auto: h = {h:.6g} 1/A, h(V) at the mean atomic volume {np.mean(bulk):.4g} A^3 of "
+            f"{len(bulk)} bulk-like frames of {names}"
+            + (f" ({skipped} open or with vacuum left out)" if skipped else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     return h
 
 
@@ -240,16 +259,28 @@ def load_reference(source: Dataset, descriptor: Descriptor, h: float, quiet: boo
     return reference_of([source], descriptor, h)
 
 
-def reference_of(datasets: list[Dataset], descriptor: Descriptor, h: float, descriptors: np.ndarray | None = None,
-                 centres: np.ndarray | None = None) -> Reference:
+def reference_of(
+    datasets: list[Dataset],
+    descriptor: Descriptor,
+    h: float,
+    descriptors: np.ndarray | None = None,
+    centres: np.ndarray | None = None,
+) -> Reference:
     """The Reference of described datasets, with their centre elements (and multicomponent elements);
     or of the datasets' descriptors and centres given here (in order, all datasets together)."""
     elements = getattr(descriptor, "elements", None)
     if descriptors is None:
         descriptors = np.concatenate([d.descriptors for d in datasets])
         centres = np.concatenate([d.centres for d in datasets])
-    return Reference(descriptors, descriptor.k, descriptor.cutoff, h, sources=[d.name for d in datasets],
-                     centres=centres, multicomponent=None if elements is None else symbols(elements))
+    return Reference(
+        descriptors,
+        descriptor.k,
+        descriptor.cutoff,
+        h,
+        sources=[d.name for d in datasets],
+        centres=centres,
+        multicomponent=None if elements is None else symbols(elements),
+    )
 
 
 def check_output_paths(paths, overwrite: bool, inputs=()) -> None:
@@ -263,8 +294,10 @@ def check_output_paths(paths, overwrite: bool, inputs=()) -> None:
             continue
         for source in existing_inputs:
             if os.path.samefile(path, source):
-                raise ValueError(f"{path} is an input of this command ({source}); it is never written over: "
-                                 "choose another output name")
+                raise ValueError(
+                    f"{path} is an input of this command ({source}); it is never written over: "
+                    "choose another output name"
+                )
         if not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite or choose another name")
     if len({os.path.abspath(path) for path in paths}) < len(paths):
@@ -305,7 +338,7 @@ def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH",
         copy = atoms.copy()
         copy.calc = None
         for key, column in named.items():
-            copy.arrays[key] = column[start:start + len(atoms)].copy()
+            copy.arrays[key] = column[start : start + len(atoms)].copy()
         if ids is not None:
             copy.arrays["id"] = ids[number]
         copies.append(copy)

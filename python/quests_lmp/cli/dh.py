@@ -19,13 +19,15 @@ from .report import print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "dh", run, "dH of test environments against a reference", [options.DH],
-                                  parallel=True)
+    command = options.add_command(
+        commands, "dh", run, "dH of test environments against a reference", [options.DH], parallel=True
+    )
     command.add_argument("test", help="test structures (file@frames)")
     command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
-    command.add_argument("--force-error", action="store_true",
-                         help="also the expected force error (eV/A) of the reference's error map")
+    command.add_argument(
+        "--force-error", action="store_true", help="also the expected force error (eV/A) of the reference's error map"
+    )
 
 
 def run(args, world) -> None:
@@ -34,30 +36,44 @@ def run(args, world) -> None:
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     method = options.dh_method(args, reference, world)
-    error_map = (error_map_in_force(reference.error_map, reference.bandwidth, method["by_centre"])
-                 if args.force_error else None)
+    error_map = (
+        error_map_in_force(reference.error_map, reference.bandwidth, method["by_centre"]) if args.force_error else None
+    )
     values, centres = distributed_dh(world, test, reference, method, args)
     if not world.is_root:
         return
     errors = dict(zip(("expected_force_error", "force_error_upper"), error_map.expected(values))) if error_map else {}
     novel = values > args.threshold
-    result = {"test": args.test, "reference": args.reference, "environments": int(values.size),
-              "bandwidth": reference.bandwidth, **_described(method),
-              "threshold": args.threshold,
-              "max_dH": float(values.max()), "mean_dH": float(values.mean()),
-              "novel_fraction": float(novel.mean()), "novel_count": int(novel.sum()),
-              "by_element": by_element(values, centres, args.threshold),
-              **({"max_expected_force_error": float(errors["expected_force_error"].max())} if errors else {})}
-    print(f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
-          f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
-          f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
-          f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})")
+    result = {
+        "test": args.test,
+        "reference": args.reference,
+        "environments": int(values.size),
+        "bandwidth": reference.bandwidth,
+        **_described(method),
+        "threshold": args.threshold,
+        "max_dH": float(values.max()),
+        "mean_dH": float(values.mean()),
+        "novel_fraction": float(novel.mean()),
+        "novel_count": int(novel.sum()),
+        "by_element": by_element(values, centres, args.threshold),
+        **({"max_expected_force_error": float(errors["expected_force_error"].max())} if errors else {}),
+    }
+    print(
+        f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
+        f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
+        f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
+        f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})"
+    )
     if errors:
-        print(f"expected force error (error map of {reference.error_map.model or 'the reference'}): max "
-              f"{result['max_expected_force_error']:.4g} eV/A")
+        print(
+            f"expected force error (error map of {reference.error_map.model or 'the reference'}): max "
+            f"{result['max_expected_force_error']:.4g} eV/A"
+        )
     if len(result["by_element"]) > 1:
-        print_table([{"element": name, **row} for name, row in result["by_element"].items()],
-                    ["element", "environments", "max_dH", "mean_dH", "novel_count", "novel_fraction"])
+        print_table(
+            [{"element": name, **row} for name, row in result["by_element"].items()],
+            ["element", "environments", "max_dH", "mean_dH", "novel_count", "novel_fraction"],
+        )
     if args.output:
         write_per_atom(args.output, test, values, more=errors)
     write_result(args, result)
@@ -65,8 +81,11 @@ def run(args, world) -> None:
 
 def _described(method: dict) -> dict:
     """The dH options for the JSON result: method and precision, the method's own setting, by_centre."""
-    return {key: value for key, value in method.items()
-            if key in ("method", "precision", "by_centre") or (key in ("neighbors", "certificate") and value is not None)}
+    return {
+        key: value
+        for key, value in method.items()
+        if key in ("method", "precision", "by_centre") or (key in ("neighbors", "certificate") and value is not None)
+    }
 
 
 def species_name(method: dict, reference) -> str:
@@ -80,8 +99,13 @@ def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dic
     groups = element_rows(centres)
     for name, rows in sorted(zip(symbols(groups), groups.values())):
         part = values[rows]
-        table[name] = {"environments": int(part.size), "max_dH": float(part.max()), "mean_dH": float(part.mean()),
-                       "novel_count": int(np.sum(part > threshold)), "novel_fraction": float(np.mean(part > threshold))}
+        table[name] = {
+            "environments": int(part.size),
+            "max_dH": float(part.max()),
+            "mean_dH": float(part.mean()),
+            "novel_count": int(np.sum(part > threshold)),
+            "novel_fraction": float(np.mean(part > threshold)),
+        }
     return table
 
 
@@ -97,8 +121,10 @@ def distributed_dh(world, test, reference, method, args):
                 values.append(reference.delta_entropy(x, centres=z, **method))
                 centres.append(z)
                 bar.advance(len(x))
-        return (np.concatenate(values) if values else np.zeros(0),
-                np.concatenate(centres) if centres else np.zeros(0, dtype=np.int64))
+        return (
+            np.concatenate(values) if values else np.zeros(0),
+            np.concatenate(centres) if centres else np.zeros(0, dtype=np.int64),
+        )
 
     gathered = world.run(work)
     if not world.is_root:

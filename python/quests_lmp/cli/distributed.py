@@ -44,8 +44,11 @@ class Share:
 def describe_shares(world, datasets: list[Dataset], descriptor, quiet: bool = False) -> list[Share]:
     """Each rank's Share of every dataset, described on that rank only."""
     shares = []
-    with Progress("descriptors", sum(world.block(d.n_environments)[1] - world.block(d.n_environments)[0]
-                                     for d in datasets), enabled=world.is_root and not quiet) as bar:
+    with Progress(
+        "descriptors",
+        sum(world.block(d.n_environments)[1] - world.block(d.n_environments)[0] for d in datasets),
+        enabled=world.is_root and not quiet,
+    ) as bar:
         for dataset in datasets:
             start, stop = world.block(dataset.n_environments)
 
@@ -103,8 +106,9 @@ def block_dh(y: np.ndarray, x: np.ndarray, h, y_centres=None, x_centres=None) ->
     return delta_entropy(y, x, h, y_centres, x_centres) if len(y) else np.zeros(0)
 
 
-def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by_centre: bool,
-                    quiet: bool = False) -> tuple[np.ndarray, np.ndarray, dict] | None:
+def sampled_self_dh(
+    world, dataset: Dataset, descriptor, h, rows: np.ndarray, by_centre: bool, quiet: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict] | None:
     """(exact dH(X_i|X) of the environments `rows` (sorted global indices) against the whole
     dataset, their centres, the environments of each element in the dataset: atomic number ->
     count) on rank 0, None elsewhere. Two streamed passes over this rank's block: the sampled
@@ -119,8 +123,9 @@ def sampled_self_dh(world, dataset: Dataset, descriptor, h, rows: np.ndarray, by
         total, counts = np.full(len(samples), -np.inf), np.zeros(119, dtype=np.int64)  # per atomic number
         with Progress("kernel sums", stop - start, enabled=world.is_root and not quiet) as bar:
             for chunk, centres in environment_chunks(dataset, descriptor, start, stop):
-                dh = delta_entropy(samples, chunk, h, sample_centres if by_centre else None,
-                                   centres if by_centre else None)
+                dh = delta_entropy(
+                    samples, chunk, h, sample_centres if by_centre else None, centres if by_centre else None
+                )
                 total = np.logaddexp(total, -dh)
                 counts += np.bincount(centres, minlength=counts.size)
                 bar.advance(len(chunk))

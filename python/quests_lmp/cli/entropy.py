@@ -14,8 +14,12 @@ import sys
 
 import numpy as np
 
-from ..engine.information import (entropy_and_diversity_from_self_dh, entropy_by_element_from_self_dh,
-                                  sampled_entropy_and_diversity, sampled_entropy_by_element)
+from ..engine.information import (
+    entropy_and_diversity_from_self_dh,
+    entropy_by_element_from_self_dh,
+    sampled_entropy_and_diversity,
+    sampled_entropy_by_element,
+)
 from ..engine.species import symbols
 from . import options
 from .distributed import describe_shares, sampled_self_dh, self_dh
@@ -25,14 +29,23 @@ DEFAULT_ROWS = 10000
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "entropy", run, "H, D and log n of datasets, exact or estimated",
-                                  parallel=True)
+    command = options.add_command(
+        commands, "entropy", run, "H, D and log n of datasets, exact or estimated", parallel=True
+    )
     command.add_argument("datasets", nargs="+")
-    command.add_argument("--method", choices=("exact", "approx"), default="exact",
-                         help="exact (all n^2 kernel terms, default) or approx (the exact kernel sums of --rows "
-                              "random environments: H and D with standard errors)")
-    command.add_argument("--rows", type=options.positive(int), default=DEFAULT_ROWS,
-                         help=f"approx: environments whose kernel sums are computed ({DEFAULT_ROWS})")
+    command.add_argument(
+        "--method",
+        choices=("exact", "approx"),
+        default="exact",
+        help="exact (all n^2 kernel terms, default) or approx (the exact kernel sums of --rows "
+        "random environments: H and D with standard errors)",
+    )
+    command.add_argument(
+        "--rows",
+        type=options.positive(int),
+        default=DEFAULT_ROWS,
+        help=f"approx: environments whose kernel sums are computed ({DEFAULT_ROWS})",
+    )
     command.add_argument("--sample", type=options.positive(int), help="exact: environments per random subset")
     command.add_argument("--repeats", type=options.positive(int), default=5, help="subsets to average (5)")
     command.add_argument("--seed", type=int, default=0)
@@ -41,8 +54,10 @@ def register(commands) -> None:
 def run(args, world) -> None:
     options.check_outputs(args, [args.json])
     if args.method == "approx" and args.sample:
-        raise ValueError("--sample averages exact entropies of subsets; --method approx samples rows of the whole "
-                         "set: use one of them")
+        raise ValueError(
+            "--sample averages exact entropies of subsets; --method approx samples rows of the whole "
+            "set: use one of them"
+        )
     datasets = options.datasets(args, world)
     descriptor = options.descriptor(args, datasets, world)
     by_centre = options.by_centre(args)
@@ -58,8 +73,11 @@ def run(args, world) -> None:
     if not world.is_root:
         return
     errors = ["entropy_error", "diversity_error"] if args.method == "approx" else ["entropy_std", "diversity_std"]
-    columns = (["dataset"] + (["element"] if by_centre and args.method == "exact" else [])
-               + ["environments", "sampled", "bandwidth", "entropy", errors[0], "diversity", errors[1], "log_n"])
+    columns = (
+        ["dataset"]
+        + (["element"] if by_centre and args.method == "exact" else [])
+        + ["environments", "sampled", "bandwidth", "entropy", errors[0], "diversity", errors[1], "log_n"]
+    )
     print_table(rows, columns)
     write_result(args, {"datasets": rows, "species": args.species or "blind", "method": args.method})
 
@@ -103,15 +121,39 @@ def _approximate(world, dataset, descriptor, h, by_centre, rng, args) -> list[di
         table += [(name, *values) for name, values in elements.items()]
         left_out = [name for name in symbols(sorted(counts)) if name not in elements]
         if left_out:
-            print(f"quests-lmp entropy: {dataset.name}: no per-element line for {', '.join(left_out)} (fewer than 2 "
-                  "of its environments among the sampled rows: raise --rows)", file=sys.stderr)
-    return [_row(dataset.name, element, count, sampled, h, estimate["entropy"], estimate["entropy_error"],
-                 estimate["diversity"], estimate["diversity_error"], "error")
-            for element, count, sampled, estimate in table]
+            print(
+                f"quests-lmp entropy: {dataset.name}: no per-element line for {', '.join(left_out)} (fewer than 2 "
+                "of its environments among the sampled rows: raise --rows)",
+                file=sys.stderr,
+            )
+    return [
+        _row(
+            dataset.name,
+            element,
+            count,
+            sampled,
+            h,
+            estimate["entropy"],
+            estimate["entropy_error"],
+            estimate["diversity"],
+            estimate["diversity_error"],
+            "error",
+        )
+        for element, count, sampled, estimate in table
+    ]
 
 
 def _row(name, element, n, sampled, h, entropy, entropy_spread, diversity, diversity_spread, spread) -> dict:
     """A table row; log_n is that of the set whose H it is (a subset for --sample, all n for approx)."""
-    return {"dataset": name, "element": element, "environments": int(n), "sampled": int(sampled), "bandwidth": h,
-            "entropy": float(entropy), f"entropy_{spread}": float(entropy_spread), "diversity": float(diversity),
-            f"diversity_{spread}": float(diversity_spread), "log_n": float(np.log(sampled if spread == "std" else n))}
+    return {
+        "dataset": name,
+        "element": element,
+        "environments": int(n),
+        "sampled": int(sampled),
+        "bandwidth": h,
+        "entropy": float(entropy),
+        f"entropy_{spread}": float(entropy_spread),
+        "diversity": float(diversity),
+        f"diversity_{spread}": float(diversity_spread),
+        "log_n": float(np.log(sampled if spread == "std" else n)),
+    }

@@ -32,23 +32,45 @@ from .distributed import per_frame
 from .plots import errors_plot
 from .report import print_table, write_result
 
-COLUMNS = ["group", "atoms", "positive_fraction", "spearman", "auroc", "auprc", "flagged_fraction", "recall",
-           "precision", "rms_error"]
+COLUMNS = [
+    "group",
+    "atoms",
+    "positive_fraction",
+    "spearman",
+    "auroc",
+    "auprc",
+    "flagged_fraction",
+    "recall",
+    "precision",
+    "rms_error",
+]
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "errors", run, "dH against a model's per-atom force errors",
-                                  [options.CALIBRATED_DH, options.PLOT], parallel=True)
+    command = options.add_command(
+        commands,
+        "errors",
+        run,
+        "dH against a model's per-atom force errors",
+        [options.CALIBRATED_DH, options.PLOT],
+        parallel=True,
+    )
     command.add_argument("test", help="structures with true and predicted forces (extxyz), file@frames allowed")
     command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
     command.add_argument("--true", default="forces", help="per-atom array of the true forces, eV/A (forces)")
     command.add_argument("--predicted", required=True, help="per-atom array of the model's forces, eV/A")
-    command.add_argument("--tau", type=options.positive(float),
-                         help="an error above tau (eV/A) is a big one (default: twice the RMS error of TEST)")
+    command.add_argument(
+        "--tau",
+        type=options.positive(float),
+        help="an error above tau (eV/A) is a big one (default: twice the RMS error of TEST)",
+    )
     command.add_argument("--group-key", default="config_type", help="extxyz info key of each frame's group")
     command.add_argument("-o", "--output", help="per-atom CSV: frame, atom, group, dH, error")
-    command.add_argument("--store", action="store_true",
-                         help="fit the expected force error against dH and write it into the reference file")
+    command.add_argument(
+        "--store",
+        action="store_true",
+        help="fit the expected force error against dH and write it into the reference file",
+    )
 
 
 def per_atom_array(atoms, key: str) -> np.ndarray:
@@ -66,11 +88,15 @@ def per_atom_array(atoms, key: str) -> np.ndarray:
 def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json, args.csv, args.plot])
     if args.store and not args.reference.endswith(".npz"):
-        raise ValueError(f"--store writes the error map into a reference file (.npz), not {args.reference}: "
-                         f"build one first (quests-lmp reference build or calibrate)")
+        raise ValueError(
+            f"--store writes the error map into a reference file (.npz), not {args.reference}: "
+            f"build one first (quests-lmp reference build or calibrate)"
+        )
     if args.store and args.method != "exact":
-        raise ValueError(f"--store needs exact dH (--method exact): method {args.method} gives atoms deep in the "
-                         "domain a bound, not their dH")
+        raise ValueError(
+            f"--store needs exact dH (--method exact): method {args.method} gives atoms deep in the "
+            "domain a bound, not their dH"
+        )
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
@@ -90,13 +116,17 @@ def run(args, world) -> None:
         return
     errors = np.concatenate([e for e, _ in per_structure])
     groups = np.repeat([g for _, g in per_structure], test.atom_counts)
-    tau = args.tau if args.tau is not None else 2.0 * float(np.sqrt(np.mean(errors ** 2)))
-    table = {name: alarm_metrics(values[groups == name], errors[groups == name], tau, threshold)
-             for name in sorted(set(groups.tolist()))}
+    tau = args.tau if args.tau is not None else 2.0 * float(np.sqrt(np.mean(errors**2)))
+    table = {
+        name: alarm_metrics(values[groups == name], errors[groups == name], tau, threshold)
+        for name in sorted(set(groups.tolist()))
+    }
     table["all"] = alarm_metrics(values, errors, tau, threshold)
     binned = running_average(values, errors)
-    print(f"{values.size} atoms of {args.test} against {args.reference} (h = {reference.bandwidth:.6g} 1/A): "
-          f"big error = above tau {tau:.4g} eV/A; alarm: {source}")
+    print(
+        f"{values.size} atoms of {args.test} against {args.reference} (h = {reference.bandwidth:.6g} 1/A): "
+        f"big error = above tau {tau:.4g} eV/A; alarm: {source}"
+    )
     rows = [{"group": name, **row} for name, row in table.items()]
     print_table(rows, COLUMNS)
     if args.csv:
@@ -104,15 +134,28 @@ def run(args, world) -> None:
     if args.output:
         frames = np.repeat(np.arange(test.n_frames), test.atom_counts)
         atoms = np.concatenate([np.arange(n) for n in test.atom_counts])
-        write_csv(args.output, ["frame", "atom", "group", "dH", "error"],
-                  zip(frames.tolist(), atoms.tolist(), groups.tolist(), values.tolist(), errors.tolist()))
+        write_csv(
+            args.output,
+            ["frame", "atom", "group", "dH", "error"],
+            zip(frames.tolist(), atoms.tolist(), groups.tolist(), values.tolist(), errors.tolist()),
+        )
     error_map = _store(args, values, errors, reference.bandwidth, method["by_centre"]) if args.store else None
     if args.plot:
         errors_plot(args.plot, values, errors, binned, tau, threshold, error_map)
-    write_result(args, {"test": args.test, "reference": args.reference, "bandwidth": reference.bandwidth,
-                        "tau": tau, "threshold": threshold, "threshold_from": source, "groups": table,
-                        "running_average": {key: value.tolist() for key, value in binned.items()},
-                        **({"error_map": error_map.as_dict()} if error_map else {})})
+    write_result(
+        args,
+        {
+            "test": args.test,
+            "reference": args.reference,
+            "bandwidth": reference.bandwidth,
+            "tau": tau,
+            "threshold": threshold,
+            "threshold_from": source,
+            "groups": table,
+            "running_average": {key: value.tolist() for key, value in binned.items()},
+            **({"error_map": error_map.as_dict()} if error_map else {}),
+        },
+    )
 
 
 def _store(args, values, errors, bandwidth: float, by_centre: bool):
@@ -122,8 +165,10 @@ def _store(args, values, errors, bandwidth: float, by_centre: bool):
     stored = Reference.load(args.reference)
     stored.error_map = error_map
     stored.save(args.reference, overwrite=True)
-    print(f"{args.reference}: error map stored ({len(error_map.dh)} knots from {error_map.atoms} atoms, h = "
-          f"{bandwidth:.6g} 1/A{', by centre' if by_centre else ''}): expected force error "
-          f"{error_map.mean[0]:.4g} eV/A at dH = {error_map.dh[0]:.4g} to {error_map.mean[-1]:.4g} eV/A at dH = "
-          f"{error_map.dh[-1]:.4g} nats")
+    print(
+        f"{args.reference}: error map stored ({len(error_map.dh)} knots from {error_map.atoms} atoms, h = "
+        f"{bandwidth:.6g} 1/A{', by centre' if by_centre else ''}): expected force error "
+        f"{error_map.mean[0]:.4g} eV/A at dH = {error_map.dh[0]:.4g} to {error_map.mean[-1]:.4g} eV/A at dH = "
+        f"{error_map.dh[-1]:.4g} nats"
+    )
     return error_map

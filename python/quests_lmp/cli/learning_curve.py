@@ -14,8 +14,9 @@ from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "learning-curve", run, "H against dataset size, asymptote and gap",
-                                  [options.PLOT], parallel=True)
+    command = options.add_command(
+        commands, "learning-curve", run, "H against dataset size, asymptote and gap", [options.PLOT], parallel=True
+    )
     command.add_argument("dataset")
     command.add_argument("--points", type=options.positive(int), default=8, help="dataset sizes (8, log-spaced)")
     command.add_argument("--smallest", type=options.positive(int), default=10, help="smallest size (10)")
@@ -45,16 +46,30 @@ def run(args, world) -> None:
     mean, std = np.array([s.mean() for s in samples]), np.array([s.std() for s in samples])
     fit = asymptote(sizes, mean)
     gap = fit[0] - mean
-    rows = [{"N": int(n), "entropy": m, "entropy_std": s, "information_gap": g}
-            for n, m, s, g in zip(sizes, mean, std, gap)]
+    rows = [
+        {"N": int(n), "entropy": m, "entropy_std": s, "information_gap": g} for n, m, s, g in zip(sizes, mean, std, gap)
+    ]
     print_table(rows, ["N", "entropy", "entropy_std", "information_gap"])
-    print(f"f(N) = a - b exp(-c (log N)^2): a = {fit[0]:.6f} nats (asymptote), b = {fit[1]:.6g}, c = {fit[2]:.6g}; "
-          f"information gap of the full set: {gap[-1]:.6f} nats")
+    print(
+        f"f(N) = a - b exp(-c (log N)^2): a = {fit[0]:.6f} nats (asymptote), b = {fit[1]:.6g}, c = {fit[2]:.6g}; "
+        f"information gap of the full set: {gap[-1]:.6f} nats"
+    )
     if args.plot:
         from .plots import learning_curve_plot
 
         learning_curve_plot(args.plot, short_names([dataset.name])[0], sizes, mean, std, fit)
-    write_result(args, {"dataset": dataset.name, "bandwidth": h, "species": args.species or "blind",
-                        "repeats": args.repeats, "sizes": sizes.tolist(),
-                        "entropy": mean.tolist(), "entropy_std": std.tolist(),
-                        "fit": dict(zip("abc", fit)), "asymptote": fit[0], "information_gap": gap.tolist()})
+    write_result(
+        args,
+        {
+            "dataset": dataset.name,
+            "bandwidth": h,
+            "species": args.species or "blind",
+            "repeats": args.repeats,
+            "sizes": sizes.tolist(),
+            "entropy": mean.tolist(),
+            "entropy_std": std.tolist(),
+            "fit": dict(zip("abc", fit)),
+            "asymptote": fit[0],
+            "information_gap": gap.tolist(),
+        },
+    )

@@ -21,7 +21,7 @@ A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every com
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
 --json. Under `mpiexec -n P` (or srun) every analysis splits its work over the ranks and prints the
 serial answer (reference index, bandwidth, plugin-path and build-plugin run on rank 0). Mistakes
-give one line and exit code 1.
+give one line and exit code 1. A bare `quests-lmp` prints this help; `--version` the version.
 """
 
 from __future__ import annotations
@@ -29,17 +29,54 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from importlib import metadata
 
 from ..parallel import RankFailure, World
-from . import (bandwidth, build_plugin, calibrate, clusters, compress, dh, entropy, errors, learning_curve, metrics,
-               mutual_info, overlap, plugin_path, reference, select, trajectory)
+from . import (
+    bandwidth,
+    build_plugin,
+    calibrate,
+    clusters,
+    compress,
+    dh,
+    entropy,
+    errors,
+    learning_curve,
+    metrics,
+    mutual_info,
+    overlap,
+    plugin_path,
+    reference,
+    select,
+    trajectory,
+)
 
-COMMANDS = (reference, calibrate, entropy, metrics, dh, errors, overlap, mutual_info, trajectory, clusters,
-            learning_curve, compress, select, bandwidth, plugin_path, build_plugin)
+COMMANDS = (
+    reference,
+    calibrate,
+    entropy,
+    metrics,
+    dh,
+    errors,
+    overlap,
+    mutual_info,
+    trajectory,
+    clusters,
+    learning_curve,
+    compress,
+    select,
+    bandwidth,
+    plugin_path,
+    build_plugin,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs `quests-lmp ARGS`; returns the exit code (1 with one error line for a user mistake)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # a bare command: what there is to run
+        parser().print_help()
+        return 0
     args = parser().parse_args(argv)
     world = World()
     started = time.perf_counter()
@@ -71,10 +108,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The parser of every sub-command, each registered by its own module."""
-    top = argparse.ArgumentParser(prog="quests-lmp", description=__doc__.split("\n\n")[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                  epilog=__doc__.split("\n\n", 1)[1])
+    top = argparse.ArgumentParser(
+        prog="quests-lmp",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    top.add_argument("--version", action="version", version=f"quests-lmp {version()}")
     commands = top.add_subparsers(dest="command", required=True, metavar="command")
     for command in COMMANDS:
         command.register(commands)
     return top
+
+
+def version() -> str:
+    """The installed package's version ("unknown" where it runs from a source tree not installed)."""
+    try:
+        return metadata.version("quests-lmp")
+    except metadata.PackageNotFoundError:
+        return "unknown"

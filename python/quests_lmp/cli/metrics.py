@@ -10,8 +10,9 @@ from .report import print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "metrics", run, "H, D and each environment's dH against its own set",
-                                  parallel=True)
+    command = options.add_command(
+        commands, "metrics", run, "H, D and each environment's dH against its own set", parallel=True
+    )
     command.add_argument("dataset")
     command.add_argument("-o", "--output", help="per-atom self dH: .extxyz/.xyz copy (array dH) or .csv")
 
@@ -27,9 +28,16 @@ def run(args, world) -> None:
     if not world.is_root:
         return
     entropy, diversity = entropy_and_diversity_from_self_dh(values)
-    result = {"dataset": dataset.name, "environments": len(values), "bandwidth": h, "entropy": entropy,
-              "diversity": diversity, "min_dH": float(values.min()), "mean_dH": float(values.mean()),
-              "species": args.species or "blind"}
+    result = {
+        "dataset": dataset.name,
+        "environments": len(values),
+        "bandwidth": h,
+        "entropy": entropy,
+        "diversity": diversity,
+        "min_dH": float(values.min()),
+        "mean_dH": float(values.mean()),
+        "species": args.species or "blind",
+    }
     print_table([result], ["dataset", "environments", "bandwidth", "entropy", "diversity", "min_dH", "mean_dH"])
     if args.output:
         write_per_atom(args.output, dataset, values)

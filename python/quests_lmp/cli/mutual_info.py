@@ -17,9 +17,13 @@ from .report import print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "mutual-info", run,
-                                  "mutual information, conditional entropies and distance of two datasets",
-                                  parallel=True)
+    command = options.add_command(
+        commands,
+        "mutual-info",
+        run,
+        "mutual information, conditional entropies and distance of two datasets",
+        parallel=True,
+    )
     command.add_argument("datasets", nargs=2, metavar="DATASET")
 
 
@@ -36,12 +40,31 @@ def run(args, world) -> None:
         return
     first, second, both = [entropy_and_diversity_from_self_dh(dh)[0] for dh in entropies]
     shared = first + second - both
-    result = {"datasets": [d.name for d in datasets], "bandwidth": h, "species": args.species or "blind",
-              "entropy": [first, second], "union_entropy": both, "mutual_information": shared,
-              "conditional_entropy": [first - shared, second - shared], "distance": both - shared,
-              "normalised_distance": (both - shared) / both if both > 0 else 0.0}
-    print_table([{"quantity": name, "nats": value} for name, value in [
-        ("H(A)", first), ("H(B)", second), ("H(A+B)", both), ("I(A;B)", shared), ("H(A|B)", first - shared),
-        ("H(B|A)", second - shared), ("d = H(A+B) - I", both - shared),
-        ("d / H(A+B)", result["normalised_distance"])]], ["quantity", "nats"])
+    result = {
+        "datasets": [d.name for d in datasets],
+        "bandwidth": h,
+        "species": args.species or "blind",
+        "entropy": [first, second],
+        "union_entropy": both,
+        "mutual_information": shared,
+        "conditional_entropy": [first - shared, second - shared],
+        "distance": both - shared,
+        "normalised_distance": (both - shared) / both if both > 0 else 0.0,
+    }
+    print_table(
+        [
+            {"quantity": name, "nats": value}
+            for name, value in [
+                ("H(A)", first),
+                ("H(B)", second),
+                ("H(A+B)", both),
+                ("I(A;B)", shared),
+                ("H(A|B)", first - shared),
+                ("H(B|A)", second - shared),
+                ("d = H(A+B) - I", both - shared),
+                ("d / H(A+B)", result["normalised_distance"]),
+            ]
+        ],
+        ["quantity", "nats"],
+    )
     write_result(args, result)

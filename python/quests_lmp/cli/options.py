@@ -8,11 +8,11 @@ import sys
 import numpy as np
 
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, MulticomponentDescriptor
-from ..engine.reference import Reference, dh_options, species_options
+from ..engine.options import dh_options, species_options
+from ..engine.reference import Reference
 from ..engine.species import MODES, species_mode
 from ..engine.validation import METHODS, MIN_BANDWIDTH
-from .datasets import (Dataset, check_output_paths, describe, load_reference, read_dataset, resolve_bandwidth,
-                       split_spec)
+from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, resolve_bandwidth, split_spec
 from .distributed import per_frame
 
 
@@ -44,7 +44,9 @@ def positive(kind):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
@@ -57,17 +59,26 @@ def _common() -> argparse.ArgumentParser:
     options = common.add_argument_group("common options")
     options.add_argument("-k", type=positive(int), help=f"neighbours per descriptor (default {DEFAULT_K})")
     options.add_argument("--cutoff", type=positive(float), help=f"descriptor cutoff in A (default {DEFAULT_CUTOFF})")
-    options.add_argument("--bandwidth", type=bandwidth_argument,
-                         help="kernel bandwidth in 1/A, or 'auto' for the paper's h(V) (default: the reference "
-                              "file's, else 0.015)")
+    options.add_argument(
+        "--bandwidth",
+        type=bandwidth_argument,
+        help="kernel bandwidth in 1/A, or 'auto' for the paper's h(V) (default: the reference file's, else 0.015)",
+    )
     options.add_argument("--format", help="ASE format of the input files, if not guessed (e.g. lammps-dump-text)")
-    options.add_argument("--species", choices=MODES,
-                         help="blind (the paper's method), by-centre (each atom against environments of its own "
-                              "element), multicomponent (per-element descriptors) or multicomponent/by-centre "
-                              "(default: a reference file's own descriptors, else blind)")
-    options.add_argument("--elements", type=element_list, metavar="E1,E2,...",
-                         help="element of each LAMMPS atom type (type 1 first) for dumps and data files that do "
-                              "not name their elements, as in pair_coeff")
+    options.add_argument(
+        "--species",
+        choices=MODES,
+        help="blind (the paper's method), by-centre (each atom against environments of its own "
+        "element), multicomponent (per-element descriptors) or multicomponent/by-centre "
+        "(default: a reference file's own descriptors, else blind)",
+    )
+    options.add_argument(
+        "--elements",
+        type=element_list,
+        metavar="E1,E2,...",
+        help="element of each LAMMPS atom type (type 1 first) for dumps and data files that do "
+        "not name their elements, as in pair_coeff",
+    )
     options.add_argument("--threads", type=positive(int), help="numba threads (default: all cores)")
     options.add_argument("--json", help="write the results as JSON to this file")
     options.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -78,20 +89,34 @@ def _common() -> argparse.ArgumentParser:
 def _dh(threshold: float | None = 0.0) -> argparse.ArgumentParser:
     """The dH options; threshold: the default of --threshold (None: the command decides)."""
     dh = argparse.ArgumentParser(add_help=False)
-    dh.add_argument("--method", choices=METHODS, default="exact",
-                    help="exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest "
-                         "neighbours (SI Eq. S19, no bound); default exact")
-    dh.add_argument("--certificate", type=float,
-                    help="approx: largest over-estimate of dH allowed, nats (default 0.1)")
+    dh.add_argument(
+        "--method",
+        choices=METHODS,
+        default="exact",
+        help="exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest "
+        "neighbours (SI Eq. S19, no bound); default exact",
+    )
+    dh.add_argument("--certificate", type=float, help="approx: largest over-estimate of dH allowed, nats (default 0.1)")
     dh.add_argument("--neighbors", type=positive(int), help="knn: neighbours kept (default 128)")
-    dh.add_argument("--precision", choices=("double", "single"), default="double",
-                    help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)")
-    dh.add_argument("--threshold", type=float, default=threshold,
-                    help="novel: dH > threshold (nats, " + ("0)" if threshold == 0 else "default: the reference's "
-                                                           "calibrated threshold where it has one, else 0)"))
-    dh.add_argument("--unknown", choices=("error", "novel"),
-                    help="atoms of elements the reference lacks: error, or novel (dH = inf); default: error by "
-                         "centre, not checked in the species-blind modes")
+    dh.add_argument(
+        "--precision",
+        choices=("double", "single"),
+        default="double",
+        help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)",
+    )
+    dh.add_argument(
+        "--threshold",
+        type=float,
+        default=threshold,
+        help="novel: dH > threshold (nats, "
+        + ("0)" if threshold == 0 else "default: the reference's calibrated threshold where it has one, else 0)"),
+    )
+    dh.add_argument(
+        "--unknown",
+        choices=("error", "novel"),
+        help="atoms of elements the reference lacks: error, or novel (dH = inf); default: error by "
+        "centre, not checked in the species-blind modes",
+    )
     return dh
 
 
@@ -129,7 +154,9 @@ def descriptor(args, datasets=(), world=None) -> Descriptor:
     if world is None:
         numbers = [dataset.centres for dataset in datasets]
     else:
-        numbers = [z for dataset in datasets for z in per_frame(world, dataset, lambda _, atoms: np.unique(atoms.numbers))]
+        numbers = [
+            z for dataset in datasets for z in per_frame(world, dataset, lambda _, atoms: np.unique(atoms.numbers))
+        ]
     return MulticomponentDescriptor(np.unique(np.concatenate(numbers)), k, cutoff)
 
 
@@ -182,9 +209,13 @@ def dh_method(args, reference: Reference, world) -> dict:
     method.update(species_options(reference, args.species, args.unknown))
     if args.method == "approx" and (method["by_centre"] or not reference.has_cluster_index):
         if world.is_root and not args.quiet:
-            what = ("a cluster index for each element of the reference (per-element indexes are not stored in "
-                    "reference files)" if method["by_centre"] else "the cluster index of the reference (store it in "
-                    "a reference file: quests-lmp reference index FILE)")
+            what = (
+                "a cluster index for each element of the reference (per-element indexes are not stored in "
+                "reference files)"
+                if method["by_centre"]
+                else "the cluster index of the reference (store it in "
+                "a reference file: quests-lmp reference index FILE)"
+            )
             print(f"building {what}; {reference.n_environments} environments", file=sys.stderr, flush=True)
     reference.prepare(args.method, method["by_centre"])
     return method
@@ -192,8 +223,11 @@ def dh_method(args, reference: Reference, world) -> dict:
 
 def check_outputs(args, paths) -> None:
     """The output files of a command checked against --overwrite and against its own input files."""
-    inputs = [split_spec(spec)[0] for name in ("files", "datasets", "dataset", "test", "trajectory", "reference")
-              for spec in _as_list(getattr(args, name, None))]
+    inputs = [
+        split_spec(spec)[0]
+        for name in ("files", "datasets", "dataset", "test", "trajectory", "reference")
+        for spec in _as_list(getattr(args, name, None))
+    ]
     check_output_paths(paths, args.overwrite, inputs)
 
 

@@ -14,8 +14,14 @@ from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "overlap", run, "overlap matrix of datasets (fraction of i covered by j)",
-                                  [options.PLOT], parallel=True)
+    command = options.add_command(
+        commands,
+        "overlap",
+        run,
+        "overlap matrix of datasets (fraction of i covered by j)",
+        [options.PLOT],
+        parallel=True,
+    )
     command.add_argument("datasets", nargs="+")
     command.add_argument("--threshold", type=float, default=0.0, help="covered: dH <= threshold (nats, 0)")
 
@@ -35,8 +41,11 @@ def run(args, world) -> None:
     with Progress("overlap", len(datasets) ** 2, enabled=world.is_root and not args.quiet) as bar:
         for j, (x, x_centres) in enumerate(wholes):
             for i, share in enumerate(shares):
-                dh = world.each(lambda: block_dh(share.descriptors, x, h, share.centres if by_centre else None,
-                                                 x_centres if by_centre else None))
+                dh = world.each(
+                    lambda: block_dh(
+                        share.descriptors, x, h, share.centres if by_centre else None, x_centres if by_centre else None
+                    )
+                )
                 inside = dh <= args.threshold
                 covered[i, j] = [inside.sum()] + [inside[share.centres == z].sum() for z in numbers]
                 bar.advance()
@@ -51,23 +60,48 @@ def run(args, world) -> None:
     matrix = fractions[:, :, 0]
     per_element = {name: fractions[:, :, 1 + e] for e, name in enumerate(elements)}
     entropies = [entropy_and_diversity_from_self_dh(dh)[0] for dh in entropies]
-    print(f"overlap[i, j] = fraction of dataset i with dH(x | dataset j) <= {args.threshold:g} (h = {h:.6g} 1/A"
-          f"{', by centre' if by_centre else ''})")
+    print(
+        f"overlap[i, j] = fraction of dataset i with dH(x | dataset j) <= {args.threshold:g} (h = {h:.6g} 1/A"
+        f"{', by centre' if by_centre else ''})"
+    )
     columns = ["dataset"] + [str(j) for j in range(len(names))] + ["entropy"]
-    print_table([{"dataset": name, **dict(zip(map(str, range(len(names))), row)), "entropy": value}
-                 for name, row, value in zip(names, matrix, entropies)], columns)
+    print_table(
+        [
+            {"dataset": name, **dict(zip(map(str, range(len(names))), row)), "entropy": value}
+            for name, row, value in zip(names, matrix, entropies)
+        ],
+        columns,
+    )
     for name, table in per_element.items():
         print(f"{name} atoms:")
-        print_table([{"dataset": dataset, **dict(zip(map(str, range(len(names))), row))}
-                     for dataset, row in zip(names, table)], columns[:-1])
+        print_table(
+            [{"dataset": dataset, **dict(zip(map(str, range(len(names))), row))} for dataset, row in zip(names, table)],
+            columns[:-1],
+        )
     if args.csv:
         write_csv(args.csv, ["dataset"] + names, [[name] + row.tolist() for name, row in zip(names, matrix)])
     if args.plot:
         from .plots import overlap_plot
 
         overlap_plot(args.plot, short_names(names), matrix)
-    write_result(args, {"datasets": names, "bandwidth": h, "threshold": args.threshold, "species": args.species or "blind",
-                        "overlap": matrix.tolist(), "entropy": entropies,
-                        **({"overlap_by_element": {name: [[None if np.isnan(v) else v for v in row] for row in table.tolist()]
-                                   for name, table in per_element.items()}}
-                           if by_centre else {})})
+    write_result(
+        args,
+        {
+            "datasets": names,
+            "bandwidth": h,
+            "threshold": args.threshold,
+            "species": args.species or "blind",
+            "overlap": matrix.tolist(),
+            "entropy": entropies,
+            **(
+                {
+                    "overlap_by_element": {
+                        name: [[None if np.isnan(v) else v for v in row] for row in table.tolist()]
+                        for name, table in per_element.items()
+                    }
+                }
+                if by_centre
+                else {}
+            ),
+        },
+    )

@@ -105,8 +105,11 @@ def selection_plot(path, title: str, fractions, picked_dh, threshold: float) -> 
     """The pool's novel fraction after each pick (0: before any), and the dH of each pick."""
     figure, (left, right) = _figure(1, 2)
     left.plot(np.arange(len(fractions)), fractions, marker="o")
-    left.set(xlabel="picks added to the training set", ylabel=f"novel fraction of the pool (dH > {threshold:g})",
-             ylim=(0, None))
+    left.set(
+        xlabel="picks added to the training set",
+        ylabel=f"novel fraction of the pool (dH > {threshold:g})",
+        ylim=(0, None),
+    )
     right.plot(np.arange(1, len(picked_dh) + 1), picked_dh, marker="o")
     right.axhline(threshold, color="grey", linestyle="--")
     right.set(xlabel="pick", ylabel="dH of the pick (nats)")
@@ -124,12 +127,20 @@ def calibration_plot(path, groups, held_out, left_out, threshold: float, false_a
         series.append(("group left out", left_out, "tab:orange", 0.2))
     for label, values, colour, shift in series:
         data = [np.clip(values[np.asarray(groups) == name], -1e3, 1e3) for name in names]
-        boxes = axis.boxplot(data, positions=np.arange(len(names)) + shift, widths=0.35, whis=(5, 95),
-                             showfliers=False, patch_artist=True)
+        boxes = axis.boxplot(
+            data,
+            positions=np.arange(len(names)) + shift,
+            widths=0.35,
+            whis=(5, 95),
+            showfliers=False,
+            patch_artist=True,
+        )
         for box in boxes["boxes"]:
             box.set(facecolor=colour, alpha=0.6)
         axis.plot([], [], color=colour, lw=8, alpha=0.6, label=label)
-    axis.axhline(threshold, color="tab:red", lw=1.5, label=f"threshold {threshold:.2f} ({false_alarm:.0%} false alarms)")
+    axis.axhline(
+        threshold, color="tab:red", lw=1.5, label=f"threshold {threshold:.2f} ({false_alarm:.0%} false alarms)"
+    )
     axis.axhline(0.0, color="gray", lw=1.0, ls="--", label="dH = 0")
     axis.set_yscale("symlog", linthresh=5.0)  # linear where decisions are made, log for far outliers
     axis.set_xticks(np.arange(len(names)), names, rotation=20 if len(names) > 4 else 0)
@@ -146,14 +157,21 @@ def errors_plot(path, dh, errors, binned: dict, tau: float, threshold: float, er
     figure, (axis,) = _figure()
     finite = np.isfinite(dh)
     floor = max(float(np.min(errors[errors > 0])) if np.any(errors > 0) else 1e-3, 1e-4)
-    axis.hexbin(dh[finite], np.maximum(errors[finite], floor), gridsize=60, yscale="log", bins="log", cmap="Greys",
-                mincnt=1)
+    axis.hexbin(
+        dh[finite], np.maximum(errors[finite], floor), gridsize=60, yscale="log", bins="log", cmap="Greys", mincnt=1
+    )
     axis.plot(binned["centres"], binned["mean"], "o-", color="tab:blue", lw=2, label="running average (Fig. 4e)")
     axis.plot(binned["centres"], binned["max"], "s--", color="tab:purple", lw=1.2, label="maximum per bin (Fig. S20)")
     if error_map is not None:
         axis.plot(error_map.dh, error_map.mean, "-", color="tab:green", lw=2.5, label="error map: mean")
-        axis.plot(error_map.dh, error_map.upper, ":", color="tab:green", lw=2.5,
-                  label=f"error map: {error_map.quantile:.0%} quantile")
+        axis.plot(
+            error_map.dh,
+            error_map.upper,
+            ":",
+            color="tab:green",
+            lw=2.5,
+            label=f"error map: {error_map.quantile:.0%} quantile",
+        )
     axis.axhline(tau, color="tab:orange", lw=1.5, label=f"tau = {tau:.3g} eV/A")
     axis.axvline(threshold, color="tab:red", lw=1.5, label=f"alarm: dH > {threshold:.3g}")
     axis.set_yscale("log")

@@ -17,8 +17,14 @@ class Progress:
     def __init__(self, label: str, total: int, enabled: bool = True, stream=None):
         stream = stream or sys.stderr
         watched = stream.isatty() or "ipykernel" in sys.modules
-        self._bar = tqdm(total=int(total), desc=label, file=stream, disable=not (enabled and watched and total > 0),
-                         dynamic_ncols=True, mininterval=0.1)
+        self._bar = tqdm(
+            total=int(total),
+            desc=label,
+            file=stream,
+            disable=not (enabled and watched and total > 0),
+            dynamic_ncols=True,
+            mininterval=0.1,
+        )
 
     def __enter__(self) -> Progress:
         return self

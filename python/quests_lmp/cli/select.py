@@ -23,15 +23,26 @@ from .report import beside, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "select", run, "a budget of novel structures or environments for DFT",
-                                  [options.DH, options.PLOT], parallel=True)
+    command = options.add_command(
+        commands,
+        "select",
+        run,
+        "a budget of novel structures or environments for DFT",
+        [options.DH, options.PLOT],
+        parallel=True,
+    )
     command.add_argument("pool", nargs="+", help="candidate structures: trajectories, dumps, collected files")
     command.add_argument("--reference", required=True, help="the training set: reference file (.npz) or structures")
     command.add_argument("--budget", type=options.positive(int), required=True, help="most candidates to pick")
-    command.add_argument("--units", choices=("structures", "environments"), default="structures",
-                         help="pick whole structures (default) or single environments, written as clusters")
-    command.add_argument("--buffer", type=float, help="environments: atoms kept beyond the cutoff (A, default: the "
-                                                      "cutoff again)")
+    command.add_argument(
+        "--units",
+        choices=("structures", "environments"),
+        default="structures",
+        help="pick whole structures (default) or single environments, written as clusters",
+    )
+    command.add_argument(
+        "--buffer", type=float, help="environments: atoms kept beyond the cutoff (A, default: the cutoff again)"
+    )
     command.add_argument("-o", "--output", required=True, help="the picks (.extxyz)")
 
 
@@ -49,47 +60,77 @@ def run(args, world) -> None:
     groups = places[:, 0] if args.units == "structures" else np.arange(len(x))
     by_centre = method["by_centre"]
     with Progress("picks", args.budget, enabled=not args.quiet) as bar:
-        selection = select_novel(x, groups, training_dh, reference.bandwidth, args.budget, args.threshold,
-                                 centres if by_centre else None, bar.advance)
+        selection = select_novel(
+            x,
+            groups,
+            training_dh,
+            reference.bandwidth,
+            args.budget,
+            args.threshold,
+            centres if by_centre else None,
+            bar.advance,
+        )
     frames = _Frames(pools)
     if args.units == "structures":
-        picked = [_structure(frames, places, training_dh, int(g), float(dh))
-                  for g, dh in zip(selection.picks, selection.dh)]
+        picked = [
+            _structure(frames, places, training_dh, int(g), float(dh)) for g, dh in zip(selection.picks, selection.dh)
+        ]
     else:
         radius = reference.descriptor.cutoff + (reference.descriptor.cutoff if args.buffer is None else args.buffer)
-        picked = [_environment(frames, places, int(row), float(dh), radius)
-                  for row, dh in zip(selection.picks, selection.dh)]
+        picked = [
+            _environment(frames, places, int(row), float(dh), radius) for row, dh in zip(selection.picks, selection.dh)
+        ]
     fractions = selection.novel_fraction
-    print(f"picked {len(picked)} {args.units} of {len(np.unique(groups))} (budget {args.budget}) from "
-          f"{len(x)} candidate environments against {reference.n_environments} of {args.reference}: novel "
-          f"(dH > {args.threshold:g}) {fractions[0]:.4%} before, {fractions[-1]:.4%} after adding them")
+    print(
+        f"picked {len(picked)} {args.units} of {len(np.unique(groups))} (budget {args.budget}) from "
+        f"{len(x)} candidate environments against {reference.n_environments} of {args.reference}: novel "
+        f"(dH > {args.threshold:g}) {fractions[0]:.4%} before, {fractions[-1]:.4%} after adding them"
+    )
     if len(picked) < args.budget:
         print(f"  no candidate left with dH > {args.threshold:g}: the pool is covered", flush=True)
     write_structures(args.output, picked)
     origins = [[atoms.info["source"], atoms.info["frame"], atoms.info.get("atom")] for atoms in picked]
     header = ["pick", "source", "frame", "atom", "dH", "novel_fraction"]
-    rows = [[i + 1, *origin, dh, fraction] for i, (origin, dh, fraction) in
-            enumerate(zip(origins, selection.dh.tolist(), fractions[1:].tolist()))]
+    rows = [
+        [i + 1, *origin, dh, fraction]
+        for i, (origin, dh, fraction) in enumerate(zip(origins, selection.dh.tolist(), fractions[1:].tolist()))
+    ]
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
         from .plots import selection_plot
 
-        selection_plot(args.plot, f"{' '.join(short_names(args.pool))} against {short_names([args.reference])[0]}",
-                       fractions, selection.dh, args.threshold)
-    write_result(args, {"pool": args.pool, "reference": args.reference, "units": args.units, "budget": args.budget,
-                        "bandwidth": reference.bandwidth, "threshold": args.threshold, "candidates": int(len(x)),
-                        "picked": len(picked), "picks": [dict(zip(header, row)) for row in rows],
-                        "novel_fraction": fractions.tolist()})
+        selection_plot(
+            args.plot,
+            f"{' '.join(short_names(args.pool))} against {short_names([args.reference])[0]}",
+            fractions,
+            selection.dh,
+            args.threshold,
+        )
+    write_result(
+        args,
+        {
+            "pool": args.pool,
+            "reference": args.reference,
+            "units": args.units,
+            "budget": args.budget,
+            "bandwidth": reference.bandwidth,
+            "threshold": args.threshold,
+            "candidates": int(len(x)),
+            "picked": len(picked),
+            "picks": [dict(zip(header, row)) for row in rows],
+            "novel_fraction": fractions.tolist(),
+        },
+    )
 
 
 def _candidates(world, pools, reference, method, quiet: bool):
     """(descriptors, centre atomic numbers, dH against the training set, (frame, atom) of each) of
     every candidate environment of the pools, frames numbered across the pools in order, on rank 0
     (None elsewhere); each rank reads and evaluates a block of each pool's frames."""
+
     def frame(index, atoms):
-        rows = (np.flatnonzero(atoms.arrays["centre"]) if "centre" in atoms.arrays
-                else np.arange(len(atoms)))
+        rows = np.flatnonzero(atoms.arrays["centre"]) if "centre" in atoms.arrays else np.arange(len(atoms))
         x = reference.descriptor.compute_atoms(atoms, rows, index)
         return x, atoms.numbers[rows], reference.delta_entropy(x, centres=atoms.numbers[rows], **method), rows
 
@@ -97,8 +138,10 @@ def _candidates(world, pools, reference, method, quiet: bool):
     for pool in pools:
         values = per_frame(world, pool, frame, None if quiet else "dH", everywhere=False)
         if world.is_root:
-            parts += [(*value[:3], np.column_stack([np.full(len(value[3]), first + i), value[3]]))
-                      for i, value in enumerate(values)]
+            parts += [
+                (*value[:3], np.column_stack([np.full(len(value[3]), first + i), value[3]]))
+                for i, value in enumerate(values)
+            ]
         first += pool.n_frames
     return tuple(np.concatenate([part[i] for part in parts]) for i in range(4)) if world.is_root else None
 

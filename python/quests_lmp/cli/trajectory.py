@@ -10,16 +10,29 @@ import numpy as np
 
 from ..engine.information import entropy
 from . import options
-from .datasets import (Dataset, describe, md_step, per_atom_format_check, reference_of, short_names, write_csv,
-                       write_per_atom)
+from .datasets import (
+    Dataset,
+    describe,
+    md_step,
+    per_atom_format_check,
+    reference_of,
+    short_names,
+    write_csv,
+    write_per_atom,
+)
 from .distributed import per_frame
 from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(commands, "trajectory", run,
-                                  "per-frame H and dH against a reference or the first frame",
-                                  [options.DH, options.PLOT], parallel=True)
+    command = options.add_command(
+        commands,
+        "trajectory",
+        run,
+        "per-frame H and dH against a reference or the first frame",
+        [options.DH, options.PLOT],
+        parallel=True,
+    )
     command.add_argument("trajectory", help="trajectory (LAMMPS dump, extxyz, ...; file@frames)")
     command.add_argument("--reference", help="reference file (.npz) or structures (default: the first frame)")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")
@@ -65,6 +78,13 @@ def run(args, world) -> None:
         from .plots import trajectory_plot
 
         trajectory_plot(args.plot, short_names([args.trajectory])[0], steps, table, against)
-    write_result(args, {"trajectory": args.trajectory, "reference": args.reference or against,
-                        "bandwidth": reference.bandwidth,
-                        "threshold": args.threshold, **{name: values.tolist() for name, values in table.items()}})
+    write_result(
+        args,
+        {
+            "trajectory": args.trajectory,
+            "reference": args.reference or against,
+            "bandwidth": reference.bandwidth,
+            "threshold": args.threshold,
+            **{name: values.tolist() for name, values in table.items()},
+        },
+    )

@@ -36,8 +36,9 @@ def write_archive(stream, arrays: dict[str, np.ndarray]) -> None:
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = header.tell() + array.nbytes
             zip64 = info.file_size > zipfile.ZIP64_LIMIT // 2
-            data_start = (stream.tell() + _LOCAL_HEADER.size + len(info.filename.encode())
-                          + (20 if zip64 else 0) + header.tell())
+            data_start = (
+                stream.tell() + _LOCAL_HEADER.size + len(info.filename.encode()) + (20 if zip64 else 0) + header.tell()
+            )
             info.extra = _alignment_padding(data_start)
             with archive.open(info, "w", force_zip64=zip64) as member:
                 member.write(header.getvalue())

@@ -48,8 +48,10 @@ class Bias:
         if not (math.isfinite(self.strength) and self.strength > 0):
             raise ValueError(f"the bias strength must be a finite number > 0 (eV per nat), got {self.strength}")
         if not math.isfinite(self.level):
-            raise ValueError(f"the bias {'cap' if self.kind == 'explore' else 'threshold'} must be a finite number "
-                             f"of nats, got {self.level}")
+            raise ValueError(
+                f"the bias {'cap' if self.kind == 'explore' else 'threshold'} must be a finite number "
+                f"of nats, got {self.level}"
+            )
 
     def energies(self, dh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(energy of each atom, eV; dE/d dH of each atom, eV/nat)."""
@@ -83,9 +85,18 @@ class BiasResult:
     virial: np.ndarray
 
 
-def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, centers, method: str = "exact",
-                certificate: float | None = None, stop_below: float = STOP_BELOW, by_centre: bool = False,
-                numbers=None) -> BiasResult:
+def bias_forces(
+    bias: Bias,
+    reference: Reference,
+    bandwidth: float,
+    points,
+    centers,
+    method: str = "exact",
+    certificate: float | None = None,
+    stop_below: float = STOP_BELOW,
+    by_centre: bool = False,
+    numbers=None,
+) -> BiasResult:
     """dH, bias energy, forces and virial of the environments of points[centers].
 
     Parameters
@@ -125,13 +136,20 @@ def bias_forces(bias: Bias, reference: Reference, bandwidth: float, points, cent
     x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
     centers = _center_indices(centers, len(points))  # a count m: the first m points
     if numbers is not None and np.shape(numbers) != (len(points),):
-        raise ValueError(f"numbers must hold one atomic number per point ({len(points)}), got shape "
-                         f"{np.shape(numbers)}")
+        raise ValueError(
+            f"numbers must hold one atomic number per point ({len(points)}), got shape {np.shape(numbers)}"
+        )
     centres = None if numbers is None else np.asarray(numbers)[centers]
-    dh, gradient = reference.delta_entropy_and_gradient(x, bandwidth, method, certificate,
-                                                        min(stop_below, bias.stop_below), by_centre, centres)
+    dh, gradient = reference.delta_entropy_and_gradient(
+        x, bandwidth, method, certificate, min(stop_below, bias.stop_below), by_centre, centres
+    )
     energies, slopes = bias.energies(dh)
     forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient, neighbours)
     virial = np.einsum("pa,pb->ab", points, forces)
-    return BiasResult(x, dh, float(energies.sum()), forces,
-                      np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]))
+    return BiasResult(
+        x,
+        dh,
+        float(energies.sum()),
+        forces,
+        np.array([virial[0, 0], virial[1, 1], virial[2, 2], virial[0, 1], virial[0, 2], virial[1, 2]]),
+    )

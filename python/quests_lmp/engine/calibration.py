@@ -53,8 +53,9 @@ class Calibration:
         return cls(**{name: values[name] for name in cls.__dataclass_fields__})
 
 
-def alarm_threshold(calibration: Calibration | None, bandwidth: float, by_centre: bool,
-                    given: float | None = None) -> tuple[float, str]:
+def alarm_threshold(
+    calibration: Calibration | None, bandwidth: float, by_centre: bool, given: float | None = None
+) -> tuple[float, str]:
     """The alarm's threshold (nats) and a line saying where it came from: `given` where the user
     set one; else the calibrated threshold where it holds (calibrated at this bandwidth, 1/A, and
     species mode); else the paper's dH > 0 (the line then says why a calibration does not apply)."""
@@ -63,16 +64,26 @@ def alarm_threshold(calibration: Calibration | None, bandwidth: float, by_centre
     if calibration is None:
         return 0.0, "threshold 0 nats (the paper's dH > 0; no calibration in the reference)"
     if not math.isclose(calibration.bandwidth, bandwidth, rel_tol=1e-12) or calibration.by_centre != by_centre:
-        return 0.0, (f"threshold 0 nats (the paper's dH > 0): the reference was calibrated at h = "
-                     f"{calibration.bandwidth:.6g} 1/A{', by centre' if calibration.by_centre else ''}, this run uses "
-                     f"h = {bandwidth:.6g} 1/A{', by centre' if by_centre else ''}")
-    return calibration.threshold, (f"threshold {calibration.threshold:.6g} nats, calibrated for "
-                                   f"{calibration.false_alarm:.0%} false alarms on held-out training environments "
-                                   f"(the paper's dH > 0 flags {calibration.held_out_zero:.0%} of them)")
+        return 0.0, (
+            f"threshold 0 nats (the paper's dH > 0): the reference was calibrated at h = "
+            f"{calibration.bandwidth:.6g} 1/A{', by centre' if calibration.by_centre else ''}, this run uses "
+            f"h = {bandwidth:.6g} 1/A{', by centre' if by_centre else ''}"
+        )
+    return calibration.threshold, (
+        f"threshold {calibration.threshold:.6g} nats, calibrated for "
+        f"{calibration.false_alarm:.0%} false alarms on held-out training environments "
+        f"(the paper's dH > 0 flags {calibration.held_out_zero:.0%} of them)"
+    )
 
 
-def alarm_settings(options: dict, calibration: Calibration | None, bandwidth: float, given: float | None = None,
-                   error_map: ErrorMap | None = None, force_alarm: float | None = None) -> tuple[float, str]:
+def alarm_settings(
+    options: dict,
+    calibration: Calibration | None,
+    bandwidth: float,
+    given: float | None = None,
+    error_map: ErrorMap | None = None,
+    force_alarm: float | None = None,
+) -> tuple[float, str]:
     """The alarm's threshold (nats) and the line saying where it came from, for dH options
     (Reference.delta_entropy keywords, with by_centre), whose approx stop level it lowers to 1 nat
     under the threshold. force_alarm (eV/A): the dH above which the error map's expected force
@@ -84,8 +95,10 @@ def alarm_settings(options: dict, calibration: Calibration | None, bandwidth: fl
         raise ValueError("threshold (nats) and force_alarm (eV/A) both set the alarm: give one of them")
     else:
         threshold = error_map_in_force(error_map, bandwidth, options["by_centre"]).threshold_for(force_alarm)
-        line = (f"threshold {threshold:.6g} nats, where the expected force error exceeds {force_alarm:g} eV/A "
-                f"(the reference's error map{' of ' + error_map.model if error_map.model else ''})")
+        line = (
+            f"threshold {threshold:.6g} nats, where the expected force error exceeds {force_alarm:g} eV/A "
+            f"(the reference's error map{' of ' + error_map.model if error_map.model else ''})"
+        )
     options["stop_below"] = min(options["stop_below"], threshold - 1.0)
     return threshold, line
 
@@ -133,11 +146,15 @@ class ErrorMap:
         exactly where dH > it. ValueError where every atom or none would exceed it."""
         mean = np.asarray(self.mean)
         if not error >= mean[0]:
-            raise ValueError(f"every atom's expected force error is above {error:g} eV/A (the map's smallest is "
-                             f"{mean[0]:.4g} eV/A): choose a larger alarm")
+            raise ValueError(
+                f"every atom's expected force error is above {error:g} eV/A (the map's smallest is "
+                f"{mean[0]:.4g} eV/A): choose a larger alarm"
+            )
         if error >= mean[-1]:
-            raise ValueError(f"no atom's expected force error exceeds {error:g} eV/A (the map's largest is "
-                             f"{mean[-1]:.4g} eV/A): choose a smaller alarm")
+            raise ValueError(
+                f"no atom's expected force error exceeds {error:g} eV/A (the map's largest is "
+                f"{mean[-1]:.4g} eV/A): choose a smaller alarm"
+            )
         i = int(np.searchsorted(mean, error, side="right")) - 1  # mean[i] <= error < mean[i + 1]
         return self.dh[i] + (error - mean[i]) / (mean[i + 1] - mean[i]) * (self.dh[i + 1] - self.dh[i])
 
@@ -159,11 +176,15 @@ def error_map_in_force(error_map: ErrorMap | None, bandwidth: float, by_centre: 
     """The reference's error map where it holds at this bandwidth (1/A) and species mode;
     ValueError saying why not otherwise (none stored, or fitted at other settings)."""
     if error_map is None:
-        raise ValueError("the reference has no error map: fit one with quests-lmp errors TEST --reference REF "
-                         "--predicted KEY --store")
+        raise ValueError(
+            "the reference has no error map: fit one with quests-lmp errors TEST --reference REF "
+            "--predicted KEY --store"
+        )
     if not math.isclose(error_map.bandwidth, bandwidth, rel_tol=1e-12) or error_map.by_centre != by_centre:
-        raise ValueError(f"the reference's error map was fitted at h = {error_map.bandwidth:.6g} 1/A"
-                         f"{', by centre' if error_map.by_centre else ''}, this run uses h = {bandwidth:.6g} 1/A"
-                         f"{', by centre' if by_centre else ''}: use that bandwidth and species mode, or fit the "
-                         "map again at these")
+        raise ValueError(
+            f"the reference's error map was fitted at h = {error_map.bandwidth:.6g} 1/A"
+            f"{', by centre' if error_map.by_centre else ''}, this run uses h = {bandwidth:.6g} 1/A"
+            f"{', by centre' if by_centre else ''}: use that bandwidth and species mode, or fit the "
+            "map again at these"
+        )
     return error_map

@@ -79,8 +79,9 @@ class ClusterIndex:
         self.centroid_norms = np.einsum("ij,ij->i", centroids, centroids)
 
     @classmethod
-    def build(cls, x: np.ndarray, n_clusters: int | None = None, shell_size: int = SHELL_SIZE,
-              seed: int = 0) -> ClusterIndex:
+    def build(
+        cls, x: np.ndarray, n_clusters: int | None = None, shell_size: int = SHELL_SIZE, seed: int = 0
+    ) -> ClusterIndex:
         """Index of reference descriptors x ((n, d) float64, 1/A): sqrt(n) clusters by default."""
         n = x.shape[0]
         n_clusters = min(n, n_clusters or max(1, round(math.sqrt(n))))
@@ -96,9 +97,14 @@ class ClusterIndex:
         unit_start = np.concatenate(([0], np.cumsum(np.bincount(unit)))).astype(np.int64)
         members = offsets[order].astype(np.float32)
         r = radii[order]
-        return cls(centroids, members, np.einsum("ij,ij->i", members, members, dtype=np.float64), unit_start,
-                   np.repeat(np.arange(centroids.shape[0]), shells).astype(np.int64),
-                   np.column_stack([np.minimum.reduceat(r, unit_start[:-1]), np.maximum.reduceat(r, unit_start[:-1])]))
+        return cls(
+            centroids,
+            members,
+            np.einsum("ij,ij->i", members, members, dtype=np.float64),
+            unit_start,
+            np.repeat(np.arange(centroids.shape[0]), shells).astype(np.int64),
+            np.column_stack([np.minimum.reduceat(r, unit_start[:-1]), np.maximum.reduceat(r, unit_start[:-1])]),
+        )
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> ClusterIndex:
@@ -117,8 +123,13 @@ class ClusterIndex:
     def n_units(self) -> int:
         return self.unit_cluster.shape[0]
 
-    def delta_entropy(self, y: np.ndarray, bandwidths: np.ndarray, certificate: float = DEFAULT_CERTIFICATE,
-                      stop_below: float = STOP_BELOW) -> np.ndarray:
+    def delta_entropy(
+        self,
+        y: np.ndarray,
+        bandwidths: np.ndarray,
+        certificate: float = DEFAULT_CERTIFICATE,
+        stop_below: float = STOP_BELOW,
+    ) -> np.ndarray:
         """Certified dH (nats) of test descriptors y ((n, d) float64, C-contiguous), an (n, n_h)
         array for the 1-D float64 bandwidths (1/A): within `certificate` nats above the exact
         value wherever that is above `stop_below`, <= stop_below elsewhere (module docstring).
@@ -134,8 +145,9 @@ class ClusterIndex:
         in_blocks(y.shape[0], _block_of(y.shape[0]), run)
         return dh
 
-    def delta_entropy_and_gradient(self, y: np.ndarray, h: float, certificate: float = DEFAULT_CERTIFICATE,
-                                   stop_below: float = STOP_BELOW) -> tuple[np.ndarray, np.ndarray]:
+    def delta_entropy_and_gradient(
+        self, y: np.ndarray, h: float, certificate: float = DEFAULT_CERTIFICATE, stop_below: float = STOP_BELOW
+    ) -> tuple[np.ndarray, np.ndarray]:
         """dH (nats) of y ((n, d) float64, C-contiguous) as delta_entropy for one bandwidth h
         (1/A), and its gradient with respect to y (nats * A): that of the same partial sum,
         -d log P/dy = (y - sum_visited K_j x_j / P) / h^2, the visited units held fixed. Here the
@@ -153,11 +165,21 @@ class ClusterIndex:
 
     def _centroid_distances(self, y: np.ndarray) -> np.ndarray:
         """|y - c| of each query to each cluster centroid (1/A)."""
-        return np.sqrt(np.maximum(0.0, np.einsum("ij,ij->i", y, y)[:, None] + self.centroid_norms[None, :]
-                                  - 2.0 * (y @ self.centroids.T)))
+        return np.sqrt(
+            np.maximum(
+                0.0, np.einsum("ij,ij->i", y, y)[:, None] + self.centroid_norms[None, :] - 2.0 * (y @ self.centroids.T)
+            )
+        )
 
-    def _log_sums(self, y: np.ndarray, distances: np.ndarray, scale: float, slack: float,
-                  stop_log: float, moments: np.ndarray | None = None) -> np.ndarray:
+    def _log_sums(
+        self,
+        y: np.ndarray,
+        distances: np.ndarray,
+        scale: float,
+        slack: float,
+        stop_log: float,
+        moments: np.ndarray | None = None,
+    ) -> np.ndarray:
         """log P of each query: partial kernel sums, certified to slack = log(e^eps - 1). With
         `moments` ((n, d) zeros), the terms are float64 and moments gets sum K_j x_j / P."""
         n = y.shape[0]
@@ -170,8 +192,9 @@ class ClusterIndex:
         rest = np.flatnonzero(np.log(sums) - nearest * scale < stop_log)
         chunk = max(16, PLAN_BYTES // (12 * self.n_units))
         for start in range(0, rest.size, chunk):
-            self._rounds(rest[start:start + chunk], distances, first, y, scale, slack, stop_log, nearest, sums,
-                         moments)
+            self._rounds(
+                rest[start : start + chunk], distances, first, y, scale, slack, stop_log, nearest, sums, moments
+            )
         if moments.shape[0]:
             moments /= sums[:, None]
         return np.log(sums) - nearest * scale
@@ -181,8 +204,20 @@ class ClusterIndex:
         order = np.empty((queries.size, self.n_units), dtype=np.int32)
         bound_after = np.empty((queries.size, self.n_units + 1))
         lowest, planned = np.empty(queries.size), np.empty(queries.size, dtype=np.int64)
-        _plan(distances, queries, first, self.unit_cluster, self.unit_lo, self.unit_hi, self.unit_start, scale,
-              order, bound_after, lowest, planned)
+        _plan(
+            distances,
+            queries,
+            first,
+            self.unit_cluster,
+            self.unit_lo,
+            self.unit_hi,
+            self.unit_start,
+            scale,
+            order,
+            bound_after,
+            lowest,
+            planned,
+        )
         position = np.zeros(queries.size, dtype=np.int64)
         active = np.arange(queries.size)
         step = FIRST_STEP
@@ -191,8 +226,15 @@ class ClusterIndex:
             counts = stop - position[active]
             owner = np.repeat(active, counts)
             offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            self._visit(order[owner, position[owner] + offset].astype(np.int64), queries[owner], y, scale,
-                        nearest, sums, moments)
+            self._visit(
+                order[owner, position[owner] + offset].astype(np.int64),
+                queries[owner],
+                y,
+                scale,
+                nearest,
+                sums,
+                moments,
+            )
             position[active] = stop
             log_p = np.log(sums[queries[active]]) - nearest[queries[active]] * scale
             with np.errstate(divide="ignore"):
@@ -202,26 +244,60 @@ class ClusterIndex:
             step = min(2 * step, MAX_STEP)
 
     def _visit(self, units, queries, y, scale, nearest, sums, moments) -> None:
-        _visit_units(units, queries, y, self.centroids, self.members, self.member_norms, self.unit_start,
-                     self.unit_cluster, scale, nearest, sums, moments)
+        _visit_units(
+            units,
+            queries,
+            y,
+            self.centroids,
+            self.members,
+            self.member_norms,
+            self.unit_start,
+            self.unit_cluster,
+            scale,
+            nearest,
+            sums,
+            moments,
+        )
 
     def _check(self) -> None:
-        shapes_ok = (self.centroids.ndim == 2 and self.centroids.dtype == np.float64 and self.members.ndim == 2
-                     and self.members.dtype == np.float32 and self.members.shape[1] == self.centroids.shape[1]
-                     and self.unit_cluster.ndim == 1 and self.unit_cluster.dtype == np.int64
-                     and self.unit_start.shape == (self.unit_cluster.size + 1,) and self.unit_start.dtype == np.int64
-                     and self.member_norms.shape == (self.members.shape[0],) and self.member_norms.dtype == np.float64
-                     and self.unit_radii.shape == (self.unit_cluster.size, 2) and self.unit_radii.dtype == np.float64)
+        shapes_ok = (
+            self.centroids.ndim == 2
+            and self.centroids.dtype == np.float64
+            and self.members.ndim == 2
+            and self.members.dtype == np.float32
+            and self.members.shape[1] == self.centroids.shape[1]
+            and self.unit_cluster.ndim == 1
+            and self.unit_cluster.dtype == np.int64
+            and self.unit_start.shape == (self.unit_cluster.size + 1,)
+            and self.unit_start.dtype == np.int64
+            and self.member_norms.shape == (self.members.shape[0],)
+            and self.member_norms.dtype == np.float64
+            and self.unit_radii.shape == (self.unit_cluster.size, 2)
+            and self.unit_radii.dtype == np.float64
+        )
         if not shapes_ok or min(self.centroids.shape[0], self.unit_cluster.size, self.members.shape[0]) == 0:
             raise ValueError("the search index is inconsistent (array shapes or types)")
         steps = np.diff(self.unit_cluster)
         problems = [
-            (self.unit_start[0] != 0 or self.unit_start[-1] != self.members.shape[0]
-             or np.any(np.diff(self.unit_start) <= 0), "unit starts"),
-            (self.unit_cluster[0] != 0 or self.unit_cluster[-1] != self.centroids.shape[0] - 1
-             or np.any(steps < 0) or np.any(steps > 1), "unit clusters"),
-            (not np.all(np.isfinite(self.unit_radii)) or np.any(self.unit_radii[:, 0] < 0)
-             or np.any(self.unit_radii[:, 0] > self.unit_radii[:, 1]), "unit radii"),
+            (
+                self.unit_start[0] != 0
+                or self.unit_start[-1] != self.members.shape[0]
+                or np.any(np.diff(self.unit_start) <= 0),
+                "unit starts",
+            ),
+            (
+                self.unit_cluster[0] != 0
+                or self.unit_cluster[-1] != self.centroids.shape[0] - 1
+                or np.any(steps < 0)
+                or np.any(steps > 1),
+                "unit clusters",
+            ),
+            (
+                not np.all(np.isfinite(self.unit_radii))
+                or np.any(self.unit_radii[:, 0] < 0)
+                or np.any(self.unit_radii[:, 0] > self.unit_radii[:, 1]),
+                "unit radii",
+            ),
             (not np.all(np.isfinite(self.centroids)), "centroids"),
         ]
         if bad := [name for failed, name in problems if failed]:
@@ -266,8 +342,20 @@ def _first_units(distances, cluster_units, unit_lo, unit_hi, first):
 
 
 @nb.njit(cache=True, nogil=True)
-def _plan(distances, queries, first, unit_cluster, unit_lo, unit_hi, unit_start, scale, order, bound_after,
-          lowest_bound, planned):
+def _plan(
+    distances,
+    queries,
+    first,
+    unit_cluster,
+    unit_lo,
+    unit_hi,
+    unit_start,
+    scale,
+    order,
+    bound_after,
+    lowest_bound,
+    planned,
+):
     """For each query: the units not visited yet in visiting order, and after each position the
     bound on the kernel mass of the units that follow, bound_after * exp(-lowest_bound * scale)."""
     n_units = unit_cluster.shape[0]
@@ -356,8 +444,9 @@ def _rescale(q, tile_min, scale, nearest, sums, moments):
 
 
 @nb.njit(cache=True, nogil=True)
-def _visit_units(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest,
-                 sums, moments):
+def _visit_units(
+    units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest, sums, moments
+):
     """Adds the exact kernel terms of unit units[p] to query queries[p]'s sum, for every pair p,
     one GEMM per unit over the queries that visit it (rescaling each sum to the nearest squared
     distance seen, as quests_lmp.engine.kernel does, so nothing underflows). float32 GEMM and
@@ -365,8 +454,9 @@ def _visit_units(units, queries, y, centroids, members, member_norms, unit_start
     n_units = unit_cluster.shape[0]
     d = y.shape[1]
     if moments.shape[0]:
-        _visit_units_double(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale,
-                            nearest, sums, moments)
+        _visit_units_double(
+            units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest, sums, moments
+        )
         return
     starts, grouped, widest, longest = _group_by_unit(units, queries, n_units, unit_start)
     block = np.empty((widest, d), dtype=np.float32)
@@ -388,7 +478,7 @@ def _visit_units(units, queries, y, centroids, members, member_norms, unit_start
             norms[i] = norm
         m0, m1 = unit_start[u], unit_start[u + 1]
         count = m1 - m0
-        products = np.dot(block[:b - a], members[m0:m1].T)
+        products = np.dot(block[: b - a], members[m0:m1].T)
         for i in range(b - a):
             q = grouped[a + i]
             row = products[i]
@@ -403,8 +493,9 @@ def _visit_units(units, queries, y, centroids, members, member_norms, unit_start
 
 
 @nb.njit(cache=True, nogil=True)
-def _visit_units_double(units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale,
-                        nearest, sums, moments):
+def _visit_units_double(
+    units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest, sums, moments
+):
     """_visit_units in float64 (members x_j = centroid + the stored float32 offset), adding
     sum_j K_j x_j to moments as well."""
     n_units = unit_cluster.shape[0]
@@ -427,7 +518,7 @@ def _visit_units_double(units, queries, y, centroids, members, member_norms, uni
         m0, m1 = unit_start[u], unit_start[u + 1]
         count = m1 - m0
         offsets = members[m0:m1].astype(np.float64)
-        products = np.dot(block[:b - a], offsets.T)
+        products = np.dot(block[: b - a], offsets.T)
         for i in range(b - a):
             q = grouped[a + i]
             for j in range(count):

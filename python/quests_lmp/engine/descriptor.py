@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 
 import numba as nb
 import numpy as np
@@ -174,8 +174,9 @@ class Descriptor:
             raise ValueError(f"structure {index} is empty: it has no atoms")
         positions = as_positions(atoms.positions, f"positions of structure {index}")
         points, owners = periodic_images(positions, atoms.cell.array, atoms.pbc, self.cutoff, sources=True)
-        return self.compute_points(points, len(positions) if atom_indices is None else atom_indices,
-                                   atoms.numbers[owners])
+        return self.compute_points(
+            points, len(positions) if atom_indices is None else atom_indices, atoms.numbers[owners]
+        )
 
 
 class MulticomponentDescriptor(Descriptor):
@@ -208,8 +209,9 @@ class MulticomponentDescriptor(Descriptor):
         super().__init__(k, cutoff)
         numbers = atomic_numbers(elements)
         if numbers.size == 0 or np.unique(numbers).size != numbers.size:
-            raise ValueError(f"elements of a multicomponent descriptor must be distinct and at least one, "
-                             f"got {list(elements)!r}")
+            raise ValueError(
+                f"elements of a multicomponent descriptor must be distinct and at least one, got {list(elements)!r}"
+            )
         self.elements = symbol_order(numbers)  # atomic numbers
 
     @property
@@ -227,8 +229,10 @@ class MulticomponentDescriptor(Descriptor):
     def _environments(self, points: np.ndarray, centers: np.ndarray, numbers) -> np.ndarray:
         """Multicomponent descriptors of points[centers] (checked arrays), `numbers` per point."""
         if numbers is None or np.shape(numbers) != (len(points),):
-            raise ValueError(f"the multicomponent descriptor needs the atomic number of each of the {len(points)} "
-                             f"points, got {None if numbers is None else np.shape(numbers)}")
+            raise ValueError(
+                f"the multicomponent descriptor needs the atomic number of each of the {len(points)} "
+                f"points, got {None if numbers is None else np.shape(numbers)}"
+            )
         numbers = np.asarray(numbers, dtype=np.int64)
         blind = self._describe(points, centers)
         if self._parts == 1:
@@ -236,7 +240,7 @@ class MulticomponentDescriptor(Descriptor):
         k, parts = self.k, self._parts
         x = np.zeros((centers.size, self.n_features))
         x[:, :k] = blind[:, :k]
-        x[:, parts * k:parts * k + k - 1] = blind[:, k:]
+        x[:, parts * k : parts * k + k - 1] = blind[:, k:]
         for part, element in enumerate(self.elements, start=1):
             members = np.flatnonzero(numbers == element)
             rows = np.flatnonzero(numbers[centers] == element)
@@ -245,9 +249,9 @@ class MulticomponentDescriptor(Descriptor):
             position = np.empty(len(points), dtype=np.int64)
             position[members] = np.arange(members.size)
             own = self._describe(np.ascontiguousarray(points[members]), position[centers[rows]])
-            x[rows, part * k:(part + 1) * k] = own[:, :k]
+            x[rows, part * k : (part + 1) * k] = own[:, :k]
             first = parts * k + part * (k - 1)
-            x[rows, first:first + k - 1] = own[:, k:]
+            x[rows, first : first + k - 1] = own[:, k:]
         return x
 
 
@@ -365,7 +369,7 @@ def _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, di
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sorting_network(length: int) -> np.ndarray:
     """Comparators (p, q), p < q, of Batcher's odd-even merge sort for `length` values.
 
@@ -443,7 +447,7 @@ def _environment_descriptors(points, centers, k, cutoff, network):
             i = centers[c]
             m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
             neighbours[c, 0] = m
-            neighbours[c, 1:m + 1] = index[:m]
+            neighbours[c, 1 : m + 1] = index[:m]
             for a in range(m):
                 r = math.sqrt(dist2[a])
                 if r < MIN_DISTANCE:

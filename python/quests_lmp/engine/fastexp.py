@@ -39,32 +39,40 @@ _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = _C[2:]
 @intrinsic
 def _bits_as_float(typingctx, bits):
     """Reinterprets the 64 bits of an int64 as a float64."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
+
     return types.float64(types.int64), codegen
 
 
 @intrinsic
 def _float_as_bits(typingctx, value):
     """Reinterprets the 64 bits of a float64 as an int64."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
+
     return types.int64(types.float64), codegen
 
 
 @intrinsic
 def _bits_as_float32(typingctx, bits):
     """Reinterprets the 32 bits of an int32 as a float32."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.FloatType())
+
     return types.float32(types.int32), codegen
 
 
 @intrinsic
 def _float32_as_bits(typingctx, value):
     """Reinterprets the 32 bits of a float32 as an int32."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(32))
+
     return types.int32(types.float32), codegen
 
 

@@ -43,7 +43,7 @@ def append_whole(path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         while data:
-            data = data[os.write(descriptor, data):]
+            data = data[os.write(descriptor, data) :]
     finally:
         os.close(descriptor)
 
@@ -67,8 +67,10 @@ def appendable_extxyz(path, protected=()) -> str:
             head = stream.read(4096).split(b"\n")
         if len(head) < 2 or not head[0].strip().isdigit() or b"Properties=" not in head[1]:
             start = head[0][:40].decode(errors="replace")
-            return (f"{path} exists and is not an extxyz file (it starts with {start!r}); collect appends only to "
-                    "extxyz files: name a new file")
+            return (
+                f"{path} exists and is not an extxyz file (it starts with {start!r}); collect appends only to "
+                "extxyz files: name a new file"
+            )
     if _open_here(path):
         return f"{path} is open for writing in this run (a dump or a log writes it); name a file of its own"
     if not os.access(path if path.exists() else path.parent, os.W_OK):

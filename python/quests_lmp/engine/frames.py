@@ -88,17 +88,23 @@ class FrameFile:
         chosen = np.arange(len(self))[selection]
         if chosen.size == 0:
             count = len(self)
-            raise ValueError(f"frame selection {index!r} of {self.path} holds no frames: the file has {count} frames "
-                             f"(0 to {count - 1}, or -{count} to -1)" if count else f"{self.path} holds no frames")
+            raise ValueError(
+                f"frame selection {index!r} of {self.path} holds no frames: the file has {count} frames "
+                f"(0 to {count - 1}, or -{count} to -1)"
+                if count
+                else f"{self.path} holds no frames"
+            )
         broken = [number for number in chosen.tolist() if number in self.broken]
         if broken:
             number = broken[0]
             found, expected = self.broken[number]
             last = number == len(self) - 1
             avoid = f"{self.path}@:-1" if last else f"{self.path}@:{number} or {self.path}@{number + 1}:"
-            raise ValueError(f"frame {number}{' (the last)' if last else ''} of {self.path} holds {found} atom lines "
-                             f"but its header says {expected} atoms: the frame was cut short (a run killed while "
-                             f"writing it?) or the file is corrupt; leave it out, e.g. with {avoid}")
+            raise ValueError(
+                f"frame {number}{' (the last)' if last else ''} of {self.path} holds {found} atom lines "
+                f"but its header says {expected} atoms: the frame was cut short (a run killed while "
+                f"writing it?) or the file is corrupt; leave it out, e.g. with {avoid}"
+            )
         return chosen
 
     def read(self, frames) -> list:
@@ -164,8 +170,9 @@ def frame_selection(index) -> int | slice:
                 return selection
     except ValueError:
         pass
-    raise ValueError(f"frame selection {index!r} is malformed: use an integer (0, -1) or start:stop:step "
-                     "(:, ::10, 100:200)")
+    raise ValueError(
+        f"frame selection {index!r} is malformed: use an integer (0, -1) or start:stop:step (:, ::10, 100:200)"
+    )
 
 
 def _guess_format(path: Path) -> str | None:
@@ -174,8 +181,10 @@ def _guess_format(path: Path) -> str | None:
     try:
         return filetype(str(path))
     except Exception as error:  # noqa: BLE001 - ASE raises several types for unknown files
-        raise ValueError(f"cannot read structures from {path}: ASE cannot tell its format ({error}); "
-                         "name it with --format (e.g. extxyz, lammps-dump-text)") from None
+        raise ValueError(
+            f"cannot read structures from {path}: ASE cannot tell its format ({error}); "
+            "name it with --format (e.g. extxyz, lammps-dump-text)"
+        ) from None
 
 
 def _read_ase(source, index, format: str | None, what: str | None = None) -> list:
@@ -199,9 +208,11 @@ def _index(path: Path, format: str) -> tuple[np.ndarray, np.ndarray, dict]:
         if format == "lammps-dump-text":
             starts = [match.start() for match in _DUMP_FRAME.finditer(data)]
             counts = [int(match.group(1)) for match in _DUMP_ATOMS.finditer(data)]
-            if len(counts) != len(starts) or (starts and starts[0] != 0 and data[:starts[0]].strip()):
-                raise ValueError(f"not a LAMMPS text dump: {len(starts)} 'ITEM: TIMESTEP' headers and "
-                                 f"{len(counts)} 'ITEM: NUMBER OF ATOMS' headers")
+            if len(counts) != len(starts) or (starts and starts[0] != 0 and data[: starts[0]].strip()):
+                raise ValueError(
+                    f"not a LAMMPS text dump: {len(starts)} 'ITEM: TIMESTEP' headers and "
+                    f"{len(counts)} 'ITEM: NUMBER OF ATOMS' headers"
+                )
             found = _dump_atom_lines(data, starts + [len(data)])
         else:
             starts, counts, found = _xyz_frames(data)
@@ -239,17 +250,20 @@ def _xyz_frames(data) -> tuple[list[int], list[int], list[int]]:
     starts, counts, found, position = [], [], [], 0
     while position < len(data):
         end = data.find(b"\n", position)
-        line = data[position:end if end >= 0 else len(data)]
+        line = data[position : end if end >= 0 else len(data)]
         if not line.strip():  # blank lines at the end of the file
             if data[position:].strip():
-                raise ValueError(f"a blank line at byte {position} inside the file, where an xyz frame's "
-                                 "atom count was expected")
+                raise ValueError(
+                    f"a blank line at byte {position} inside the file, where an xyz frame's atom count was expected"
+                )
             break
         try:
             count = int(line.strip())
         except ValueError:
-            raise ValueError(f"an xyz frame's first line must be its atom count; byte {position} holds "
-                             f"{line[:60].decode(errors='replace')!r}") from None
+            raise ValueError(
+                f"an xyz frame's first line must be its atom count; byte {position} holds "
+                f"{line[:60].decode(errors='replace')!r}"
+            ) from None
         starts.append(position)
         counts.append(count)
         try:
@@ -266,7 +280,7 @@ def _after_lines(data, position: int, lines: int) -> int:
     last line has none); whole blocks are counted in compiled code."""
     size = max(4096, lines * _LINE_GUESS)
     while lines > 0:
-        block = data[position:position + size]
+        block = data[position : position + size]
         size *= 2
         if not block:
             raise EOFError(f"the file ends inside an xyz frame: {lines} lines missing")

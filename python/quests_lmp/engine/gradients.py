@@ -85,12 +85,14 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=
     if weights.shape != (len(centers), descriptor.n_features):
         raise ValueError(f"weights must have shape ({len(centers)}, {descriptor.n_features}), got {weights.shape}")
     if neighbours.shape != (len(centers), descriptor.k + 1) or neighbours.dtype != np.int64:
-        raise ValueError(f"neighbours must be the ({len(centers)}, {descriptor.k + 1}) int64 lists of "
-                         "describe_with_neighbours")
+        raise ValueError(
+            f"neighbours must be the ({len(centers)}, {descriptor.k + 1}) int64 lists of describe_with_neighbours"
+        )
     gradient = np.zeros((len(points), 3))
     if len(centers):
-        touched, parts = _descriptor_vjp(points, centers, descriptor.k, descriptor.cutoff, weights,
-                                         _sorting_network(descriptor.k - 1), neighbours)
+        touched, parts = _descriptor_vjp(
+            points, centers, descriptor.k, descriptor.cutoff, weights, _sorting_network(descriptor.k - 1), neighbours
+        )
         flat, parts = touched.ravel(), parts.reshape(-1, 3)
         for d in range(3):  # sums the parts of each point (np.add.at, 2x faster)
             gradient[:, d] = np.bincount(flat, parts[:, d], minlength=len(points))

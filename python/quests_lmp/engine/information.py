@@ -237,8 +237,10 @@ def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
     """
     dh = np.asarray(self_dh, dtype=np.float64)
     groups = element_rows(as_centres(centres, dh.shape[0]))
-    table = {name: (rows.size, *entropy_and_diversity_from_self_dh(dh[rows]))
-             for name, rows in zip(symbols(groups), groups.values())}
+    table = {
+        name: (rows.size, *entropy_and_diversity_from_self_dh(dh[rows]))
+        for name, rows in zip(symbols(groups), groups.values())
+    }
     table = {name: table[name] for name in sorted(table)}
     table["total"] = (dh.shape[0], *entropy_and_diversity_from_self_dh(dh))
     return table
@@ -278,10 +280,12 @@ def sampled_entropy_and_diversity(sample_self_dh, n: int) -> dict:
     top = dh.max()
     weights = np.exp(dh - top)  # exp(dH) scaled: its mean and spread, without overflow
     mean_weight = weights.mean()
-    return {"entropy": math.log(n) + float(dh.mean()),
-            "entropy_error": float(dh.std(ddof=1) * correction) if m > 1 else 0.0,
-            "diversity": math.log(n) + float(top + np.log(mean_weight)),
-            "diversity_error": float(weights.std(ddof=1) / mean_weight * correction) if m > 1 else 0.0}
+    return {
+        "entropy": math.log(n) + float(dh.mean()),
+        "entropy_error": float(dh.std(ddof=1) * correction) if m > 1 else 0.0,
+        "diversity": math.log(n) + float(top + np.log(mean_weight)),
+        "diversity_error": float(weights.std(ddof=1) / mean_weight * correction) if m > 1 else 0.0,
+    }
 
 
 def sampled_entropy_by_element(sample_self_dh, sample_centres, counts: dict) -> dict:
@@ -400,8 +404,9 @@ def bandwidth_for_volume(volume_per_atom):
     return float(h) if h.ndim == 0 else h
 
 
-def self_kernel_sum_share(x: np.ndarray, bandwidths: np.ndarray, centres=None, share: int = 0,
-                         shares: int = 1, progress=None) -> np.ndarray:
+def self_kernel_sum_share(
+    x: np.ndarray, bandwidths: np.ndarray, centres=None, share: int = 0, shares: int = 1, progress=None
+) -> np.ndarray:
     """Share `share` of `shares` of the kernel sums sum_j K_h(X_i, X_j) of a set against itself
     (by centre: over X_i's element): an (n, n_h) array. The shares' arrays add up to the whole,
     whose -log is the self dH (quests_lmp.engine.kernel.self_kernel_sums deals out the work).

@@ -116,8 +116,9 @@ def log_kernel_sums(y: np.ndarray, x, bandwidths: np.ndarray, precision: str = "
     return result
 
 
-def self_kernel_sums(x: np.ndarray, bandwidths: np.ndarray, share: int = 0, shares: int = 1,
-                     progress=None) -> np.ndarray:
+def self_kernel_sums(
+    x: np.ndarray, bandwidths: np.ndarray, share: int = 0, shares: int = 1, progress=None
+) -> np.ndarray:
     """sum_j K_h(x_i, x_j) over the whole set, x_i itself included, for each member and each
     bandwidth: an (n, n_h) array, or the part of it from share `share` of `shares` of the tiles
     (module docstring; the parts of all shares add up to the whole, whose sums are >= 1).
@@ -146,11 +147,22 @@ def self_kernel_sums(x: np.ndarray, bandwidths: np.ndarray, share: int = 0, shar
                 if k % shares != share or (k // shares) % workers != worker:
                     continue
                 cols = slice(b * TILE_SIDE, min((b + 1) * TILE_SIDE, x.shape[0]))
-                tile = buffer[:(rows.stop - rows.start) * (cols.stop - cols.start)].reshape(
-                    rows.stop - rows.start, cols.stop - cols.start)
+                tile = buffer[: (rows.stop - rows.start) * (cols.stop - cols.start)].reshape(
+                    rows.stop - rows.start, cols.stop - cols.start
+                )
                 np.dot(x[rows], x[cols].T, out=tile)
-                _add_tile(tile, x[rows], x[cols], norms[rows], norms[cols], refine, scales,
-                          sums[worker][:, rows], sums[worker][:, cols], a != b)
+                _add_tile(
+                    tile,
+                    x[rows],
+                    x[cols],
+                    norms[rows],
+                    norms[cols],
+                    refine,
+                    scales,
+                    sums[worker][:, rows],
+                    sums[worker][:, cols],
+                    a != b,
+                )
                 if progress is not None:
                     with lock:
                         done[0] += 1
@@ -169,8 +181,14 @@ def log_sums_from_sq_distances(sq_distances: np.ndarray, bandwidths: np.ndarray)
     scales = 0.5 / bandwidths**2
     nearest = np.full(sq_distances.shape[0], np.inf)
     sums = np.zeros((sq_distances.shape[0], bandwidths.size))
-    _accumulate(np.ascontiguousarray(sq_distances, dtype=np.float64), scales, nearest, sums,
-                np.zeros(sq_distances.shape[0], dtype=np.int64), 0)
+    _accumulate(
+        np.ascontiguousarray(sq_distances, dtype=np.float64),
+        scales,
+        nearest,
+        sums,
+        np.zeros(sq_distances.shape[0], dtype=np.int64),
+        0,
+    )
     return np.log(sums) - nearest[:, None] * scales[None, :]  # sums are rescaled to the nearest
 
 

@@ -52,8 +52,8 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     half_norms = 0.5 * np.einsum("ij,ij->i", c, c)
     labels = np.empty(x.shape[0], dtype=np.int64)
     for start in range(0, x.shape[0], _CHUNK):
-        block = x[start:start + _CHUNK].astype(np.float32)
-        labels[start:start + _CHUNK] = np.argmin(half_norms[None, :] - block @ c.T, axis=1)
+        block = x[start : start + _CHUNK].astype(np.float32)
+        labels[start : start + _CHUNK] = np.argmin(half_norms[None, :] - block @ c.T, axis=1)
     return labels
 
 

@@ -37,7 +37,8 @@ def mode_name(multicomponent: bool, by_centre: bool) -> str:
 
 def atomic_numbers(elements, name: str = "elements") -> np.ndarray:
     """int64 atomic numbers of element symbols ("Ni") or numbers (28); ValueError for unknown ones."""
-    from ase.data import atomic_numbers as numbers_of, chemical_symbols
+    from ase.data import atomic_numbers as numbers_of
+    from ase.data import chemical_symbols
 
     values = [elements] if isinstance(elements, (str, numbers.Integral)) else list(elements)
     out = np.empty(len(values), dtype=np.int64)
@@ -70,10 +71,15 @@ def symbol_order(numbers_) -> np.ndarray:
 def as_centres(centres, n: int, name: str = "centres") -> np.ndarray:
     """uint8 atomic numbers (1 to 118), one per environment; ValueError otherwise."""
     array = np.asarray(centres)
-    if (array.shape != (n,) or not np.issubdtype(array.dtype, np.integer)
-            or (n and (array.min() < 1 or array.max() > 118))):
-        raise ValueError(f"{name} must be {n} atomic numbers (1 to 118), one per environment; got an array "
-                         f"of shape {array.shape} ({array.dtype})")
+    if (
+        array.shape != (n,)
+        or not np.issubdtype(array.dtype, np.integer)
+        or (n and (array.min() < 1 or array.max() > 118))
+    ):
+        raise ValueError(
+            f"{name} must be {n} atomic numbers (1 to 118), one per environment; got an array "
+            f"of shape {array.shape} ({array.dtype})"
+        )
     return array.astype(np.uint8, copy=False)
 
 

@@ -34,8 +34,10 @@ def check_bandwidths(h) -> tuple[np.ndarray, bool]:
     except (TypeError, ValueError):
         raise ValueError(f"bandwidth must be a number > 0 (in 1/A) or a list of them, got {h!r}") from None
     if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < MIN_BANDWIDTH):
-        raise ValueError(f"bandwidth must be a finite number >= {MIN_BANDWIDTH:g} 1/A (the paper's 0.015; below "
-                         f"{MIN_BANDWIDTH:g}, dH overflows) or a list of them, got {h!r}")
+        raise ValueError(
+            f"bandwidth must be a finite number >= {MIN_BANDWIDTH:g} 1/A (the paper's 0.015; below "
+            f"{MIN_BANDWIDTH:g}, dH overflows) or a list of them, got {h!r}"
+        )
     return np.ascontiguousarray(values), scalar
 
 
@@ -87,16 +89,24 @@ def check_dh_options(method, neighbors, precision, certificate) -> tuple[str, in
         neighbors = int(neighbors)
     if certificate is not None:
         if method != "approx":
-            raise ValueError(f"certificate is a setting of method approx, not {method}; leave it out or use "
-                             "method approx")
-        if isinstance(certificate, bool) or not isinstance(certificate, numbers.Real) or not (
-                np.isfinite(certificate) and certificate >= 0):
-            raise ValueError(f"certificate must be a number of nats >= 0 (the largest over-estimate of dH "
-                             f"allowed; 0.1 by default), got {certificate!r}")
+            raise ValueError(
+                f"certificate is a setting of method approx, not {method}; leave it out or use method approx"
+            )
+        if (
+            isinstance(certificate, bool)
+            or not isinstance(certificate, numbers.Real)
+            or not (np.isfinite(certificate) and certificate >= 0)
+        ):
+            raise ValueError(
+                f"certificate must be a number of nats >= 0 (the largest over-estimate of dH "
+                f"allowed; 0.1 by default), got {certificate!r}"
+            )
         certificate = float(certificate)
     if check_precision(precision) == "single" and method != "exact":
-        raise ValueError(f"precision single is for method exact (method {method} chooses its own arithmetic: "
-                         "float32 distances with a certificate for approx, float64 for knn); leave it out")
+        raise ValueError(
+            f"precision single is for method exact (method {method} chooses its own arithmetic: "
+            "float32 distances with a certificate for approx, float64 for knn); leave it out"
+        )
     return method, neighbors, precision, certificate
 
 

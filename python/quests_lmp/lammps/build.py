@@ -30,8 +30,9 @@ def plugin_source() -> Path:
     for folder in (PACKAGE / "lammps" / "plugin_source", PACKAGE.parents[1] / "lammps_plugin"):
         if (folder / "CMakeLists.txt").is_file():
             return folder
-    raise PluginBuildError(f"the plugin's sources are not in {PACKAGE / 'lammps' / 'plugin_source'}; reinstall "
-                           "quests-lmp with pip")
+    raise PluginBuildError(
+        f"the plugin's sources are not in {PACKAGE / 'lammps' / 'plugin_source'}; reinstall quests-lmp with pip"
+    )
 
 
 def cmake_program() -> str:
@@ -43,8 +44,10 @@ def cmake_program() -> str:
 
             found = os.path.join(cmake.CMAKE_BIN_DIR, "cmake")
         except ImportError:
-            raise PluginBuildError("building the plugin needs CMake >= 3.18 and a C++17 compiler: "
-                                   "pip install cmake (or load your cluster's cmake module)") from None
+            raise PluginBuildError(
+                "building the plugin needs CMake >= 3.18 and a C++17 compiler: "
+                "pip install cmake (or load your cluster's cmake module)"
+            ) from None
     return found
 
 
@@ -55,8 +58,9 @@ def run_step(command: list[str], what: str) -> None:
         raise PluginBuildError(f"{what} failed ({' '.join(command[:2])} ...):\n" + "\n".join(lines[-25:]))
 
 
-def build_plugin(lammps: Lammps, output: str | Path, mpi_include: str | Path | None = None,
-                 jobs: int | None = None) -> Path:
+def build_plugin(
+    lammps: Lammps, output: str | Path, mpi_include: str | Path | None = None, jobs: int | None = None
+) -> Path:
     """Compiles questsplugin.so (with questsimpl.so) for `lammps` into the folder `output`.
 
     The plugin starts the Python that runs this function, with this quests_lmp. Returns the path
@@ -70,14 +74,21 @@ def build_plugin(lammps: Lammps, output: str | Path, mpi_include: str | Path | N
     variables = cmake_variables(lammps)
     if mpi_include is not None:
         variables["QUESTS_MPI_INCLUDE_DIR"] = str(Path(mpi_include).resolve())
-    variables.update({"QUESTS_SITE_PACKAGES": str(PACKAGE.parent), "Python_EXECUTABLE": sys.executable,
-                      "CMAKE_BUILD_TYPE": "Release", "CMAKE_LIBRARY_OUTPUT_DIRECTORY": str(output)})
+    variables.update(
+        {
+            "QUESTS_SITE_PACKAGES": str(PACKAGE.parent),
+            "Python_EXECUTABLE": sys.executable,
+            "CMAKE_BUILD_TYPE": "Release",
+            "CMAKE_LIBRARY_OUTPUT_DIRECTORY": str(output),
+        }
+    )
     cmake = cmake_program()
     with tempfile.TemporaryDirectory(prefix="quests-plugin-build-") as build:
-        run_step([cmake, "-S", str(plugin_source()), "-B", build, *(f"-D{k}={v}" for k, v in variables.items())],
-                 "configuring the plugin with CMake")
-        run_step([cmake, "--build", build, "--parallel", str(jobs or os.cpu_count() or 1)],
-                 "compiling the plugin")
+        run_step(
+            [cmake, "-S", str(plugin_source()), "-B", build, *(f"-D{k}={v}" for k, v in variables.items())],
+            "configuring the plugin with CMake",
+        )
+        run_step([cmake, "--build", build, "--parallel", str(jobs or os.cpu_count() or 1)], "compiling the plugin")
     missing = [name for name in PLUGIN_FILES if not (output / name).is_file()]
     if missing:
         raise PluginBuildError(f"the build wrote no {', '.join(missing)} into {output}")

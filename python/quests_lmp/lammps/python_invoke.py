@@ -37,13 +37,36 @@ from ..engine.validation import check_dh_options, failure_message
 from .fix import FixEngine
 
 COLLECT_PARAMETERS = ("collect_threshold", "collect_max", "discard_above", "collect_buffer")
-PARAMETERS = ("reference", "every", "group", "bandwidth", "method", "neighbors", "certificate", "precision",
-              "threshold", "force_error", "force_alarm", "elements", "species", "unknown", "collect",
-              *COLLECT_PARAMETERS)
+PARAMETERS = (
+    "reference",
+    "every",
+    "group",
+    "bandwidth",
+    "method",
+    "neighbors",
+    "certificate",
+    "precision",
+    "threshold",
+    "force_error",
+    "force_alarm",
+    "elements",
+    "species",
+    "unknown",
+    "collect",
+    *COLLECT_PARAMETERS,
+)
 PROPERTY = "quests_dH"
 FORCE_ERROR_PROPERTIES = ("quests_force_error", "quests_force_error_upper")  # eV/A, with quests_force_error yes
-STATISTICS = ("max", "mean", "novel_fraction", "novel_count", "evaluated", "collected", "collected_total",
-              "max_force_error")
+STATISTICS = (
+    "max",
+    "mean",
+    "novel_fraction",
+    "novel_count",
+    "evaluated",
+    "collected",
+    "collected_total",
+    "max_force_error",
+)
 DEFAULT_SKIN = 2.0  # A: LAMMPS's default neighbor skin in metal and real units
 BOX_AT_END_OF_STEP = ("deform", "deform/pressure", "press/berendsen")  # fix styles this hook refuses
 
@@ -82,11 +105,16 @@ class Settings:
         """Parses the variables' texts; a QuestsHookError names the variable and what it needs."""
         for name in ("reference", "every"):
             if name not in values:
-                raise QuestsHookError(f"variable quests_{name} is not defined; define it before quests_setup"
-                                      f" (e.g. {_EXAMPLES[name]})")
-        settings = cls(reference=values["reference"], every=_integer(values, "every"),
-                       group=values.get("group", "all"), method=values.get("method", "exact"),
-                       precision=values.get("precision", "double"))
+                raise QuestsHookError(
+                    f"variable quests_{name} is not defined; define it before quests_setup (e.g. {_EXAMPLES[name]})"
+                )
+        settings = cls(
+            reference=values["reference"],
+            every=_integer(values, "every"),
+            group=values.get("group", "all"),
+            method=values.get("method", "exact"),
+            precision=values.get("precision", "double"),
+        )
         if settings.every < 1:
             raise QuestsHookError(f"quests_every must be > 0 (evaluate every N steps), got {values['every']}")
         if "bandwidth" in values:
@@ -100,8 +128,9 @@ class Settings:
         try:
             check_dh_options(settings.method, settings.neighbors, settings.precision, settings.certificate)
         except ValueError as error:  # the engine's rule, with the names of the variables
-            raise QuestsHookError(f"{error} (variables quests_method, quests_neighbors, quests_certificate, "
-                                  "quests_precision)") from None
+            raise QuestsHookError(
+                f"{error} (variables quests_method, quests_neighbors, quests_certificate, quests_precision)"
+            ) from None
         if "threshold" in values:
             settings.threshold = _number(values, "threshold")
         if "force_alarm" in values:
@@ -120,16 +149,20 @@ class Settings:
         given = [name for name in COLLECT_PARAMETERS if name in values]
         self.collect = values.get("collect")
         if given and not self.collect:
-            raise QuestsHookError(f"quests_{given[0]} needs variable quests_collect string FILE (the extxyz file "
-                                  "the environments are appended to)")
+            raise QuestsHookError(
+                f"quests_{given[0]} needs variable quests_collect string FILE (the extxyz file "
+                "the environments are appended to)"
+            )
         for name in ("collect_threshold", "discard_above", "collect_buffer"):
             if name in values:
                 setattr(self, name, _number(values, name))
         if "collect_max" in values:
             counts = values["collect_max"].split()
             if not 1 <= len(counts) <= 2:
-                raise QuestsHookError(f"quests_collect_max must be one or two integers (per evaluation, in all), "
-                                      f"got '{values['collect_max']}'")
+                raise QuestsHookError(
+                    f"quests_collect_max must be one or two integers (per evaluation, in all), "
+                    f"got '{values['collect_max']}'"
+                )
             self.collect_max, *total = (_integer({"collect_max": count}, "collect_max") for count in counts)
             self.collect_max_total = total[0] if total else None
 
@@ -143,14 +176,30 @@ class Hook:
     def __init__(self, lmp, settings: Settings):
         self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
-        self.engine = FixEngine(settings.reference, settings.bandwidth, settings.method, settings.neighbors,
-                                settings.precision, settings.certificate, settings.threshold, settings.elements,
-                                settings.species, settings.unknown, force_error=settings.force_error,
-                                force_alarm=settings.force_alarm)
+        self.engine = FixEngine(
+            settings.reference,
+            settings.bandwidth,
+            settings.method,
+            settings.neighbors,
+            settings.precision,
+            settings.certificate,
+            settings.threshold,
+            settings.elements,
+            settings.species,
+            settings.unknown,
+            force_error=settings.force_error,
+            force_alarm=settings.force_alarm,
+        )
         if settings.collect:
-            self.engine.collect_into(settings.collect, settings.collect_threshold, settings.collect_max,
-                                     settings.collect_max_total, settings.discard_above, settings.collect_buffer,
-                                     self.comm if self.comm.Get_size() > 1 else None)
+            self.engine.collect_into(
+                settings.collect,
+                settings.collect_threshold,
+                settings.collect_max,
+                settings.collect_max_total,
+                settings.discard_above,
+                settings.collect_buffer,
+                self.comm if self.comm.Get_size() > 1 else None,
+            )
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
         self.evaluated_step = None
@@ -163,9 +212,12 @@ class Hook:
         """
         step = self.lmp.extract_global("ntimestep")
         if step % self.settings.every == 0 and step not in (self.setup_step, self.evaluated_step):
-            _fail_during_run(self.comm, f"dH was not evaluated at step {step}: fix python/invoke is not called "
-                                        "during minimization, so v_quests_* would be stale; use fix quests (the "
-                                        "plugin) to watch a minimization")
+            _fail_during_run(
+                self.comm,
+                f"dH was not evaluated at step {step}: fix python/invoke is not called "
+                "during minimization, so v_quests_* would be stale; use fix quests (the "
+                "plugin) to watch a minimization",
+            )
         return self.statistics[name]
 
     def evaluate(self, lmp) -> tuple[float, float, int, int, float]:
@@ -192,21 +244,20 @@ class Hook:
             largest_error = columns[in_group, 1].max(initial=-math.inf)
         values = dh[in_group]
         novel = values > self.engine.threshold
-        return (values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size),
-                largest_error)
+        return (values.max(initial=-math.inf), float(values.sum()), int(novel.sum()), int(values.size), largest_error)
 
     def collect(self, lmp) -> None:
         """Collects the novel environments of the last evaluation (every rank, after evaluate())."""
         nlocal, nghost = lmp.extract_global("nlocal"), lmp.extract_global("nghost")
         n = nlocal + nghost
-        points = np.ascontiguousarray(lmp.numpy.extract_atom("x", nelem=n, dim=3) if n else np.zeros((0, 3)),
-                                      dtype=np.float64)
+        points = np.ascontiguousarray(
+            lmp.numpy.extract_atom("x", nelem=n, dim=3) if n else np.zeros((0, 3)), dtype=np.float64
+        )
         tags = np.ascontiguousarray(lmp.numpy.extract_atom("id", nelem=n) if n else np.zeros(0, dtype=np.int32))
         dh = np.ascontiguousarray(lmp.numpy.extract_atom("d_" + PROPERTY, nelem=nlocal) if nlocal else np.zeros(0))
         low, high, xy, yz, xz, periodic, _ = lmp.extract_box()
-        box = (*(h - l for l, h in zip(low, high)), xy, xz, yz, *periodic)
-        written = self.engine.collect(points, tags, tags.itemsize, n, nlocal, dh, lmp.extract_global("ntimestep"),
-                                      box)
+        box = (*(top - bottom for bottom, top in zip(low, high)), xy, xz, yz, *periodic)
+        written = self.engine.collect(points, tags, tags.itemsize, n, nlocal, dh, lmp.extract_global("ntimestep"), box)
         self.statistics["collected"] = float(written)
         self.statistics["collected_total"] += written
 
@@ -215,10 +266,16 @@ class Hook:
         rank's (max, sum, novel, n, max expected force error)."""
         maximum, total, novel, count, largest_error = zip(*local)
         n = sum(count)
-        self.statistics.update({"max": max(maximum) if n else 0.0, "mean": sum(total) / n if n else 0.0,
-                                "novel_fraction": sum(novel) / n if n else 0.0, "novel_count": float(sum(novel)),
-                                "evaluated": float(n),
-                                "max_force_error": max(largest_error) if n and self.settings.force_error else 0.0})
+        self.statistics.update(
+            {
+                "max": max(maximum) if n else 0.0,
+                "mean": sum(total) / n if n else 0.0,
+                "novel_fraction": sum(novel) / n if n else 0.0,
+                "novel_count": float(sum(novel)),
+                "evaluated": float(n),
+                "max_force_error": max(largest_error) if n and self.settings.force_error else 0.0,
+            }
+        )
 
 
 _hook: Hook | None = None
@@ -234,8 +291,10 @@ def quests_setup(lmpptr) -> None:
     _hook = hook = None
     try:
         if lmp.has_id("fix", "quests") or lmp.has_id("fix", "quests_dH"):
-            raise QuestsHookError("quests_setup was already invoked: the hook is set up once per LAMMPS instance "
-                                  "(fix quests exists); to start over with other parameters, use `clear` first")
+            raise QuestsHookError(
+                "quests_setup was already invoked: the hook is set up once per LAMMPS instance "
+                "(fix quests exists); to start over with other parameters, use `clear` first"
+            )
         _check_units(lmp)
         settings = Settings.from_strings(_read_variables(lmp))
         if not lmp.has_id("group", settings.group):
@@ -265,8 +324,10 @@ def quests_setup(lmpptr) -> None:
         f"fix quests all python/invoke {settings.every} end_of_step quests_end_of_step",
     ]
     for name in STATISTICS:
-        commands += [f"variable quests_{name} python quests_{name}",
-                     f"python quests_{name} return v_quests_{name} format f exists"]
+        commands += [
+            f"variable quests_{name} python quests_{name}",
+            f"python quests_{name} return v_quests_{name} format f exists",
+        ]
     for command in commands:
         lmp.command(command)
 
@@ -291,8 +352,11 @@ def quests_end_of_step(lmpptr) -> None:
         try:
             hook.collect(lmp)
         except Exception as error:  # noqa: BLE001 - a rank failing inside the collective calls: end the job
-            print(f"ERROR: QUESTS: collecting novel environments into {hook.settings.collect} failed at step "
-                  f"{lmp.extract_global('ntimestep')}: {failure_message(error)}", flush=True)
+            print(
+                f"ERROR: QUESTS: collecting novel environments into {hook.settings.collect} failed at step "
+                f"{lmp.extract_global('ntimestep')}: {failure_message(error)}",
+                flush=True,
+            )
             hook.comm.Abort(1)
 
 
@@ -324,14 +388,19 @@ def _read_variables(lmp) -> dict[str, str]:
         values[current] = text.strip()
 
     own = {*PARAMETERS, "in_group", *STATISTICS}  # the hook's own variables survive `clear`
-    unknown = [name for name in lmp.available_ids("variable")
-               if name.startswith("quests_") and name[len("quests_"):] not in own]
+    unknown = [
+        name
+        for name in lmp.available_ids("variable")
+        if name.startswith("quests_") and name[len("quests_") :] not in own
+    ]
     if unknown:
         names = [f"quests_{name}" for name in PARAMETERS]
-        close = difflib.get_close_matches(unknown[0][len("quests_"):], PARAMETERS, n=1)
+        close = difflib.get_close_matches(unknown[0][len("quests_") :], PARAMETERS, n=1)
         hint = f" (did you mean quests_{close[0]}?)" if close else ""
-        raise QuestsHookError(f"variable {unknown[0]} is not a parameter of the hook{hint}; its parameters are "
-                              f"{', '.join(names)}, and it defines quests_in_group and the v_quests_* statistics")
+        raise QuestsHookError(
+            f"variable {unknown[0]} is not a parameter of the hook{hint}; its parameters are "
+            f"{', '.join(names)}, and it defines quests_in_group and the v_quests_* statistics"
+        )
     __main__.quests_receive = receive
     for current in PARAMETERS:
         if lmp.has_id("variable", f"quests_{current}"):
@@ -362,9 +431,11 @@ def _check_ghost_cutoff(lmp, comm, engine: FixEngine) -> None:
     if engine.ghost_cutoff > engine.cutoff:
         parts += f" + collect buffer {engine.ghost_cutoff - engine.cutoff:g}"
     if ghost_cutoff < needed - 1e-12:
-        raise QuestsHookError(f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({parts} + "
-                              f"{DEFAULT_SKIN:g} A), but the communication cutoff is {ghost_cutoff:g} A: add "
-                              f"'comm_modify cutoff {needed:g}' before quests_setup")
+        raise QuestsHookError(
+            f"ghost atoms must reach the descriptor cutoff plus the neighbor skin ({parts} + "
+            f"{DEFAULT_SKIN:g} A), but the communication cutoff is {ghost_cutoff:g} A: add "
+            f"'comm_modify cutoff {needed:g}' before quests_setup"
+        )
 
 
 def _check_fixes(lmp, comm) -> None:
@@ -376,9 +447,11 @@ def _check_fixes(lmp, comm) -> None:
             fix_id = line.split(":", 1)[1].split(",")[0].strip()
             style = line.split("style =", 1)[1].split(",")[0].strip()
             if style in BOX_AT_END_OF_STEP:
-                raise QuestsHookError(f"fix {fix_id} ({style}) changes the box at the end of a step; fix "
-                                      "python/invoke cannot refresh the ghost atoms after it, so dH would not "
-                                      "belong to the dumped positions: use fix quests (the plugin) for this run")
+                raise QuestsHookError(
+                    f"fix {fix_id} ({style}) changes the box at the end of a step; fix "
+                    "python/invoke cannot refresh the ghost atoms after it, so dH would not "
+                    "belong to the dumped positions: use fix quests (the plugin) for this run"
+                )
 
 
 def _info(lmp, comm, topic: str) -> list[str]:
