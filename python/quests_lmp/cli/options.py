@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +36,18 @@ def element_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected element symbols, e.g. Ni,Al (one per LAMMPS atom type)")
     return names
+
+
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def plot_file(text: str) -> str:
+    """An argument type: a plot's file name, whose suffix (.png, .pdf or .svg) is its format."""
+    if Path(text).suffix.lower() not in PLOT_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"a plot is written as PNG, PDF or SVG: name it *.png, *.pdf or *.svg, got {text!r}"
+        )
+    return text
 
 
 def positive(kind):
@@ -123,7 +136,7 @@ def _dh(threshold: float | None = 0.0) -> argparse.ArgumentParser:
 def _plot() -> argparse.ArgumentParser:
     plot = argparse.ArgumentParser(add_help=False)
     plot.add_argument("--csv", help="write the table as CSV to this file")
-    plot.add_argument("--plot", help="write a PNG plot (and its JSON beside it) to this file")
+    plot.add_argument("--plot", type=plot_file, help="write a plot to this file (.png, .pdf or .svg)")
     return plot
 
 

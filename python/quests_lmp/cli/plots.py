@@ -1,6 +1,10 @@
-"""PNG figures of the command line (matplotlib, no display needed): 800 x 500 pixels each."""
+"""Figures of the command line (matplotlib, no display needed): 800 x 500 pixels as PNG (the
+trajectory's 800 x 700), or PDF and SVG (vector, for papers and talks) by the file's suffix
+(options.plot_file)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -9,13 +13,13 @@ from ..engine.files import write_atomically
 SIZE_INCHES, DPI = (8.0, 5.0), 100
 
 
-def _figure(rows: int = 1, columns: int = 1):
+def _figure(rows: int = 1, columns: int = 1, size: tuple[float, float] = SIZE_INCHES):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(rows, columns, figsize=SIZE_INCHES, dpi=DPI, squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=size, dpi=DPI, squeeze=False)
     return figure, axes.ravel()
 
 
@@ -30,26 +34,45 @@ def _save(figure, path) -> None:
     import matplotlib.pyplot as plt
 
     figure.tight_layout()
-    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format="png"))
+    kind = Path(path).suffix.lower().lstrip(".")  # png, pdf or svg (options.plot_file)
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=DPI, format=kind))
     plt.close(figure)
 
 
-def trajectory_plot(path, title: str, steps: list[int] | None, table: dict, against: str) -> None:
-    """H of each frame, and mean/max dH and the novel fraction against the reference, over steps or frames."""
+def trajectory_plot(path, name: str, steps: list[int] | None, table: dict, against: str, threshold: float) -> None:
+    """A figure of a trajectory for a talk (800 x 700 pixels): the title says what was compared;
+    H of each frame under log n, the most its n environments can hold; mean and max dH on an axis
+    linear within 1 nat of 0 and logarithmic beyond (symlog), with dH = 0 and the threshold; the
+    fraction of the atoms above the threshold."""
     x, x_label = _frame_axis(steps, len(table["entropy"]))
-    figure, (top, bottom) = _figure(2, 1)
-    top.plot(x, table["entropy"], color="black")
-    top.set_ylabel("H of the frame (nats)")
-    top.set_title(title)
-    bottom.plot(x, table["mean_dH"], label="mean dH")
-    bottom.plot(x, table["max_dH"], label="max dH")
-    bottom.axhline(0.0, color="gray", lw=0.8, ls="--")
-    bottom.set_ylabel(f"dH vs {against} (nats)")
-    bottom.set_xlabel(x_label)
-    novel = bottom.twinx()
-    novel.plot(x, table["novel_fraction"], color="tab:red", lw=0.8)
-    novel.set_ylabel("novel fraction", color="tab:red")
-    bottom.legend(loc="upper left")
+    figure, (top, middle, bottom) = _figure(3, 1, size=(8.0, 7.0))
+    figure.suptitle(f"{name} against {against}", fontsize=14)
+    top.plot(x, table["entropy"], color="black", lw=2, label="H of the frame")
+    top.plot(x, np.log(table["atoms"]), color="gray", ls="--", lw=1.5, label="log n (every environment distinct)")
+    top.set_ylabel("H (nats)", fontsize=12)
+    top.legend(fontsize=10, loc="lower right")
+    middle.plot(x, table["max_dH"], color="tab:red", lw=2, label="max dH")
+    middle.plot(x, table["mean_dH"], color="tab:blue", lw=2, label="mean dH")
+    middle.axhline(0.0, color="gray", lw=1, ls=":", label="dH = 0")
+    middle.axhline(threshold, color="black", lw=1.5, ls="--", label=f"threshold {threshold:.3g} nats")
+    middle.set_yscale("symlog", linthresh=1.0)
+    middle.set_ylabel("dH (nats)", fontsize=12)
+    middle.legend(fontsize=10, loc="upper left", ncol=2)
+    bottom.fill_between(x, table["novel_fraction"], color="tab:red", alpha=0.35, step="mid")
+    bottom.plot(
+        x,
+        table["novel_fraction"],
+        color="tab:red",
+        lw=1.5,
+        drawstyle="steps-mid",
+        label=f"atoms with dH > {threshold:.3g} nats",
+    )
+    bottom.set_ylim(0.0, 1.0)
+    bottom.set_ylabel("fraction", fontsize=12)
+    bottom.set_xlabel(x_label, fontsize=12)
+    bottom.legend(fontsize=10, loc="upper left")
+    for axis in (top, middle, bottom):
+        axis.tick_params(labelsize=11)
     _save(figure, path)
 
 

@@ -77,7 +77,7 @@ def run(args, world) -> None:
     if args.plot:
         from .plots import trajectory_plot
 
-        trajectory_plot(args.plot, short_names([args.trajectory])[0], steps, table, against)
+        trajectory_plot(args.plot, short_names([args.trajectory])[0], steps, table, against, args.threshold)
     write_result(
         args,
         {
