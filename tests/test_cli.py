@@ -658,10 +658,10 @@ def test_plots_show_file_names_and_md_steps(data, tmp_path, monkeypatch):
         assert main([*map(str, arguments), "--plot", str(tmp_path / "p.png"), "--overwrite", "-q"]) == 0
         return figures[-1].axes
 
-    top, bottom, _ = axes("trajectory", dump, "--format", "lammps-dump-text", "--reference", reference)
-    assert top.get_title() == "md.dump" and bottom.get_ylabel() == "dH vs ref.npz (nats)"
+    _, middle, bottom = axes("trajectory", dump, "--format", "lammps-dump-text", "--reference", reference)
+    assert figures[-1]._suptitle.get_text() == "md.dump against ref.npz" and middle.get_ylabel() == "dH (nats)"
     assert bottom.get_xlabel() == "MD step (TIMESTEP)" and list(bottom.lines[0].get_xdata()) == [0, 250, 500, 750]
-    _, bottom, _ = axes("trajectory", folder / "test.traj")
+    _, _, bottom = axes("trajectory", folder / "test.traj")
     assert bottom.get_xlabel() == "frame" and list(bottom.lines[0].get_xdata()) == [0, 1, 2, 3]
     left, _ = axes("clusters", dump, "--format", "lammps-dump-text", "--reference", reference)
     assert left.get_xlabel() == "MD step (TIMESTEP)" and figures[-1]._suptitle.get_text() == "md.dump against ref.npz"
