@@ -15,7 +15,6 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -23,16 +22,6 @@ using namespace LAMMPS_NS;
 using namespace FixConst;
 
 namespace {
-const char *const KEYWORDS[] = {"bandwidth",         "method",      "neighbors",     "certificate",    "precision",
-                                "threshold",         "elements",    "species",       "unknown",        "collect",
-                                "collect_threshold", "collect_max", "discard_above", "collect_buffer", "bias",
-                                "force_error",       "force_alarm"};
-
-bool is_keyword(const std::string &word)
-{
-  return std::find(std::begin(KEYWORDS), std::end(KEYWORDS), word) != std::end(KEYWORDS);
-}
-
 // An engine's "Type: message" as a LAMMPS error says it: a ValueError (a setting or file that
 // cannot be used, said in words) without its type.
 std::string as_error(const std::string &failure)
@@ -52,156 +41,32 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
     error->all(FLERR, "Fix quests: descriptors need positions in Angstrom; use units metal or real, not {}", units);
   nevery = utils::inumeric(FLERR, arg[3], false, lmp);
   if (nevery <= 0) error->all(FLERR, "Fix quests: N must be > 0 (evaluate every N steps), got {}", arg[3]);
-  options.reference_file = arg[4];
 
-  for (int iarg = 5; iarg < narg; iarg += 2) {
-    const std::string keyword = arg[iarg];
-    if (!is_keyword(keyword))
-      error->all(FLERR,
-                 "Fix quests: unknown keyword '{}' (expected bandwidth, method, neighbors, certificate, precision, "
-                 "threshold, elements, species, unknown, collect, collect_threshold, collect_max, discard_above, "
-                 "collect_buffer, bias, force_error or force_alarm)",
-                 keyword);
-    if (iarg + 1 >= narg) error->all(FLERR, "Fix quests: keyword '{}' needs a value", keyword);
-    const char *value = arg[iarg + 1];
-    if (keyword == "elements") {
-      // One element per atom type, as pair_coeff: the words up to the next keyword, one per type.
-      const int ntypes = atom->ntypes;
-      int given = 0;
-      std::string words;
-      while (iarg + 1 + given < narg && !is_keyword(arg[iarg + 1 + given])) {
-        words += std::string(given ? " " : "") + arg[iarg + 1 + given];
-        given++;
-      }
-      if (given != ntypes)
-        error->all(FLERR, "Fix quests: elements needs one element per atom type ({} types), got {}: {}", ntypes, given,
-                   words);
-      options.elements = words;
-      iarg += ntypes - 1;
-    } else if (keyword == "species") {
-      options.species = value;
-      if (options.species != "blind" && options.species != "by-centre" && options.species != "multicomponent" &&
-          options.species != "multicomponent/by-centre")
-        error->all(FLERR,
-                   "Fix quests: species must be blind, by-centre, multicomponent or multicomponent/by-centre, got "
-                   "'{}'",
-                   value);
-    } else if (keyword == "unknown") {
-      options.unknown = value;
-      if (options.unknown != "error" && options.unknown != "novel")
-        error->all(FLERR,
-                   "Fix quests: unknown must be error or novel (atoms of elements the reference lacks), "
-                   "got '{}'",
-                   value);
-    } else if (keyword == "bandwidth") {
-      options.bandwidth = utils::numeric(FLERR, value, false, lmp);
-      if (options.bandwidth <= 0.0) error->all(FLERR, "Fix quests: bandwidth must be > 0 (1/A), got {}", value);
-    } else if (keyword == "method") {
-      options.method = value;
-      if (options.method != "exact" && options.method != "approx" && options.method != "knn")
-        error->all(FLERR, "Fix quests: method must be exact, approx or knn, got '{}'", value);
-    } else if (keyword == "neighbors") {
-      options.neighbors = utils::inumeric(FLERR, value, false, lmp);
-      if (options.neighbors < 1) error->all(FLERR, "Fix quests: neighbors must be an integer >= 1, got {}", value);
-    } else if (keyword == "certificate") {
-      options.certificate = utils::numeric(FLERR, value, false, lmp);
-      if (options.certificate < 0.0)
-        error->all(FLERR, "Fix quests: certificate must be >= 0 (nats, the largest over-estimate of dH), got {}",
-                   value);
-    } else if (keyword == "precision") {
-      options.precision = value;
-      if (options.precision != "single" && options.precision != "double")
-        error->all(FLERR, "Fix quests: precision must be single or double, got '{}'", value);
-    } else if (keyword == "threshold") {
-      options.threshold = utils::numeric(FLERR, value, false, lmp);
-    } else if (keyword == "force_error") {
-      options.force_error = utils::logical(FLERR, value, false, lmp) == 1;
-    } else if (keyword == "force_alarm") {
-      options.force_alarm = utils::numeric(FLERR, value, false, lmp);
-      if (!(options.force_alarm > 0.0))
-        error->all(FLERR, "Fix quests: force_alarm must be > 0 (eV/A, an expected force error), got {}", value);
-    } else if (keyword == "bias") {
-      // bias explore lambda cap | bias wall lambda threshold
-      if (iarg + 3 >= narg)
-        error->all(FLERR, "Fix quests: bias needs three values: explore LAMBDA CAP (eV/nat, nats) or wall LAMBDA "
-                          "THRESHOLD (eV/nat^2, nats)");
-      options.bias_kind = value;
-      if (options.bias_kind != "explore" && options.bias_kind != "wall")
-        error->all(FLERR, "Fix quests: bias must be explore or wall, got '{}'", value);
-      options.bias_strength = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
-      options.bias_level = utils::numeric(FLERR, arg[iarg + 3], false, lmp);
-      if (!(options.bias_strength > 0.0))
-        error->all(FLERR, "Fix quests: the bias strength LAMBDA must be > 0 ({}), got {}",
-                   options.bias_kind == "wall" ? "eV/nat^2" : "eV/nat", arg[iarg + 2]);
-      iarg += 2;
-    } else if (keyword == "collect") {
-      options.collect_file = value;
-    } else if (keyword == "collect_threshold") {
-      options.collect_threshold = utils::numeric(FLERR, value, false, lmp);
-    } else if (keyword == "collect_max") {
-      // collect_max M [M_total]: per evaluation, and optionally in all.
-      options.collect_max = utils::inumeric(FLERR, value, false, lmp);
-      if (options.collect_max < 1)
-        error->all(FLERR, "Fix quests: collect_max must be an integer >= 1 (environments per evaluation), got {}",
-                   value);
-      if (iarg + 2 < narg && !is_keyword(arg[iarg + 2])) {
-        if (!utils::is_integer(arg[iarg + 2]))
-          error->all(FLERR,
-                     "Fix quests: collect_max's second value must be an integer >= 1 (environments in all), "
-                     "got '{}'",
-                     arg[iarg + 2]);
-        options.collect_max_run = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
-        if (options.collect_max_run < 1)
-          error->all(FLERR,
-                     "Fix quests: collect_max's second value must be an integer >= 1 (environments in "
-                     "all), got {}",
-                     arg[iarg + 2]);
-        iarg++;
-      }
-    } else if (keyword == "discard_above") {
-      options.discard_above = utils::numeric(FLERR, value, false, lmp);
-    } else if (keyword == "collect_buffer") {
-      options.collect_buffer = utils::numeric(FLERR, value, false, lmp);
-      if (!(options.collect_buffer >= 0.0))
-        error->all(FLERR, "Fix quests: collect_buffer must be >= 0 (A beyond the descriptor cutoff), got {}", value);
-    }
-  }
-
-  if (options.neighbors > 0 && options.method != "knn")
-    error->all(FLERR, "Fix quests: neighbors is a keyword of method knn, not {}", options.method);
-  if (options.certificate >= 0.0 && options.method != "approx")
-    error->all(FLERR, "Fix quests: certificate is a keyword of method approx, not {}", options.method);
-  if (!options.unknown.empty() && options.elements.empty())
-    error->all(FLERR, "Fix quests: unknown needs elements E1 E2 ... (one element per atom type)");
-  if (options.species != "" && options.species != "blind" && options.elements.empty())
-    error->all(FLERR, "Fix quests: species {} needs elements E1 E2 ... (one element per atom type, as pair_coeff)",
-               options.species);
-  const bool collect_keywords = !std::isnan(options.collect_threshold) || options.collect_max > 0 ||
-                                !std::isnan(options.discard_above) || options.collect_buffer >= 0.0;
-  if (collect_keywords && options.collect_file.empty())
-    error->all(FLERR, "Fix quests: collect_threshold, collect_max, discard_above and collect_buffer need collect "
-                      "FILE (the extxyz file the environments are appended to)");
-  if (!options.collect_file.empty() && options.elements.empty())
-    error->all(FLERR, "Fix quests: collect writes element symbols: add elements E1 E2 ... (one element per atom "
-                      "type, as pair_coeff)");
-  if (!options.collect_file.empty() && !atom->tag_enable)
-    error->all(FLERR, "Fix quests: collect records atom IDs, but this system has none (atom_modify id no)");
-  if (!options.collect_file.empty() && comm->nprocs > 1) options.comm_handle = MPI_Comm_c2f(world);
-  if (!options.bias_kind.empty() && nevery != 1)
-    error->all(FLERR, "Fix quests: bias applies forces at every step: N must be 1, got {}", nevery);
-  if (options.precision == "single" && options.method != "exact")
-    error->all(FLERR, "Fix quests: precision single is for method exact (method {} chooses its own arithmetic)",
-               options.method);
+  // The keywords are read and checked by the engine (quests_lmp.lammps.fix_keywords): problems of
+  // the reference file are named with it, those of the keywords as they are.
+  QuestsLmp::FixContext context;
+  for (int iarg = 4; iarg < narg; iarg++) context.words.emplace_back(arg[iarg]);
+  context.types = atom->ntypes;
+  context.every = nevery;
+  context.atom_ids = atom->tag_enable != 0;
+  if (comm->nprocs > 1) context.comm_handle = MPI_Comm_c2f(world);
+  const std::string failure = engine.create(context);
+  const auto starts = [&failure](const char *text) { return failure.rfind(text, 0) == 0; };
+  if (starts("FileNotFoundError: ") || starts("ReferenceFileError: "))
+    error->all(FLERR, "Fix quests: cannot use reference file {}: {}", arg[4], failure);
+  if (!failure.empty()) error->all(FLERR, "Fix quests: {}", as_error(failure));
+  if (comm->me == 0) utils::logmesg(lmp, "Fix quests: alarm at {}\n", engine.alarm());
+  if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 
   peratom_flag = 1;
-  size_peratom_cols = options.force_error ? 3 : 0;
-  maxexchange = options.force_error ? 4 : 1;    // per-atom values that migrate with an atom
+  size_peratom_cols = engine.force_error() ? 3 : 0;
+  maxexchange = engine.force_error() ? 4 : 1;    // per-atom values that migrate with an atom
   peratom_freq = nevery;
   vector_flag = 1;
   size_vector = 8;
   global_freq = nevery;
   extvector = 0;
-  if (!options.bias_kind.empty()) {
+  if (engine.bias()) {
     // E = lambda sum f(dH): f_ID is the bias energy (eV), added to pe by fix_modify energy yes and its
     // virial to the pressure by fix_modify virial yes; ghost forces are summed onto their owners.
     scalar_flag = 1;
@@ -215,17 +80,8 @@ FixQuests::FixQuests(LAMMPS *lmp, int narg, char **arg) :
   FixQuests::grow_arrays(atom->nmax);
   atom->add_callback(Atom::GROW);
   for (int i = 0; i < atom->nlocal; i++) dh[i] = 0.0;
-  if (options.force_error)
+  if (engine.force_error())
     for (int i = 0; i < atom->nlocal; i++) columns[i][0] = columns[i][1] = columns[i][2] = 0.0;
-
-  // Problems of the reference file are named with it; those of the settings as they are.
-  const std::string failure = engine.create(options);
-  const auto starts = [&failure](const char *text) { return failure.rfind(text, 0) == 0; };
-  if (starts("FileNotFoundError: ") || starts("ReferenceFileError: "))
-    error->all(FLERR, "Fix quests: cannot use reference file {}: {}", options.reference_file, failure);
-  if (!failure.empty()) error->all(FLERR, "Fix quests: {}", as_error(failure));
-  if (comm->me == 0) utils::logmesg(lmp, "Fix quests: alarm at {}\n", engine.alarm());
-  if (comm->me == 0 && !engine.notice().empty()) error->warning(FLERR, "Fix quests: {}", engine.notice());
 }
 
 FixQuests::~FixQuests()
@@ -242,7 +98,7 @@ int FixQuests::setmask()
 {
   // With a bias, dH and its forces are computed where forces are added, at every step (and dH
   // again at the end of the step where a fix changes the box there, see init()).
-  return (options.bias_kind.empty() ? END_OF_STEP : POST_FORCE | END_OF_STEP) | MIN_POST_FORCE;
+  return (!engine.bias() ? END_OF_STEP : POST_FORCE | END_OF_STEP) | MIN_POST_FORCE;
 }
 
 void FixQuests::init()
@@ -252,7 +108,7 @@ void FixQuests::init()
   const bool minimizing = update->whichflag == 2;
   peratom_freq = global_freq = minimizing ? 1 : nevery;
   widen_ghost_shell();
-  if (options.bias_kind.empty()) return;
+  if (!engine.bias()) return;
   // rRESPA calls post_force_respa, not post_force: the bias would be silently off.
   if (utils::strmatch(update->integrate_style, "^respa"))
     error->all(FLERR,
@@ -328,7 +184,7 @@ void FixQuests::widen_ghost_shell()
 
 std::string FixQuests::reach() const
 {
-  const std::string buffer = options.collect_file.empty()
+  const std::string buffer = engine.collect_file().empty()
                                  ? std::string()
                                  : fmt::format(" + collect buffer {:.6g}", engine.ghost_cutoff() - engine.cutoff());
   return fmt::format("cutoff {:.6g}{} + skin {:.6g}", engine.cutoff(), buffer, neighbor->skin);
@@ -362,8 +218,8 @@ void FixQuests::start_run()
 void FixQuests::setup(int vflag)
 {
   start_run();
-  if (options.bias_kind.empty() || reevaluate) evaluate_after_box_changes();
-  if (options.bias_kind.empty()) {
+  if (!engine.bias() || reevaluate) evaluate_after_box_changes();
+  if (!engine.bias()) {
     evaluate();
   } else {
     apply_bias(vflag);
@@ -374,7 +230,7 @@ void FixQuests::setup(int vflag)
 void FixQuests::min_setup(int vflag)
 {
   start_run();
-  if (options.bias_kind.empty())
+  if (!engine.bias())
     evaluate();
   else
     post_force(vflag);
@@ -382,12 +238,12 @@ void FixQuests::min_setup(int vflag)
 
 void FixQuests::end_of_step()
 {
-  if (options.bias_kind.empty() || reevaluate) evaluate();
+  if (!engine.bias() || reevaluate) evaluate();
 }
 
 void FixQuests::min_post_force(int vflag)
 {
-  if (options.bias_kind.empty())
+  if (!engine.bias())
     evaluate();
   else
     post_force(vflag);
@@ -464,7 +320,7 @@ void FixQuests::summarize()
 {
   // The global vector of this evaluation, then the collection of novel environments.
   const int nlocal = atom->nlocal;
-  if (options.force_error) expected_errors();
+  if (engine.force_error()) expected_errors();
 
   double local_max = -1.0e300, local_sums[3] = {0.0, 0.0, 0.0};    // sum dH, novel, evaluated
   for (int i = 0; i < nlocal; i++) {
@@ -483,7 +339,7 @@ void FixQuests::summarize()
   stats[2] = evaluated > 0.0 ? sums[1] / evaluated : 0.0;
   stats[3] = sums[1];
   stats[4] = evaluated;
-  if (!options.collect_file.empty()) collect();
+  if (!engine.collect_file().empty()) collect();
 }
 
 void FixQuests::expected_errors()
@@ -508,7 +364,7 @@ void FixQuests::collect()
   const std::string failure = engine.collect(n_points ? atom->x[0] : nullptr, atom->tag, sizeof(tagint), n_points,
                                              atom->nlocal, dh, update->ntimestep, box, periodic, written);
   if (!failure.empty())
-    error->one(FLERR, "Fix quests: collecting novel environments into {} failed at step {}: {}", options.collect_file,
+    error->one(FLERR, "Fix quests: collecting novel environments into {} failed at step {}: {}", engine.collect_file(),
                update->ntimestep, failure);
   stats[5] = written;
   stats[6] += written;
@@ -521,14 +377,14 @@ double FixQuests::compute_vector(int n)
 
 double FixQuests::memory_usage()
 {
-  return double(atom->nmax) * (options.force_error ? 4 : 1) * sizeof(double);
+  return double(atom->nmax) * (engine.force_error() ? 4 : 1) * sizeof(double);
 }
 
 void FixQuests::grow_arrays(int nmax)
 {
   memory->grow(dh, nmax, "quests:dh");
   vector_atom = dh;
-  if (options.force_error) {
+  if (engine.force_error()) {
     memory->grow(columns, nmax, 3, "quests:columns");
     array_atom = columns;
   }
@@ -537,14 +393,14 @@ void FixQuests::grow_arrays(int nmax)
 void FixQuests::copy_arrays(int i, int j, int)
 {
   dh[j] = dh[i];
-  if (options.force_error)
+  if (engine.force_error())
     for (int c = 0; c < 3; c++) columns[j][c] = columns[i][c];
 }
 
 int FixQuests::pack_exchange(int i, double *buf)
 {
   buf[0] = dh[i];
-  if (!options.force_error) return 1;
+  if (!engine.force_error()) return 1;
   for (int c = 0; c < 3; c++) buf[1 + c] = columns[i][c];
   return 4;
 }
@@ -552,7 +408,7 @@ int FixQuests::pack_exchange(int i, double *buf)
 int FixQuests::unpack_exchange(int nlocal, double *buf)
 {
   dh[nlocal] = buf[0];
-  if (!options.force_error) return 1;
+  if (!engine.force_error()) return 1;
   for (int c = 0; c < 3; c++) columns[nlocal][c] = buf[1 + c];
   return 4;
 }

@@ -46,7 +46,6 @@ class FixQuests : public Fix {
   int unpack_exchange(int, double *) override;
 
  private:
-  QuestsLmp::EngineOptions options;
   QuestsLmp::PythonEngine engine;
   double *dh;            // per-atom dH (the output without force_error)
   double **columns;      // per-atom output with force_error: dH, expected force error, upper quantile

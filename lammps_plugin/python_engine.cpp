@@ -120,17 +120,6 @@ namespace {
     return PyMemoryView_FromMemory(data ? static_cast<char *>(data) : &empty, data ? bytes : 0, flags);
   }
 
-  // A new reference: the number, or None where it is unset.
-  PyObject *float_or_none(double value, bool set)
-  {
-    return set ? PyFloat_FromDouble(value) : Py_NewRef(Py_None);
-  }
-
-  PyObject *long_or_none(long value, bool set)
-  {
-    return set ? PyLong_FromLong(value) : Py_NewRef(Py_None);
-  }
-
   // Byte exchanges on the run's communicator for quests_lmp.lammps.host_comm, through the MPI that
   // LAMMPS itself runs on (a LAMMPS with its own MPI library cannot be reached by mpi4py). Buffers
   // are malloc'ed here and released by release_bytes.
@@ -189,26 +178,6 @@ namespace {
     return comm_object;
   }
 
-  // engine.collect_into(...) with the collect keywords; false with the Python error pending.
-  bool start_collection(PyObject *engine, const EngineOptions &options)
-  {
-    PyObject *comm = options.comm_handle >= 0 ? host_comm(options.comm_handle) : Py_NewRef(Py_None);
-    if (!comm) return false;
-    PyObject *arguments =
-        Py_BuildValue("(sNNNNNN)", options.collect_file.c_str(),
-                      float_or_none(options.collect_threshold, !std::isnan(options.collect_threshold)),
-                      long_or_none(options.collect_max, options.collect_max > 0),
-                      long_or_none(options.collect_max_run, options.collect_max_run > 0),
-                      float_or_none(options.discard_above, !std::isnan(options.discard_above)),
-                      float_or_none(options.collect_buffer, options.collect_buffer >= 0.0), comm);
-    PyObject *method = arguments ? PyObject_GetAttrString(engine, "collect_into") : nullptr;
-    PyObject *result = method ? PyObject_Call(method, arguments, nullptr) : nullptr;
-    Py_XDECREF(arguments);
-    Py_XDECREF(method);
-    Py_XDECREF(result);
-    return result != nullptr;
-  }
-
   // A str attribute's text; "" with the Python error pending where it is missing or not a str.
   std::string text_attribute(PyObject *object, const char *name)
   {
@@ -227,9 +196,42 @@ namespace {
     return number;
   }
 
+  bool bool_attribute(PyObject *object, const char *name)
+  {
+    PyObject *value = PyObject_GetAttrString(object, name);
+    const int truth = value ? PyObject_IsTrue(value) : 0;
+    Py_XDECREF(value);
+    return truth == 1;
+  }
+
+  // quests_lmp.lammps.fix_keywords.create_engine(words, types=, every=, atom_ids=, comm=): a new
+  // reference, or null with the Python error pending.
+  PyObject *create_engine(PyObject *module, const FixContext &context)
+  {
+    PyObject *words = PyList_New(0);
+    for (const std::string &word : context.words) {
+      PyObject *text = words ? PyUnicode_FromString(word.c_str()) : nullptr;
+      if (!text || PyList_Append(words, text) != 0) Py_CLEAR(words);
+      Py_XDECREF(text);
+    }
+    PyObject *comm = context.comm_handle >= 0 ? host_comm(context.comm_handle) : Py_NewRef(Py_None);
+    PyObject *arguments = words ? PyTuple_Pack(1, words) : nullptr;
+    PyObject *keywords = comm ? Py_BuildValue("{s:i,s:i,s:O,s:O}", "types", context.types, "every", context.every,
+                                              "atom_ids", context.atom_ids ? Py_True : Py_False, "comm", comm)
+                              : nullptr;
+    PyObject *function = PyObject_GetAttrString(module, "create_engine");
+    PyObject *engine = (arguments && keywords && function) ? PyObject_Call(function, arguments, keywords) : nullptr;
+    Py_XDECREF(words);
+    Py_XDECREF(comm);
+    Py_XDECREF(arguments);
+    Py_XDECREF(keywords);
+    Py_XDECREF(function);
+    return engine;
+  }
+
 }    // namespace
 
-std::string PythonEngine::create(const EngineOptions &options)
+std::string PythonEngine::create(const FixContext &context)
 {
   if (!Py_IsInitialized()) {
     const std::string error = start_python();
@@ -237,49 +239,25 @@ std::string PythonEngine::create(const EngineOptions &options)
   }
   PyGILState_STATE gil = PyGILState_Ensure();
   std::string error;
-  PyObject *module = PyImport_ImportModule("quests_lmp.lammps.fix");
+  PyObject *module = PyImport_ImportModule("quests_lmp.lammps.fix_keywords");
   if (!module) {
     const std::string reason = python_error();
     error = "cannot import the quests_lmp engine in the embedded " + interpreter_description() + ": " + reason +
             ". Install quests-lmp (pip install quests-lmp) into the Python whose library this plugin "
             "was built against, or add its site-packages to PYTHONPATH";
   } else {
-    PyObject *bandwidth = options.bandwidth > 0 ? PyFloat_FromDouble(options.bandwidth) : Py_NewRef(Py_None);
-    PyObject *neighbors = options.neighbors > 0 ? PyLong_FromLong(options.neighbors) : Py_NewRef(Py_None);
-    PyObject *certificate = options.certificate >= 0 ? PyFloat_FromDouble(options.certificate) : Py_NewRef(Py_None);
-    auto text_or_none = [](const std::string &text) { return text.empty() ? nullptr : text.c_str(); };
-    PyObject *arguments = Py_BuildValue(
-        "(sOsOsONzzz)", options.reference_file.c_str(), bandwidth, options.method.c_str(), neighbors,
-        options.precision.c_str(), certificate, float_or_none(options.threshold, !std::isnan(options.threshold)),
-        text_or_none(options.elements), text_or_none(options.species), text_or_none(options.unknown));
-    // the bias is checked with the other settings, before the reference's index is prepared
-    PyObject *keywords = options.bias_kind.empty() ? PyDict_New()
-                                                   : Py_BuildValue("{s:(sdd)}", "bias", options.bias_kind.c_str(),
-                                                                   options.bias_strength, options.bias_level);
-    if (keywords && options.force_error) PyDict_SetItemString(keywords, "force_error", Py_True);
-    if (keywords && !std::isnan(options.force_alarm)) {
-      PyObject *alarm = PyFloat_FromDouble(options.force_alarm);
-      if (alarm) PyDict_SetItemString(keywords, "force_alarm", alarm);
-      Py_XDECREF(alarm);
-    }
-    PyObject *constructor = PyObject_GetAttrString(module, "FixEngine");
-    PyObject *engine =
-        (arguments && keywords && constructor) ? PyObject_Call(constructor, arguments, keywords) : nullptr;
-    Py_XDECREF(arguments);
-    Py_XDECREF(keywords);
-    Py_XDECREF(constructor);
-    Py_DECREF(bandwidth);
-    Py_DECREF(neighbors);
-    Py_DECREF(certificate);
+    PyObject *engine = create_engine(module, context);
     if (!engine) {
       error = python_error();
     } else {
-      if (!options.collect_file.empty()) start_collection(engine, options);
-      cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "cutoff");
+      cutoff_ = float_attribute(engine, "cutoff");
       ghost_cutoff_ = PyErr_Occurred() ? -1.0 : float_attribute(engine, "ghost_cutoff");
       threshold_ = PyErr_Occurred() ? 0.0 : float_attribute(engine, "threshold");
       if (!PyErr_Occurred()) notice_ = text_attribute(engine, "notice");
       if (!PyErr_Occurred()) alarm_ = text_attribute(engine, "alarm");
+      if (!PyErr_Occurred()) collect_file_ = text_attribute(engine, "collect_file");
+      bias_ = !PyErr_Occurred() && bool_attribute(engine, "has_bias");
+      force_error_ = !PyErr_Occurred() && bool_attribute(engine, "has_force_error");
       if (PyErr_Occurred()) {
         error = python_error();
         Py_DECREF(engine);

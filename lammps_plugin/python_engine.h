@@ -7,38 +7,21 @@
 #ifndef QUESTS_LMP_PYTHON_ENGINE_H
 #define QUESTS_LMP_PYTHON_ENGINE_H
 
-#include <cmath>
 #include <string>
+#include <vector>
 
 struct _object;    // PyObject, without Python.h here
 
 namespace QuestsLmp {
 
-struct EngineOptions {
-  std::string reference_file;
-  double bandwidth = -1.0;    // 1/A; <= 0: the reference file's default
-  std::string method = "exact";
-  int neighbors = -1;           // knn only; <= 0: the engine's default
-  double certificate = -1.0;    // nats, approx only; < 0: the engine's default
-  std::string precision = "double";
-  double threshold = NAN;      // nats: atoms with dH above it count as novel; NaN: the engine's (calibrated or 0)
-  bool force_error = false;    // expected force error of each atom from the reference's error map
-  double force_alarm = NAN;    // eV/A: novel where the expected force error exceeds it; NaN: unset
-  std::string elements;        // element of each atom type, space-separated; empty: not given
-  std::string species;         // species mode; empty: as the reference file
-  std::string unknown;         // error or novel; empty: the engine's default
-  // Collection of novel environments (quests_lmp.lammps.collection); unset values: the engine's defaults.
-  std::string collect_file;          // empty: no collection
-  double collect_threshold = NAN;    // nats; NaN: threshold
-  int collect_max = -1;              // environments per evaluation; < 1: unset
-  int collect_max_run = -1;          // environments in all; < 1: unset
-  double discard_above = NAN;        // nats; NaN: no upper limit
-  double collect_buffer = -1.0;      // A beyond the cutoff; < 0: the cutoff again
-  long comm_handle = -1;             // the run's communicator (MPI_Comm_c2f); < 0: one rank
-  // Bias energy of dH (quests_lmp.engine.bias): empty kind: none.
-  std::string bias_kind;         // explore or wall
-  double bias_strength = 0.0;    // eV/nat (explore) or eV/nat^2 (wall)
-  double bias_level = 0.0;       // nats: the cap (explore) or the threshold (wall)
+// What the fix hands the engine: its words from the reference file on (the keywords are read and
+// checked in Python, quests_lmp.lammps.fix_keywords) and the run they belong to.
+struct FixContext {
+  std::vector<std::string> words;
+  int types = 1;            // atom types
+  int every = 1;            // N: evaluate every N steps
+  bool atom_ids = true;     // the atoms have IDs
+  long comm_handle = -1;    // the run's communicator (MPI_Comm_c2f) on several ranks; < 0: one rank
 };
 
 class PythonEngine {
@@ -48,8 +31,8 @@ class PythonEngine {
   PythonEngine(const PythonEngine &) = delete;
   PythonEngine &operator=(const PythonEngine &) = delete;
 
-  // Starts Python if needed, imports quests_lmp and loads the reference file.
-  std::string create(const EngineOptions &options);
+  // Starts Python if needed, imports quests_lmp, reads the fix's keywords and loads the reference file.
+  std::string create(const FixContext &context);
   // Checks at the start of each run what the whole input decides (the collect file against the
   // run's open dumps and logs); a collective call on all ranks.
   std::string setup();
@@ -62,6 +45,11 @@ class PythonEngine {
   // The novelty threshold in force (nats) and where it came from, for the log.
   double threshold() const { return threshold_; }
   const std::string &alarm() const { return alarm_; }
+  // What the keywords asked for: a bias (forces at every step), force_error (three per-atom
+  // columns), collect (the file novel environments are appended to; empty: none).
+  bool bias() const { return bias_; }
+  bool force_error() const { return force_error_; }
+  const std::string &collect_file() const { return collect_file_; }
   // dH of the owned atoms with (mask & groupbit) into out[0..nlocal); 0 for the others.
   // positions and types: owned atoms, then ghosts (n_points of each).
   std::string evaluate(double *positions, int *types, int n_points, int nlocal, int *mask, int groupbit, double *out);
@@ -90,6 +78,9 @@ class PythonEngine {
   double threshold_ = 0.0;
   std::string notice_;
   std::string alarm_;
+  bool bias_ = false;
+  bool force_error_ = false;
+  std::string collect_file_;
 };
 
 }    // namespace QuestsLmp

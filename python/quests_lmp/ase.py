@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
@@ -39,12 +40,10 @@ from ase.parallel import world
 from ase.units import fs
 
 from .engine.bias import Bias, bias_forces
-from .engine.calibration import alarm_settings, error_map_in_force
 from .engine.files import append_whole, check_folder, extxyz_text
-from .engine.options import dh_options, species_options
+from .engine.options import DhOptions, monitoring, species_options
 from .engine.periodic import periodic_images
 from .engine.reference import Reference
-from .engine.validation import check_bandwidths
 from .parallel import launched_rank
 
 LOG_COLUMNS = ("step", "time_fs", "max_dH", "mean_dH", "novel_fraction", "novel_count")
@@ -76,34 +75,16 @@ class QuestsMonitor:
         The simulated atoms (positions in A); dH is stored on them as atoms.arrays["dH"].
     reference : Reference or str or path
         The reference (training) set, or a file written by `quests-lmp reference build`.
-    bandwidth : float, 1/A, optional
-        Kernel bandwidth; the reference's by default.
-    method : str
-        "exact" (Eq. 6), "approx" (certified cluster index) or "knn" (SI Eq. S19), as the keyword
-        of fix quests.
-    neighbors : int, optional
-        Reference environments kept by "knn" (128).
-    certificate : float, nats, optional
-        Largest over-estimate of dH allowed to "approx" (0.1).
-    precision : str
-        "double", or "single" for faster exact dH within about 1e-4 nats, as the keyword of fix quests.
-    threshold : float, nats, optional
-        Atoms with dH above it count as novel; by default the reference's calibrated threshold
-        where it was calibrated at this bandwidth and species mode (`quests-lmp calibrate`), else
-        the paper's 0. `alarm_source` says which.
-    force_error : bool
-        Also give each atom its expected force error (eV/A) and that error's upper quantile from
-        the reference's error map (`quests-lmp errors --store`): atoms.arrays["expected_force_error"]
-        and ["force_error_upper"], and the largest in the log and statistics (max_force_error).
-    force_alarm : float, eV/A, optional
-        Atoms whose expected force error exceeds it count as novel: the threshold is then the
-        dH above which the error map exceeds it (instead of `threshold`).
-    species : str, optional
-        "blind", "by-centre", "multicomponent" or "multicomponent/by-centre"
-        (quests_lmp.engine.species); by default as the reference's descriptors.
-    unknown : str, optional
-        Atoms of elements the reference lacks: "error" or "novel" (dH = inf); by default "error"
-        by centre and not checked in the species-blind modes.
+    options : quests_lmp.engine.options.DhOptions, optional
+        How dH is computed and what counts as novel, as the keywords of fix quests; its fields
+        may also be given as keywords: bandwidth (1/A), method ("exact", "approx", "knn"),
+        neighbors, certificate (nats), precision, threshold (nats; by default the reference's
+        calibrated threshold where it holds at this bandwidth and species mode, else 0:
+        `alarm_source` says which), species, unknown, force_error (also each atom's expected
+        force error and its upper quantile, eV/A, from the reference's error map:
+        atoms.arrays["expected_force_error"] and ["force_error_upper"], and the largest in the
+        log and statistics) and force_alarm (eV/A: novel where the expected force error exceeds
+        it).
     log : str or path, optional
         CSV file, one line per call (LOG_COLUMNS); appended to, as ASE's MDLogger does (the header
         is written where the file is new or empty).
@@ -130,34 +111,20 @@ class QuestsMonitor:
         dynamics,
         atoms,
         reference,
-        bandwidth: float | None = None,
-        method: str = "exact",
-        neighbors: int | None = None,
-        threshold: float | None = None,
+        *,
         log=None,
         stop_fraction: float | None = None,
         novel_frames=None,
-        precision: str = "double",
-        certificate: float | None = None,
-        species: str | None = None,
-        unknown: str | None = None,
-        force_error: bool = False,
-        force_alarm: float | None = None,
+        options: DhOptions | None = None,
+        **settings,
     ):
-        self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
+        self.dh_options = replace(options or DhOptions(), **settings).checked()
         self.reference = reference if isinstance(reference, Reference) else Reference.load(reference)
-        self.options.update(species_options(self.reference, species, unknown))
-        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
-        self.threshold, self.alarm_source = alarm_settings(
-            self.options, self.reference.calibration, self.bandwidth, threshold, self.reference.error_map, force_alarm
-        )
-        self.error_map = (
-            error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
-            if force_error
-            else None
-        )
+        monitor = monitoring(self.reference, self.dh_options)
+        self.options, self.bandwidth, self.threshold, self.alarm_source, self.error_map = monitor
+        force_error = self.error_map is not None
         self.columns = LOG_COLUMNS + ((FORCE_ERROR_COLUMN,) if force_error else ())
-        self.reference.prepare(method, self.options["by_centre"])
+        self.reference.prepare(self.dh_options.method, self.options["by_centre"])
         if stop_fraction is not None and not 0 <= stop_fraction < 1:
             raise ValueError(f"stop_fraction must be in [0, 1) (a fraction of the atoms), got {stop_fraction!r}")
         self.dynamics, self.atoms, self.stop_fraction = dynamics, atoms, stop_fraction
@@ -241,6 +208,7 @@ class QuestsBias(Calculator):
         kind: str,
         strength: float,
         level: float,
+        *,
         bandwidth: float | None = None,
         method: str = "exact",
         certificate: float | None = None,
@@ -254,14 +222,15 @@ class QuestsBias(Calculator):
             raise ValueError(
                 "QuestsBias needs a species-blind reference: forces of multicomponent descriptors are not implemented"
             )
-        self.options = dh_options(method, None, "double", certificate)
+        options = DhOptions(bandwidth=bandwidth, method=method, certificate=certificate, species=species).checked()
         if method == "knn":
             raise ValueError(
                 "QuestsBias: forces of method knn are not implemented; use exact, or approx for a large reference"
             )
+        self.options = options.method_keywords()
         self.by_centre = species_options(self.reference, species)["by_centre"]
         self.bias = Bias(kind, float(strength), float(level))
-        self.bandwidth = self.reference.bandwidth if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        self.bandwidth = self.reference.bandwidth if options.bandwidth is None else options.bandwidth
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
+from ..engine.cluster_index import STOP_BELOW
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, MulticomponentDescriptor
-from ..engine.options import dh_options, species_options
+from ..engine.options import DhOptions, species_options
 from ..engine.reference import Reference
 from ..engine.species import MODES, species_mode
-from ..engine.validation import METHODS, MIN_BANDWIDTH
+from ..engine.validation import MIN_BANDWIDTH
 from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, resolve_bandwidth, split_spec
 from .distributed import per_frame
 
@@ -100,37 +102,26 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _dh(threshold: float | None = 0.0) -> argparse.ArgumentParser:
-    """The dH options; threshold: the default of --threshold (None: the command decides)."""
+    """The dH options of DhOptions marked for the CLI, as --name flags; threshold: the default of
+    --threshold (None: the command decides, the reference's calibrated threshold where it has one)."""
     dh = argparse.ArgumentParser(add_help=False)
-    dh.add_argument(
-        "--method",
-        choices=METHODS,
-        default="exact",
-        help="exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest "
-        "neighbours (SI Eq. S19, no bound); default exact",
-    )
-    dh.add_argument("--certificate", type=float, help="approx: largest over-estimate of dH allowed, nats (default 0.1)")
-    dh.add_argument("--neighbors", type=positive(int), help="knn: neighbours kept (default 128)")
-    dh.add_argument(
-        "--precision",
-        choices=("double", "single"),
-        default="double",
-        help="arithmetic of exact dH: double, or single (about 1.8x faster, within 1e-4 nats)",
-    )
-    dh.add_argument(
-        "--threshold",
-        type=float,
-        default=threshold,
-        help="novel: dH > threshold (nats, "
-        + ("0)" if threshold == 0 else "default: the reference's calibrated threshold where it has one, else 0)"),
-    )
-    dh.add_argument(
-        "--unknown",
-        choices=("error", "novel"),
-        help="atoms of elements the reference lacks: error, or novel (dH = inf); default: error by "
-        "centre, not checked in the species-blind modes",
-    )
+    for option in fields(DhOptions):
+        if not option.metadata["cli"]:
+            continue
+        doc, choices = option.metadata["doc"], option.metadata["choices"]
+        if option.name == "threshold" and threshold is not None:
+            doc = f"novel: dH > threshold (nats, {threshold:g})"
+        dh.add_argument(
+            "--" + option.name.replace("_", "-"),
+            type=_TYPES[option.metadata["read"]],
+            choices=choices or None,
+            default=threshold if option.name == "threshold" else option.default,
+            help=doc,
+        )
     return dh
+
+
+_TYPES = {"word": str, "number": float, "integer": positive(int), "positive number": positive(float)}
 
 
 def _plot() -> argparse.ArgumentParser:
@@ -214,11 +205,19 @@ def bandwidth(args, datasets, world=None, cutoff: float | None = None) -> float:
     return resolve_bandwidth(args.bandwidth, datasets, world=world, cutoff=cutoff, quiet=args.quiet)
 
 
+def dh_options(args) -> DhOptions:
+    """The DhOptions of the command line's dH flags (the bandwidth is the reference's, set by
+    reference()), checked."""
+    given = {name: getattr(args, name) for name in DhOptions.names() if name != "bandwidth" and hasattr(args, name)}
+    return DhOptions(**given).checked()
+
+
 def dh_method(args, reference: Reference, world) -> dict:
     """The keyword arguments of Reference.delta_entropy for --method, --species and their options
     (checked), with the cluster index of approx loaded or built now (said on stderr: every rank
     builds its own)."""
-    method = dh_options(args.method, args.neighbors, args.precision, args.certificate, args.threshold)
+    checked = dh_options(args)
+    method = checked.method_keywords(min(STOP_BELOW, (checked.threshold or 0.0) - 1.0))
     method.update(species_options(reference, args.species, args.unknown))
     if args.method == "approx" and (method["by_centre"] or not reference.has_cluster_index):
         if world.is_root and not args.quiet:

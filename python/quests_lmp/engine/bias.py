@@ -141,7 +141,13 @@ def bias_forces(
         )
     centres = None if numbers is None else np.asarray(numbers)[centers]
     dh, gradient = reference.delta_entropy_and_gradient(
-        x, bandwidth, method, certificate, min(stop_below, bias.stop_below), by_centre, centres
+        x,
+        bandwidth,
+        method=method,
+        certificate=certificate,
+        stop_below=min(stop_below, bias.stop_below),
+        by_centre=by_centre,
+        centres=centres,
     )
     energies, slopes = bias.energies(dh)
     forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient, neighbours)

@@ -13,8 +13,8 @@ import numpy as np
 
 from .cluster_index import ClusterIndex
 from .knn import ApproximateIndex
+from .options import DhOptions
 from .species import atomic_numbers, symbols
-from .validation import check_dh_options
 
 
 class ReferenceIndexes:
@@ -116,7 +116,7 @@ class ReferenceIndexes:
         ValueError
             An unknown method, or by_centre with a reference that records no centres.
         """
-        method = check_dh_options(method, None, "double", None)[0]
+        method = DhOptions(method=method).checked().method
         if by_centre:
             self._absent(self.centres, True, None)  # raises if species are unknown
         parts = [self.element_part(z) for z in np.unique(self.centres)] if by_centre else [self]

@@ -14,9 +14,9 @@ from .descriptor import frames_of
 from .gradients import dh_and_gradient
 from .information import entropy_and_diversity
 from .kernel import KernelOperand, log_kernel_sums
-from .knn import DEFAULT_NEIGHBORS
+from .options import DhOptions
 from .species import as_centres, by_element, element_rows, missing_elements
-from .validation import as_descriptors, check_bandwidths, check_dh_options, is_atoms
+from .validation import as_descriptors, check_bandwidths, is_atoms
 
 
 class ReferenceQueries:
@@ -27,6 +27,7 @@ class ReferenceQueries:
         self,
         test,
         h=None,
+        *,
         method: str = "exact",
         neighbors: int | None = None,
         precision: str = "double",
@@ -85,16 +86,10 @@ class ReferenceQueries:
             descriptors that are empty, non-finite or of another width, by_centre or unknown with a
             reference or test that records no elements, or an element the reference lacks.
         """
-        method, neighbors, precision, certificate = check_dh_options(method, neighbors, precision, certificate)
+        checked = DhOptions(method=method, neighbors=neighbors, precision=precision, certificate=certificate).checked()
         y, test_centres = self._test_descriptors(test, centres)
         bandwidths, scalar = check_bandwidths(self.bandwidth if h is None else h)
-        options = {
-            "method": method,
-            "precision": precision,
-            "stop_below": float(stop_below),
-            "neighbors": DEFAULT_NEIGHBORS if neighbors is None else neighbors,
-            "certificate": DEFAULT_CERTIFICATE if certificate is None else certificate,
-        }
+        options = checked.method_keywords(float(stop_below))
         absent = self._absent(test_centres, by_centre, unknown)
         if by_centre:
 
@@ -123,6 +118,7 @@ class ReferenceQueries:
         self,
         y,
         h: float | None = None,
+        *,
         method: str = "exact",
         certificate: float | None = None,
         stop_below: float = STOP_BELOW,
@@ -164,7 +160,8 @@ class ReferenceQueries:
             non-finite or of another width; by_centre without centres, or with a centre element
             the reference lacks (its dH is infinite, with no force).
         """
-        method, _, _, certificate = check_dh_options(method, None, "double", certificate)
+        checked = DhOptions(method=method, certificate=certificate).checked()
+        method, certificate = checked.method, checked.certificate
         y = as_descriptors(y, "test descriptors")
         if y.shape[1] != self.descriptors.shape[1]:
             raise ValueError(f"test descriptors have {y.shape[1]} features, the reference {self.descriptors.shape[1]}")
@@ -189,7 +186,7 @@ class ReferenceQueries:
         dh, gradient = np.empty(len(y)), np.empty_like(y)
         for z, rows in element_rows(centres).items():
             dh[rows], gradient[rows] = self.element_part(z).delta_entropy_and_gradient(
-                y[rows], h, method, certificate, stop_below
+                y[rows], h, method=method, certificate=certificate, stop_below=stop_below
             )
         return dh, gradient
 

@@ -71,45 +71,6 @@ def as_positions(positions, name: str = "positions") -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-METHODS = ("exact", "approx", "knn")
-
-
-def check_dh_options(method, neighbors, precision, certificate) -> tuple[str, int | None, str, float | None]:
-    """How dH is computed, checked as a whole: the method ("exact", "approx": certified cluster
-    index, "knn": nearest neighbours), its own setting (neighbors, an integer >= 1, for knn only;
-    certificate, nats >= 0, for approx only; None: the method's default) and the precision
-    ("double", or "single" for exact only). Returned as given, numbers as int and float."""
-    if method not in METHODS:
-        raise ValueError(f"method must be 'exact', 'approx' or 'knn', got {method!r}")
-    if neighbors is not None:
-        if method != "knn":
-            raise ValueError(f"neighbors is a setting of method knn, not {method}; leave it out or use method knn")
-        if isinstance(neighbors, bool) or not isinstance(neighbors, numbers.Integral) or neighbors < 1:
-            raise ValueError(f"neighbors must be an integer >= 1, got {neighbors!r}")
-        neighbors = int(neighbors)
-    if certificate is not None:
-        if method != "approx":
-            raise ValueError(
-                f"certificate is a setting of method approx, not {method}; leave it out or use method approx"
-            )
-        if (
-            isinstance(certificate, bool)
-            or not isinstance(certificate, numbers.Real)
-            or not (np.isfinite(certificate) and certificate >= 0)
-        ):
-            raise ValueError(
-                f"certificate must be a number of nats >= 0 (the largest over-estimate of dH "
-                f"allowed; 0.1 by default), got {certificate!r}"
-            )
-        certificate = float(certificate)
-    if check_precision(precision) == "single" and method != "exact":
-        raise ValueError(
-            f"precision single is for method exact (method {method} chooses its own arithmetic: "
-            "float32 distances with a certificate for approx, float64 for knn); leave it out"
-        )
-    return method, neighbors, precision, certificate
-
-
 def check_precision(precision) -> str:
     """Arithmetic of exact dH: "double" (float64 throughout) or "single" (float32 products)."""
     if precision not in ("double", "single"):

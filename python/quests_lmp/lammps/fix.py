@@ -7,72 +7,53 @@ the fix's per-atom output). Nothing here keeps those arrays past the call: LAMMP
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..engine.bias import Bias, bias_forces
-from ..engine.calibration import alarm_settings, error_map_in_force
-from ..engine.options import dh_options, species_options
+from ..engine.options import DhOptions, monitoring
 from ..engine.reference import Reference
 from ..engine.species import atomic_numbers
-from ..engine.validation import check_bandwidths
 from .collection import Collector, CollectSettings
 
 
 class FixEngine:
     """A reference loaded once, and how to compare the group's environments with it.
 
+    options: how dH is computed and what counts as novel (quests_lmp.engine.options.DhOptions;
+    its fields may also be given as keywords, e.g. method="approx"); threshold None takes the
+    reference's calibrated threshold where it holds, else 0 (`alarm` says which, for the log).
     elements: one element symbol per LAMMPS atom type (type 1 first), as pair_coeff maps them (a
-    list, or one space-separated string);
-    species: a mode of quests_lmp.engine.species, or None to follow the reference file; unknown:
-    "error" or "novel" (dH = +inf) for atoms of elements the reference lacks, checked where
-    elements are given and the file records its elements; threshold: nats, None for the
-    reference's calibrated threshold where it holds, else 0 (engine.calibration.alarm_threshold;
-    `alarm` says which, for the log); force_error: give each atom its expected force error
-    (eV/A, expected_errors()) from the reference's error map; force_alarm: eV/A, the threshold is
-    then the dH above which that expected error exceeds it (instead of `threshold`); bias:
-    (kind, strength, level) of bias_with(), checked before the reference's index is prepared.
+    list, or one space-separated string); with them, atoms of elements the reference lacks are an
+    error unless options.unknown is "novel". bias: (kind, strength, level) of bias_with(), checked
+    before the reference's index is prepared.
     """
 
     def __init__(
         self,
         reference_file: str,
-        bandwidth: float | None = None,
-        method: str = "exact",
-        neighbors: int | None = None,
-        precision: str = "double",
-        certificate: float | None = None,
-        threshold: float | None = None,
+        *,
+        options: DhOptions | None = None,
         elements=None,
-        species: str | None = None,
-        unknown: str | None = None,
         bias: tuple | None = None,
-        force_error: bool = False,
-        force_alarm: float | None = None,
+        **settings,
     ):
-        self.options = dh_options(method, neighbors, precision, certificate, 0.0 if threshold is None else threshold)
-        chosen = None if bandwidth is None else float(check_bandwidths(bandwidth)[0][0])
+        self.dh_options = replace(options or DhOptions(), **settings).checked()
         self.reference = Reference.load(reference_file)
         self.reference_file = str(reference_file)
-        self.bandwidth = self.reference.bandwidth if chosen is None else chosen
         self.descriptor = self.reference.descriptor
         self.notice = ""  # a warning for LAMMPS to print once
         self.collector: Collector | None = None  # set by collect_into()
         self.bias: Bias | None = None  # set by bias_with()
         self._forget()
+        species, unknown = self.dh_options.species, self.dh_options.unknown
         self.type_numbers = self._type_numbers(elements, species, unknown, reference_file)
-        if self.type_numbers is not None and self.reference.centres is not None:
-            unknown = unknown or "error"
-        self.options.update(species_options(self.reference, species, unknown))
-        self.threshold, self.alarm = alarm_settings(
-            self.options, self.reference.calibration, self.bandwidth, threshold, self.reference.error_map, force_alarm
-        )
-        self.error_map = (
-            error_map_in_force(self.reference.error_map, self.bandwidth, self.options["by_centre"])
-            if force_error
-            else None
-        )
+        monitor = monitoring(self.reference, self.dh_options, "error" if self.type_numbers is not None else None)
+        self.options, self.bandwidth, self.threshold, self.alarm, self.error_map = monitor
         if bias is not None:
             self.bias_with(*bias)
+        method = self.dh_options.method
         seconds = self.reference.prepare(method, self.options["by_centre"])  # now, not at the first step
         if seconds and self.options["by_centre"]:
             self.notice = (
@@ -275,3 +256,18 @@ class FixEngine:
             x, self.bandwidth, centres=None if numbers is None else numbers[centers], **self.options
         )
         self._last = (centers, x, numbers)
+
+    @property
+    def has_bias(self) -> bool:
+        """Whether a bias applies forces (the fix then evaluates at every force computation)."""
+        return self.bias is not None
+
+    @property
+    def has_force_error(self) -> bool:
+        """Whether each atom gets its expected force error (three per-atom columns)."""
+        return self.error_map is not None
+
+    @property
+    def collect_file(self) -> str:
+        """The file novel environments are appended to; "" without collection."""
+        return "" if self.collector is None else self.collector.settings.path

@@ -29,32 +29,16 @@ import math
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.validation import check_dh_options, failure_message
+from ..engine.options import HOOK, DhOptions, read_value
+from ..engine.validation import failure_message
 from .fix import FixEngine
 
 COLLECT_PARAMETERS = ("collect_threshold", "collect_max", "discard_above", "collect_buffer")
-PARAMETERS = (
-    "reference",
-    "every",
-    "group",
-    "bandwidth",
-    "method",
-    "neighbors",
-    "certificate",
-    "precision",
-    "threshold",
-    "force_error",
-    "force_alarm",
-    "elements",
-    "species",
-    "unknown",
-    "collect",
-    *COLLECT_PARAMETERS,
-)
+PARAMETERS = ("reference", "every", "group", *DhOptions.names(), "elements", "collect", *COLLECT_PARAMETERS)
 PROPERTY = "quests_dH"
 FORCE_ERROR_PROPERTIES = ("quests_force_error", "quests_force_error_upper")  # eV/A, with quests_force_error yes
 STATISTICS = (
@@ -77,22 +61,14 @@ class QuestsHookError(ValueError):
 
 @dataclass
 class Settings:
-    """The hook's parameters, named and defaulted as the keywords of `fix quests`."""
+    """The hook's parameters, named and defaulted as the keywords of `fix quests`: those of dH are
+    the fields of quests_lmp.engine.options.DhOptions."""
 
     reference: str
     every: int
     group: str = "all"
-    bandwidth: float | None = None
-    method: str = "exact"
-    neighbors: int | None = None
-    certificate: float | None = None
-    precision: str = "double"
-    threshold: float | None = None  # None: the reference's calibrated threshold where it holds, else 0
-    force_error: bool = False  # expected force error of each atom from the reference's error map
-    force_alarm: float | None = None  # eV/A: novel where the expected force error exceeds it
+    options: DhOptions = field(default_factory=DhOptions)
     elements: list[str] | None = None
-    species: str | None = None
-    unknown: str | None = None
     collect: str | None = None  # extxyz file of novel environments; the rest as in FixEngine.collect_into
     collect_threshold: float | None = None
     collect_max: int | None = None
@@ -108,39 +84,15 @@ class Settings:
                 raise QuestsHookError(
                     f"variable quests_{name} is not defined; define it before quests_setup (e.g. {_EXAMPLES[name]})"
                 )
-        settings = cls(
-            reference=values["reference"],
-            every=_integer(values, "every"),
-            group=values.get("group", "all"),
-            method=values.get("method", "exact"),
-            precision=values.get("precision", "double"),
-        )
+        settings = cls(reference=values["reference"], every=_integer(values, "every"), group=values.get("group", "all"))
         if settings.every < 1:
             raise QuestsHookError(f"quests_every must be > 0 (evaluate every N steps), got {values['every']}")
-        if "bandwidth" in values:
-            settings.bandwidth = _number(values, "bandwidth")
-            if settings.bandwidth <= 0:
-                raise QuestsHookError(f"quests_bandwidth must be > 0 (1/A), got {values['bandwidth']}")
-        if "neighbors" in values:
-            settings.neighbors = _integer(values, "neighbors")
-        if "certificate" in values:
-            settings.certificate = _number(values, "certificate")
         try:
-            check_dh_options(settings.method, settings.neighbors, settings.precision, settings.certificate)
-        except ValueError as error:  # the engine's rule, with the names of the variables
-            raise QuestsHookError(
-                f"{error} (variables quests_method, quests_neighbors, quests_certificate, quests_precision)"
-            ) from None
-        if "threshold" in values:
-            settings.threshold = _number(values, "threshold")
-        if "force_alarm" in values:
-            settings.force_alarm = _number(values, "force_alarm")
-        if values.get("force_error", "no") not in ("yes", "no"):
-            raise QuestsHookError(f"quests_force_error must be yes or no, got '{values['force_error']}'")
-        settings.force_error = values.get("force_error") == "yes"
+            settings.options = DhOptions.from_text(values, HOOK)
+        except ValueError as error:
+            raise QuestsHookError(str(error)) from None
         if "elements" in values:
             settings.elements = values["elements"].split()
-        settings.species, settings.unknown = values.get("species"), values.get("unknown")
         settings._read_collect(values)
         return settings
 
@@ -176,20 +128,7 @@ class Hook:
     def __init__(self, lmp, settings: Settings):
         self.lmp, self.settings = lmp, settings
         self.comm = lmp.get_mpi_comm()
-        self.engine = FixEngine(
-            settings.reference,
-            settings.bandwidth,
-            settings.method,
-            settings.neighbors,
-            settings.precision,
-            settings.certificate,
-            settings.threshold,
-            settings.elements,
-            settings.species,
-            settings.unknown,
-            force_error=settings.force_error,
-            force_alarm=settings.force_alarm,
-        )
+        self.engine = FixEngine(settings.reference, options=settings.options, elements=settings.elements)
         if settings.collect:
             self.engine.collect_into(
                 settings.collect,
@@ -236,7 +175,7 @@ class Hook:
         self.engine.evaluate(points, types, nlocal + nghost, nlocal, mask, 1, dh)
         in_group = mask.astype(bool)
         largest_error = -math.inf
-        if self.settings.force_error and nlocal:
+        if self.settings.options.force_error and nlocal:
             columns = np.zeros((nlocal, 3))
             self.engine.expected_errors(np.ascontiguousarray(dh), nlocal, mask, 1, columns)
             for column, name in enumerate(FORCE_ERROR_PROPERTIES, start=1):
@@ -273,7 +212,7 @@ class Hook:
                 "novel_fraction": sum(novel) / n if n else 0.0,
                 "novel_count": float(sum(novel)),
                 "evaluated": float(n),
-                "max_force_error": max(largest_error) if n and self.settings.force_error else 0.0,
+                "max_force_error": max(largest_error) if n and self.settings.options.force_error else 0.0,
             }
         )
 
@@ -320,7 +259,7 @@ def quests_setup(lmpptr) -> None:
     commands = [
         f"variable quests_in_group atom gmask({settings.group})",
         f"fix quests_dH all property/atom d_{PROPERTY}"
-        + "".join(f" d_{name}" for name in FORCE_ERROR_PROPERTIES if settings.force_error),
+        + "".join(f" d_{name}" for name in FORCE_ERROR_PROPERTIES if settings.options.force_error),
         f"fix quests all python/invoke {settings.every} end_of_step quests_end_of_step",
     ]
     for name in STATISTICS:
@@ -477,17 +416,16 @@ def _quit(lmp, message: str) -> None:
 
 
 def _integer(values: dict[str, str], name: str) -> int:
-    number = _number(values, name)
-    if not number.is_integer():
-        raise QuestsHookError(f"quests_{name} must be an integer, got {values[name]}")
-    return int(number)
+    return _read(values, name, "integer")
 
 
 def _number(values: dict[str, str], name: str) -> float:
+    return _read(values, name, "number")
+
+
+def _read(values: dict[str, str], name: str, kind: str):
+    """Variable quests_<name> read as `kind` (quests_lmp.engine.options.read_value)."""
     try:
-        number = float(values[name])
-    except ValueError:
-        raise QuestsHookError(f"quests_{name} must be a number, got '{values[name]}'") from None
-    if not math.isfinite(number):
-        raise QuestsHookError(f"quests_{name} must be a finite number, got {values[name]}")
-    return number
+        return read_value(kind, values[name], f"quests_{name}", HOOK)
+    except ValueError as error:
+        raise QuestsHookError(str(error)) from None
