@@ -11,6 +11,7 @@ from ase.build import bulk
 from conftest import thermal
 from quests_lmp import Descriptor, Reference
 from quests_lmp.lammps.collection import Collector, CollectSettings
+from quests_lmp.parallel import World
 
 
 def domain(atoms, reach):
@@ -141,3 +142,35 @@ def test_by_centre_coverage_counts_only_the_same_element(system, tmp_path):
 def test_bad_collect_settings(settings, message):
     with pytest.raises(ValueError, match=message):
         Collector(CollectSettings("c.extxyz", **settings), 5.0, 0.015)
+
+
+class TwoRanks:
+    """The part of a communicator World uses, as rank 1 of 2 sees it (values of rank 0: None)."""
+
+    def Get_rank(self):  # noqa: N802 - mpi4py's name
+        return 1
+
+    def Get_size(self):  # noqa: N802 - mpi4py's name
+        return 2
+
+    def gather(self, value, root=0):
+        return None
+
+    def bcast(self, value, root=0):
+        return "from rank 0"
+
+    def allgather(self, value):
+        return [None, value]
+
+
+def test_world_wraps_any_communicator(tmp_path):
+    """World over a communicator it did not make (LAMMPS's, or the fix's HostComm): rank, size,
+    split, exchanges and failure agreement go through that communicator."""
+    world = World(comm=TwoRanks())
+    assert (world.rank, world.size, world.is_root, world.block(5)) == (1, 2, False, (3, 5))
+    assert world.gather(7) is None and world.bcast(None) == "from rank 0" and world.allgather(7) == [None, 7]
+    assert world.each(lambda: 3) == 3
+    with pytest.raises(TypeError, match="agree needs an mpi4py communicator"):
+        world.agree(None)
+    collector = Collector(CollectSettings(str(tmp_path / "c.extxyz")), 5.0, 0.015, world=World(mpi=False))
+    assert collector.is_root and collector.world.size == 1

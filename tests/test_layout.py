@@ -65,6 +65,27 @@ def forbidden_imports(root: Path) -> list[str]:
     return violations
 
 
+def import_cycles(root: Path) -> list[list[str]]:
+    """The groups of modules that import each other, directly or through others (function-level
+    imports included), each sorted: a module that imports another that imports it back."""
+    graph = {module_name(root, path): package_imports(root, path) for path in root.rglob("*.py")}
+
+    def reachable(start: str) -> set[str]:
+        seen, stack = set(), list(graph.get(start, ()))
+        while stack:
+            module = stack.pop()
+            if module not in seen:
+                seen.add(module)
+                stack.extend(graph.get(module, ()))
+        return seen
+
+    reach = {module: reachable(module) for module in graph}
+    groups = {
+        tuple(sorted(m for m in reach[module] if module in reach[m])) for module in graph if module in reach[module]
+    }
+    return sorted(list(group) for group in groups)
+
+
 def _is_module(root: Path, module: str) -> bool:
     path = root.parent.joinpath(*module.split("."))
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
@@ -72,6 +93,22 @@ def _is_module(root: Path, module: str) -> bool:
 
 def test_imports_point_down_only():
     assert forbidden_imports(PACKAGE) == []
+
+
+def test_no_module_imports_another_that_imports_it_back():
+    assert import_cycles(PACKAGE) == []
+
+
+def test_an_import_cycle_is_caught(tmp_path):
+    root = tmp_path / "quests_lmp"
+    (root / "cli").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "cli" / "__init__.py").write_text("")
+    (root / "cli" / "datasets.py").write_text("def f():\n    from .distributed import g\n")
+    (root / "cli" / "distributed.py").write_text("from .outputs import h\n")
+    (root / "cli" / "outputs.py").write_text("from .datasets import f\n")
+    (root / "cli" / "options.py").write_text("from .datasets import f\n")
+    assert import_cycles(root) == [["quests_lmp.cli.datasets", "quests_lmp.cli.distributed", "quests_lmp.cli.outputs"]]
 
 
 def test_every_module_has_a_role():

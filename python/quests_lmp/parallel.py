@@ -48,16 +48,24 @@ class RankFailure(RuntimeError):
 
 
 class World:
-    """The ranks of this run: rank, size, a balanced split of work and the gathering of results."""
+    """The ranks of this run: rank, size, a balanced split of work and the gathering of results.
 
-    def __init__(self, mpi: bool = True):
-        """mpi=False: this process alone, launcher or not."""
-        self.comm = None
-        if mpi and any(name in os.environ for name in _LAUNCHER_VARIABLES):
+    The one MPI layer of the package: the CLI runs on COMM_WORLD, the python/invoke hook on
+    LAMMPS's communicator, the collection of `fix quests` on the communicator the C++ fix hands
+    over (quests_lmp.lammps.host_comm.HostComm, which offers gather, bcast and allgather).
+    """
+
+    def __init__(self, mpi: bool = True, comm=None):
+        """comm: the communicator to run on (an mpi4py one, e.g. LAMMPS's lmp.get_mpi_comm(), or a
+        HostComm); None: MPI.COMM_WORLD where an MPI launcher started this process, else this
+        process alone (always with mpi=False)."""
+        self.comm = comm
+        if comm is None and mpi and any(name in os.environ for name in _LAUNCHER_VARIABLES):
             from mpi4py import MPI
 
             self.comm = MPI.COMM_WORLD
-            self._meeting = self.comm.Dup()  # for agree only: it can never match another call
+        # for agree only, made now by every rank: it can never match another call
+        self._meeting = self.comm.Dup() if hasattr(self.comm, "Dup") else None
         self.rank = self.comm.Get_rank() if self.comm else 0
         self.size = self.comm.Get_size() if self.comm else 1
         self._node = None
@@ -120,6 +128,8 @@ class World:
         """
         if self.comm is None or self.size == 1:
             return failure
+        if self._meeting is None:
+            raise TypeError(f"agree needs an mpi4py communicator, not {type(self.comm).__name__}")
         mine = np.zeros(_MESSAGE_BYTES, dtype=np.uint8)
         if failure is not None:
             text = failure.encode()[: _MESSAGE_BYTES - 1]
@@ -138,8 +148,8 @@ class World:
         return None
 
     def abort(self) -> None:
-        """Ends every rank of the job at once (an error met by one rank only)."""
-        if self.comm is not None and self.size > 1:
+        """Ends every rank of the job at once, exit code 1 (an error met by one rank only)."""
+        if hasattr(self.comm, "Abort"):
             self.comm.Abort(1)
 
     def concatenate(self, rows: np.ndarray) -> np.ndarray:

@@ -23,8 +23,9 @@ from ..analysis.calibration import (
     structure_folds,
 )
 from . import options
-from .datasets import reference_of, write_csv
+from .datasets import reference_of
 from .distributed import per_frame
+from .outputs import write_csv
 from .plots import calibration_plot
 from .reference import described_files, index_argument, index_if_asked
 from .report import print_table, write_result

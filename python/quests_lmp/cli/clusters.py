@@ -10,8 +10,9 @@ import numpy as np
 from ..analysis.clusters import DEFAULT_DISTANCE, cluster_sizes
 from ..engine.options import species_options
 from . import options
-from .datasets import md_step, short_names, write_csv
+from .datasets import md_step, short_names
 from .distributed import per_frame
+from .outputs import write_csv
 from .report import beside, print_table, write_result
 
 

@@ -12,8 +12,8 @@ import numpy as np
 from ..analysis.compression import METHODS, Split, select_structures
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import write_structures
 from .distributed import describe_shares, self_dh
+from .outputs import write_structures
 from .progress import Progress
 from .report import write_result
 

@@ -1,4 +1,5 @@
-"""Datasets for the command line: structure files in, descriptors, references and result files out.
+"""Datasets for the command line: structure files in, their descriptors and references (the
+result files out: cli.outputs).
 
 A dataset is named by a file ASE reads, optionally with a frame selection after '@' as in ASE's own
 tools: `train.extxyz`, `md.dump@-1`, `md.dump@::10`, `md.dump@100:200`.
@@ -6,20 +7,12 @@ tools: `train.extxyz`, `md.dump@-1`, `md.dump@::10`, `md.dump@100:200`.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..engine.descriptor import DEFAULT_CUTOFF, Descriptor
-from ..engine.files import check_folder, write_atomically
+from ..engine.descriptor import Descriptor
 from ..engine.frames import FrameFile
-from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
-from ..engine.periodic import widest_gap
 from ..engine.reference import Reference
 from ..engine.species import atomic_numbers, symbols
 from .progress import Progress
@@ -203,55 +196,6 @@ def describe(datasets: list[Dataset], descriptor: Descriptor, quiet: bool = Fals
             dataset.descriptors = np.concatenate(blocks)
 
 
-def resolve_bandwidth(
-    value: str | None,
-    datasets: list[Dataset],
-    default: float = DEFAULT_BANDWIDTH,
-    world=None,
-    cutoff: float = DEFAULT_CUTOFF,
-    quiet: bool = False,
-) -> float:
-    """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
-    of the datasets' bulk-like frames (SI Eq. S20), or `default` when not given. Bulk-like: fully
-    periodic, with no empty layer wider than the descriptor cutoff (A) along a cell vector, which
-    no environment spans (a slab's vacuum would count as volume). What was averaged is said on
-    stderr unless quiet. world: the frames are read in blocks by the ranks."""
-    if value is None:
-        return default
-    if value != "auto":
-        return float(value)
-    from .distributed import per_frame
-
-    def volume(atoms):
-        if not all(atoms.pbc) or widest_gap(atoms.positions, atoms.cell.array) > cutoff:
-            return None
-        return atoms.get_volume() / len(atoms)
-
-    if world is None:
-        volumes = [volume(atoms) for d in datasets for atoms in d.frames]
-    else:
-        volumes = [v for d in datasets for v in per_frame(world, d, lambda _, atoms: volume(atoms))]
-    bulk = [v for v in volumes if v is not None]
-    names = ", ".join(d.name for d in datasets) or "no structures"
-    if not bulk:
-        raise ValueError(
-            f"--bandwidth auto needs bulk-like frames (fully periodic, no vacuum layer wider than the "
-            f"{cutoff:g} A cutoff) for the atomic volume of h(V), and {names} has none of "
-            f"{len(volumes)}; give a number in 1/A instead"
-        )
-    h = bandwidth_for_volume(float(np.mean(bulk)))
-    if not quiet and (world is None or world.is_root):
-        skipped = len(volumes) - len(bulk)
-        print(
-            f"--bandwidth auto: h = {h:.6g} 1/A, h(V) at the mean atomic volume {np.mean(bulk):.4g} A^3 of "
-            f"{len(bulk)} bulk-like frames of {names}"
-            + (f" ({skipped} open or with vacuum left out)" if skipped else ""),
-            file=sys.stderr,
-            flush=True,
-        )
-    return h
-
-
 def load_reference(source: Dataset, descriptor: Descriptor, h: float, quiet: bool = False) -> Reference:
     """The Reference of a Dataset of reference structures described here with `descriptor`, with
     their centre elements, at bandwidth h (1/A)."""
@@ -283,69 +227,6 @@ def reference_of(
     )
 
 
-def check_output_paths(paths, overwrite: bool, inputs=()) -> None:
-    """Before any work: each output's folder exists, no output is one of the input files (the same
-    inode, --overwrite or not), and existing files are replaced only with --overwrite."""
-    paths = [path for path in paths if path is not None]
-    existing_inputs = [path for path in inputs if os.path.exists(path)]
-    for path in paths:
-        check_folder(path)
-        if not os.path.exists(path):
-            continue
-        for source in existing_inputs:
-            if os.path.samefile(path, source):
-                raise ValueError(
-                    f"{path} is an input of this command ({source}); it is never written over: "
-                    "choose another output name"
-                )
-        if not overwrite:
-            raise FileExistsError(f"{path} exists; pass --overwrite or choose another name")
-    if len({os.path.abspath(path) for path in paths}) < len(paths):
-        raise ValueError(f"two outputs are the same file ({', '.join(map(str, paths))}); give each its own name")
-
-
-def write_json(path, data: dict) -> None:
-    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(data, indent=2) + "\n"))
-
-
-def write_csv(path, header: list[str], rows) -> None:
-    buffer = io.StringIO()
-    table = csv.writer(buffer, lineterminator="\n")
-    table.writerow(header)
-    table.writerows(rows)
-    write_atomically(path, lambda temporary: Path(temporary).write_text(buffer.getvalue()))
-
-
-def write_per_atom(path, dataset: Dataset, values: np.ndarray, name: str = "dH", more: dict | None = None) -> None:
-    """Per-atom values of all frames: an extxyz copy with array `name` (and one per entry of
-    `more`, name -> values), or a CSV (frame, atom, element, value, more...).
-
-    `atom` is the atom's place in its frame; for LAMMPS dumps an `id` column (an `id` array in
-    extxyz) gives the LAMMPS atom id too.
-    """
-    named = {name: values, **(more or {})}
-    frames, ids = dataset.frames, dataset.atom_ids()
-    if Path(path).suffix.lower() == ".csv":
-        frame_of = np.repeat(np.arange(len(frames)), [len(atoms) for atoms in frames])
-        columns = [frame_of, np.concatenate([np.arange(len(atoms)) for atoms in frames])]
-        columns += [np.concatenate(ids)] if ids is not None else []
-        columns += [np.array(symbols(dataset.centres)), *named.values()]
-        header = ["frame", "atom"] + (["id"] if ids is not None else []) + ["element", *named]
-        write_csv(path, header, zip(*[column.tolist() for column in columns]))
-        return
-    copies, start = [], 0
-    for number, atoms in enumerate(frames):
-        copy = atoms.copy()
-        copy.calc = None
-        for key, column in named.items():
-            copy.arrays[key] = column[start : start + len(atoms)].copy()
-        if ids is not None:
-            copy.arrays["id"] = ids[number]
-        copies.append(copy)
-        start += len(atoms)
-    write_structures(path, copies)
-
-
 def _dump_ids(path) -> list[np.ndarray] | None:
     """Sorted atom ids of each frame of a LAMMPS text dump (the order in which ASE returns the
     atoms), or None for a dump without an id column."""
@@ -361,16 +242,3 @@ def _dump_ids(path) -> list[np.ndarray] | None:
                 column = columns.index("id")
                 frames.append(np.sort([int(next(stream).split()[column]) for _ in range(count)]))
     return frames
-
-
-def write_structures(path, frames: list) -> None:
-    """Frames (ase.Atoms) as extxyz, put in place only once complete."""
-    import ase.io
-
-    write_atomically(path, lambda temporary: ase.io.write(temporary, frames, format="extxyz"))
-
-
-def per_atom_format_check(path) -> None:
-    """Per-atom output goes to .extxyz/.xyz (ASE) or .csv; anything else is refused up front."""
-    if path is not None and Path(path).suffix.lower() not in (".extxyz", ".xyz", ".csv"):
-        raise ValueError(f"{path}: per-atom output must end in .extxyz, .xyz or .csv")

@@ -13,7 +13,8 @@ import numpy as np
 from ..engine.calibration import error_map_in_force
 from ..engine.species import element_rows, mode_name, symbols
 from . import options
-from .datasets import environment_chunks, per_atom_format_check, write_per_atom
+from .datasets import environment_chunks
+from .outputs import per_atom_format_check, write_per_atom
 from .progress import Progress
 from .report import print_table, write_result
 

@@ -26,9 +26,9 @@ from ..engine.calibration import alarm_settings
 from ..engine.reference import Reference
 from . import options
 from .calibrate import UNLABELLED
-from .datasets import write_csv
 from .dh import distributed_dh
 from .distributed import per_frame
+from .outputs import write_csv
 from .plots import errors_plot
 from .report import print_table, write_result
 

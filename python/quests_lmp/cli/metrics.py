@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..engine.information import entropy_and_diversity_from_self_dh
 from . import options
-from .datasets import per_atom_format_check, write_per_atom
 from .distributed import describe_shares, self_dh
+from .outputs import per_atom_format_check, write_per_atom
 from .report import print_table, write_result
 
 

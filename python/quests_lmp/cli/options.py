@@ -11,12 +11,15 @@ import numpy as np
 
 from ..engine.cluster_index import STOP_BELOW
 from ..engine.descriptor import DEFAULT_CUTOFF, DEFAULT_K, Descriptor, MulticomponentDescriptor
+from ..engine.information import DEFAULT_BANDWIDTH, bandwidth_for_volume
 from ..engine.options import DhOptions, species_options
+from ..engine.periodic import widest_gap
 from ..engine.reference import Reference
 from ..engine.species import MODES, species_mode
 from ..engine.validation import MIN_BANDWIDTH
-from .datasets import Dataset, check_output_paths, describe, load_reference, read_dataset, resolve_bandwidth, split_spec
+from .datasets import Dataset, describe, load_reference, read_dataset, split_spec
 from .distributed import per_frame
+from .outputs import check_output_paths
 
 
 def bandwidth_argument(text: str):
@@ -200,9 +203,57 @@ def reference(args, world=None, compared=()) -> Reference:
 
 def bandwidth(args, datasets, world=None, cutoff: float | None = None) -> float:
     """--bandwidth in 1/A: the number given, h(V) of the datasets' bulk-like frames for 'auto'
-    (cli.datasets.resolve_bandwidth; cutoff: A, --cutoff's by default), or the default."""
+    (resolve_bandwidth; cutoff: A, --cutoff's by default), or the default."""
     cutoff = cutoff if cutoff is not None else DEFAULT_CUTOFF if args.cutoff is None else args.cutoff
     return resolve_bandwidth(args.bandwidth, datasets, world=world, cutoff=cutoff, quiet=args.quiet)
+
+
+def resolve_bandwidth(
+    value: str | None,
+    datasets: list[Dataset],
+    default: float = DEFAULT_BANDWIDTH,
+    world=None,
+    cutoff: float = DEFAULT_CUTOFF,
+    quiet: bool = False,
+) -> float:
+    """A number (1/A) from --bandwidth: itself, 'auto' = the paper's h(V) at the mean atomic volume
+    of the datasets' bulk-like frames (SI Eq. S20), or `default` when not given. Bulk-like: fully
+    periodic, with no empty layer wider than the descriptor cutoff (A) along a cell vector, which
+    no environment spans (a slab's vacuum would count as volume). What was averaged is said on
+    stderr unless quiet. world: the frames are read in blocks by the ranks."""
+    if value is None:
+        return default
+    if value != "auto":
+        return float(value)
+
+    def volume(atoms):
+        if not all(atoms.pbc) or widest_gap(atoms.positions, atoms.cell.array) > cutoff:
+            return None
+        return atoms.get_volume() / len(atoms)
+
+    if world is None:
+        volumes = [volume(atoms) for d in datasets for atoms in d.frames]
+    else:
+        volumes = [v for d in datasets for v in per_frame(world, d, lambda _, atoms: volume(atoms))]
+    bulk = [v for v in volumes if v is not None]
+    names = ", ".join(d.name for d in datasets) or "no structures"
+    if not bulk:
+        raise ValueError(
+            f"--bandwidth auto needs bulk-like frames (fully periodic, no vacuum layer wider than the "
+            f"{cutoff:g} A cutoff) for the atomic volume of h(V), and {names} has none of "
+            f"{len(volumes)}; give a number in 1/A instead"
+        )
+    h = bandwidth_for_volume(float(np.mean(bulk)))
+    if not quiet and (world is None or world.is_root):
+        skipped = len(volumes) - len(bulk)
+        print(
+            f"--bandwidth auto: h = {h:.6g} 1/A, h(V) at the mean atomic volume {np.mean(bulk):.4g} A^3 of "
+            f"{len(bulk)} bulk-like frames of {names}"
+            + (f" ({skipped} open or with vacuum left out)" if skipped else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+    return h
 
 
 def dh_options(args) -> DhOptions:

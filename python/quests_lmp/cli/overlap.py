@@ -7,8 +7,9 @@ import numpy as np
 from ..engine.information import entropy_and_diversity_from_self_dh
 from ..engine.species import atomic_numbers, symbol_order, symbols
 from . import options
-from .datasets import short_names, write_csv
+from .datasets import short_names
 from .distributed import block_dh, describe_shares, self_dh
+from .outputs import write_csv
 from .progress import Progress
 from .report import beside, print_table, write_result
 

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .datasets import write_json
+from .outputs import write_json
 
 
 def beside(plot):

@@ -16,8 +16,9 @@ import numpy as np
 from ..analysis.selection import select_novel
 from ..engine.carve import carve
 from . import options
-from .datasets import md_step, short_names, write_csv, write_structures
+from .datasets import md_step, short_names
 from .distributed import per_frame
+from .outputs import write_csv, write_structures
 from .progress import Progress
 from .report import beside, write_result
 

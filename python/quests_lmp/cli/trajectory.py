@@ -10,17 +10,9 @@ import numpy as np
 
 from ..engine.information import entropy
 from . import options
-from .datasets import (
-    Dataset,
-    describe,
-    md_step,
-    per_atom_format_check,
-    reference_of,
-    short_names,
-    write_csv,
-    write_per_atom,
-)
+from .datasets import Dataset, describe, md_step, reference_of, short_names
 from .distributed import per_frame
+from .outputs import per_atom_format_check, write_csv, write_per_atom
 from .report import beside, print_table, write_result
 
 

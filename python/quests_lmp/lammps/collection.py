@@ -30,6 +30,7 @@ from ase import Atoms
 from ..engine.carve import points_within
 from ..engine.files import append_whole, appendable_extxyz, extxyz_text
 from ..engine.information import delta_entropy
+from ..parallel import World
 
 
 @dataclass
@@ -59,8 +60,8 @@ class CollectSettings:
 
 
 class Collector:
-    """One per rank. comm: the run's ranks (an mpi4py communicator, or a
-    quests_lmp.lammps.host_comm.HostComm), or None for one rank; by_centre: whether dH compares
+    """One per rank. world: the run's ranks (a quests_lmp.parallel.World over LAMMPS's
+    communicator), or None for one rank; by_centre: whether dH compares
     each atom only with environments of its own element (then so does the coverage by the
     environments collected); protected: files the run reads, never appended to.
 
@@ -73,12 +74,13 @@ class Collector:
         settings: CollectSettings,
         cutoff: float,
         bandwidth: float,
-        comm=None,
+        world: World | None = None,
         by_centre: bool = False,
         protected=(),
     ):
         settings.check()
-        self.settings, self.bandwidth, self.comm, self.by_centre = settings, bandwidth, comm, by_centre
+        self.settings, self.bandwidth, self.by_centre = settings, bandwidth, by_centre
+        self.world = world or World(mpi=False)
         self.protected = tuple(protected)
         self.check_file()
         self.buffer = cutoff if settings.buffer is None else settings.buffer
@@ -89,7 +91,7 @@ class Collector:
 
     @property
     def is_root(self) -> bool:
-        return self.comm is None or self.comm.Get_rank() == 0
+        return self.world.is_root
 
     def collect(
         self,
@@ -117,7 +119,7 @@ class Collector:
         if self.written >= s.max_per_run:
             rows = rows[:0]
         own = dict(zip(tags[centers[rows]].tolist(), rows.tolist()))
-        ranked = self._gather((values[rows], tags[centers[rows]]))
+        ranked = self.world.gather((values[rows], tags[centers[rows]]))
         if self.is_root:
             dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
             ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
@@ -128,7 +130,7 @@ class Collector:
                 for tag in accepted
                 if tag in own
             }
-            self._write(accepted, self._gather(clusters), tags[: dh.size], dh)
+            self._write(accepted, self.world.gather(clusters), tags[: dh.size], dh)
         self.written += len(accepted)
         return len(accepted)
 
@@ -136,11 +138,11 @@ class Collector:
         """Rank 0 fills in the members' dH, each from the rank that owns the atom, and appends the
         clusters in the order accepted."""
         found = {tag: cluster for part in parts for tag, cluster in part.items()} if self.is_root else {}
-        members = self._bcast(
+        members = self.world.bcast(
             np.unique(np.concatenate([cluster.arrays["id"] for cluster in found.values()])) if self.is_root else None
         )
         mine = np.isin(owned_tags, members)
-        values = self._gather((owned_tags[mine], dh[mine]))
+        values = self.world.gather((owned_tags[mine], dh[mine]))
         if not self.is_root:
             return
         ids, dhs = (np.concatenate([part[i] for part in values]) for i in (0, 1))
@@ -151,15 +153,9 @@ class Collector:
 
     def check_file(self) -> None:
         """ValueError on every rank where rank 0, the writer, cannot append to the file."""
-        problem = self._bcast(appendable_extxyz(self.settings.path, self.protected) if self.is_root else None)
+        problem = self.world.bcast(appendable_extxyz(self.settings.path, self.protected) if self.is_root else None)
         if problem:
             raise ValueError(f"cannot collect into {self.settings.path}: {problem}")
-
-    def _gather(self, value) -> list | None:
-        return [value] if self.comm is None else self.comm.gather(value, root=0)
-
-    def _bcast(self, value):
-        return value if self.comm is None else self.comm.bcast(value, root=0)
 
     def _decide(self, ranked, own, points, numbers, centers, x, dh, cell, pbc) -> list[int]:
         """The atom IDs to write, in order, on every rank. ranked: on rank 0, every candidate's ID
@@ -168,10 +164,10 @@ class Collector:
         accepted, centres_at = [], np.zeros((0, 3))
         start, batch = 0, 4 * room
         while True:
-            request = self._bcast(ranked[start : start + batch] if self.is_root and len(accepted) < room else None)
+            request = self.world.bcast(ranked[start : start + batch] if self.is_root and len(accepted) < room else None)
             if not request:
-                return self._bcast(accepted if self.is_root else None)
-            parts = self._gather(
+                return self.world.bcast(accepted if self.is_root else None)
+            parts = self.world.gather(
                 {
                     tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]], numbers[centers[own[tag]]])
                     for tag in request

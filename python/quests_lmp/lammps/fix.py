@@ -15,6 +15,7 @@ from ..engine.bias import Bias, bias_forces
 from ..engine.options import DhOptions, monitoring
 from ..engine.reference import Reference
 from ..engine.species import atomic_numbers
+from ..parallel import World
 from .collection import Collector, CollectSettings
 
 
@@ -97,13 +98,13 @@ class FixEngine:
         max_per_run: int | None = None,
         discard_above: float | None = None,
         buffer: float | None = None,
-        comm=None,
+        world: World | None = None,
     ) -> None:
         """Collects novel environments into an extxyz file from now on (quests_lmp.lammps.collection).
 
         threshold, discard_above: nats (None: the novelty threshold, no upper limit); buffer: A
-        (None: the cutoff); comm: the run's ranks (an mpi4py communicator, or the fix's
-        quests_lmp.lammps.host_comm.HostComm), None for one rank. ValueError for a bad setting
+        (None: the cutoff); world: the run's ranks (quests_lmp.parallel.World over LAMMPS's
+        communicator), None for one rank. ValueError for a bad setting
         or a file that cannot take the environments (Collector.check_file).
         """
         if self.type_numbers is None:
@@ -124,7 +125,7 @@ class FixEngine:
         # method approx stops summing below stop_below: candidates need exact values above their threshold
         self.options["stop_below"] = min(self.options["stop_below"], settings.threshold - 1.0)
         self.collector = Collector(
-            settings, self.cutoff, self.bandwidth, comm, self.options["by_centre"], protected=[self.reference_file]
+            settings, self.cutoff, self.bandwidth, world, self.options["by_centre"], protected=[self.reference_file]
         )
 
     def setup(self) -> None:

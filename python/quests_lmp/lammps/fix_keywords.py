@@ -9,6 +9,7 @@ value each; those of this front-end are ELEMENTS (one element per atom type), CO
 from __future__ import annotations
 
 from ..engine.options import LAMMPS, DhOptions, read_value
+from ..parallel import World
 from .fix import FixEngine
 
 COLLECT = ("collect", "collect_threshold", "collect_max", "discard_above", "collect_buffer")
@@ -19,7 +20,8 @@ KEYWORDS = (*DhOptions.names(), "elements", *COLLECT, "bias")
 def create_engine(words, *, types: int, every: int, atom_ids: bool, comm=None) -> FixEngine:
     """The FixEngine of a fix's words (the reference file, then keyword value pairs) in a run of
     `types` atom types, evaluated every `every` steps; atom_ids: whether the atoms have IDs
-    (collect records them); comm: the run's ranks for collect (None for one rank). ValueError
+    (collect records them); comm: the run's communicator for collect (quests_lmp.lammps.host_comm.HostComm; None for
+    one rank). ValueError
     naming the keyword and what it needs."""
     reference_file, *rest = words
     given = keyword_values(rest, types)
@@ -35,7 +37,7 @@ def create_engine(words, *, types: int, every: int, atom_ids: bool, comm=None) -
     bias = _bias(given.get("bias"), every)
     engine = FixEngine(reference_file, options=options, elements=elements, bias=bias)
     if collect:
-        engine.collect_into(**collect, comm=comm)
+        engine.collect_into(**collect, world=None if comm is None else World(comm=comm))
     return engine
 
 

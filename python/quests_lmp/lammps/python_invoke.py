@@ -35,6 +35,7 @@ import numpy as np
 
 from ..engine.options import HOOK, DhOptions, read_value
 from ..engine.validation import failure_message
+from ..parallel import World
 from .fix import FixEngine
 
 COLLECT_PARAMETERS = ("collect_threshold", "collect_max", "discard_above", "collect_buffer")
@@ -125,9 +126,8 @@ _EXAMPLES = {"reference": "variable quests_reference string train.npz", "every":
 class Hook:
     """State of the hook on one rank: the engine, the settings and the last global statistics."""
 
-    def __init__(self, lmp, settings: Settings):
-        self.lmp, self.settings = lmp, settings
-        self.comm = lmp.get_mpi_comm()
+    def __init__(self, lmp, settings: Settings, world: World):
+        self.lmp, self.settings, self.world = lmp, settings, world
         self.engine = FixEngine(settings.reference, options=settings.options, elements=settings.elements)
         if settings.collect:
             self.engine.collect_into(
@@ -137,7 +137,7 @@ class Hook:
                 settings.collect_max_total,
                 settings.discard_above,
                 settings.collect_buffer,
-                self.comm if self.comm.Get_size() > 1 else None,
+                world if world.size > 1 else None,
             )
         self.statistics = dict.fromkeys(STATISTICS, 0.0)
         self.setup_step = lmp.extract_global("ntimestep")
@@ -152,7 +152,7 @@ class Hook:
         step = self.lmp.extract_global("ntimestep")
         if step % self.settings.every == 0 and step not in (self.setup_step, self.evaluated_step):
             _fail_during_run(
-                self.comm,
+                self.world,
                 f"dH was not evaluated at step {step}: fix python/invoke is not called "
                 "during minimization, so v_quests_* would be stale; use fix quests (the "
                 "plugin) to watch a minimization",
@@ -226,7 +226,7 @@ def quests_setup(lmpptr) -> None:
     from lammps import lammps
 
     lmp = lammps(ptr=lmpptr)
-    comm = lmp.get_mpi_comm()
+    world = World(comm=lmp.get_mpi_comm())
     _hook = hook = None
     try:
         if lmp.has_id("fix", "quests") or lmp.has_id("fix", "quests_dH"):
@@ -238,15 +238,15 @@ def quests_setup(lmpptr) -> None:
         settings = Settings.from_strings(_read_variables(lmp))
         if not lmp.has_id("group", settings.group):
             raise QuestsHookError(f"group '{settings.group}' (quests_group) does not exist")
-        hook = Hook(lmp, settings)
-        _check_ghost_cutoff(lmp, comm, hook.engine)
-        _check_fixes(lmp, comm)
+        hook = Hook(lmp, settings, world)
+        _check_ghost_cutoff(lmp, world, hook.engine)
+        _check_fixes(lmp, world)
         failure = None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
         failure = failure_message(error)
-    _agree_or_quit(lmp, comm, failure, "setup")
+    _agree_or_quit(lmp, world, failure, "setup")
     _hook = hook
-    if comm.Get_rank() == 0:
+    if world.is_root:
         print(f"QUESTS: alarm at {hook.engine.alarm}", flush=True)
         if hook.engine.notice:
             print(f"WARNING: QUESTS: {hook.engine.notice}", flush=True)
@@ -281,10 +281,10 @@ def quests_end_of_step(lmpptr) -> None:
         local, failure = hook.evaluate(lmp), None
     except Exception as error:  # noqa: BLE001 - every rank must learn of any rank's failure
         local, failure = (-math.inf, 0.0, 0, 0, -math.inf), failure_message(error)
-    gathered = hook.comm.allgather((failure, local))
+    gathered = hook.world.allgather((failure, local))
     failures = [message for message, _ in gathered if message]
     if failures:  # no LAMMPS command may run now: every rank raises, LAMMPS stops the run cleanly
-        _fail_during_run(hook.comm, f"dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}")
+        _fail_during_run(hook.world, f"dH evaluation failed at step {lmp.extract_global('ntimestep')}: {failures[0]}")
     hook.reduce([values for _, values in gathered])
     hook.evaluated_step = lmp.extract_global("ntimestep")
     if hook.settings.collect:
@@ -296,14 +296,14 @@ def quests_end_of_step(lmpptr) -> None:
                 f"{lmp.extract_global('ntimestep')}: {failure_message(error)}",
                 flush=True,
             )
-            hook.comm.Abort(1)
+            hook.world.abort()
 
 
-def _fail_during_run(comm, reason: str) -> None:
+def _fail_during_run(world: World, reason: str) -> None:
     """Ends the run on every rank that calls it: no LAMMPS command may run now, so rank 0 prints the
     one ERROR line and the exception stops LAMMPS cleanly (exit code 1)."""
     message = f"ERROR: QUESTS: {reason}"
-    if comm.Get_rank() == 0:
+    if world.is_root:
         print(message, flush=True)
     sys.tracebacklimit = 0  # LAMMPS prints the exception: one line, no traceback
     raise QuestsHookError(message)
@@ -355,7 +355,7 @@ def _check_units(lmp) -> None:
         raise QuestsHookError(f"QUESTS needs positions in Angstrom: use units metal or real, not {units}")
 
 
-def _check_ghost_cutoff(lmp, comm, engine: FixEngine) -> None:
+def _check_ghost_cutoff(lmp, world: World, engine: FixEngine) -> None:
     """Ghost atoms must reach the descriptor cutoff (plus the collect buffer when collecting) plus
     the neighbor skin (LAMMPS's default, 2 A).
 
@@ -363,7 +363,7 @@ def _check_ghost_cutoff(lmp, comm, engine: FixEngine) -> None:
     run, so this is checked at setup against what `info communication` reports then: the
     `comm_modify cutoff` (or, after a first run, the ghost cutoff that run used).
     """
-    lines = [line for line in _info(lmp, comm, "communication") if line.startswith("Communication cutoff")]
+    lines = [line for line in _info(lmp, world, "communication") if line.startswith("Communication cutoff")]
     ghost_cutoff = float(lines[0].split("=")[1].split()[0]) if lines else 0.0
     needed = engine.ghost_cutoff + DEFAULT_SKIN
     parts = f"{engine.cutoff:g}"
@@ -377,11 +377,11 @@ def _check_ghost_cutoff(lmp, comm, engine: FixEngine) -> None:
         )
 
 
-def _check_fixes(lmp, comm) -> None:
+def _check_fixes(lmp, world: World) -> None:
     """Refuses fixes that change the box at the end of a step: this hook cannot refresh the ghost
     atoms after them (LAMMPS 2021 runs no command from Python during a run), so dH would not
     belong to the positions dumped. fix quests (the plugin) handles them."""
-    for line in _info(lmp, comm, "fixes"):
+    for line in _info(lmp, world, "fixes"):
         if line.startswith("Fix[") and "style =" in line:
             fix_id = line.split(":", 1)[1].split(",")[0].strip()
             style = line.split("style =", 1)[1].split(",")[0].strip()
@@ -393,17 +393,17 @@ def _check_fixes(lmp, comm) -> None:
                 )
 
 
-def _info(lmp, comm, topic: str) -> list[str]:
+def _info(lmp, world: World, topic: str) -> list[str]:
     """Lines of LAMMPS's `info TOPIC` (written by rank 0), on every rank."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "info")
         lmp.command(f"info {topic} out overwrite {path}")  # written by rank 0 only
-        text = open(path).read() if comm.Get_rank() == 0 else ""
-    return comm.bcast(text, root=0).splitlines()
+        text = open(path).read() if world.is_root else ""
+    return world.bcast(text).splitlines()
 
 
-def _agree_or_quit(lmp, comm, failure: str | None, stage: str) -> None:
-    failures = [message for message in comm.allgather(failure) if message]
+def _agree_or_quit(lmp, world: World, failure: str | None, stage: str) -> None:
+    failures = [message for message in world.allgather(failure) if message]
     if failures:
         _quit(lmp, f"{stage} failed: {failures[0]}")
 
