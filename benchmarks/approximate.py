@@ -5,7 +5,7 @@ reference's, next to method approx (certified cluster index).
 
 Reference: one frame of a 32,000-atom FCC Cu cell with 0.08 A noise; test: a 6,912-atom frame at
 0.16 A noise (about half of its environments novel); h = 0.015 1/A. Reported for several numbers
-of neighbours m: recall of the true m nearest references (on 300 test environments), the
+of neighbors m: recall of the true m nearest references (on 300 test environments), the
 over-estimate approx - exact (all environments, and those near the threshold, exact dH > -1), and
 how many novel environments (exact dH > 0) the approximation reports as covered (must be 0).
 The last rows are method approx (its index built in the first call, then a second call timed).
@@ -70,7 +70,7 @@ def main() -> None:
         _row(f"quests_lmp knn, m = {m}", recall, approx - exact, near, exact, approx, seconds)
     start = time.perf_counter()
     with np.errstate(divide="ignore"):  # the reference's dH is inf where its kernel sum underflows
-        approx = reference_approx(y, x, h=h)  # the reference package's defaults: 3 neighbours, graph 10
+        approx = reference_approx(y, x, h=h)  # the reference package's defaults: 3 neighbors, graph 10
     seconds = time.perf_counter() - start
     _row("reference quests, defaults (m = 3)", float("nan"), approx - exact, near, exact, approx, seconds)
     for certificate in (0.1, 0.01):

@@ -4,7 +4,7 @@
 
 A thermal FCC Cu cell (periodic images as ghost atoms, as LAMMPS hands them over) against a
 4,224-environment reference of the same crystal; exact dH. Times: (a) descriptors + dH, what
-fix quests does at an evaluation; (b) descriptors (with their neighbour lists) + dH + its
+fix quests does at an evaluation; (b) descriptors (with their neighbor lists) + dH + its
 gradient + the descriptor's vector-Jacobian product, what an evaluation with a bias does.
 Target (issue 14): (b) <= 2 (a).
 """
@@ -22,7 +22,7 @@ from ase.build import bulk
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from quests_lmp import Descriptor, Reference  # noqa: E402
 from quests_lmp.engine.bias import Bias, bias_forces  # noqa: E402
-from quests_lmp.engine.gradients import describe_with_neighbours, descriptor_vjp, dh_and_gradient  # noqa: E402
+from quests_lmp.engine.gradients import describe_with_neighbors, descriptor_vjp, dh_and_gradient  # noqa: E402
 from test_collection import domain  # noqa: E402
 
 
@@ -59,13 +59,13 @@ def main() -> None:
         bias_forces(bias, reference, reference.bandwidth, points, centers)
 
     evaluation(), with_forces()  # compile
-    x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
+    x, neighbors = describe_with_neighbors(reference.descriptor, points, centers)
     _, weights = dh_and_gradient(x, reference.descriptors, reference.bandwidth)
     parts = {
         "descriptors": lambda: reference.descriptor.compute_points(points, centers),
         "dH (engine)": lambda: reference.delta_entropy(x),
         "dH and gradient": lambda: dh_and_gradient(x, reference.descriptors, reference.bandwidth),
-        "descriptor VJP": lambda: descriptor_vjp(reference.descriptor, points, centers, weights, neighbours),
+        "descriptor VJP": lambda: descriptor_vjp(reference.descriptor, points, centers, weights, neighbors),
     }
     plain, biased = best(evaluation, args.repeats), best(with_forces, args.repeats)
     print(f"{len(atoms)} atoms, {len(points) - len(atoms)} ghosts, 4224 reference environments")

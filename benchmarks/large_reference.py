@@ -13,7 +13,7 @@ there (about 15% and 9% of the atoms novel). For each size: the
 reference file's save time, size and load time (a second load: the page cache warm), with and
 without the cluster index of method approx, and the index's build time; then for each method
 (exact double, exact single, approx with its default certificate of 0.1 nats, knn with 128
-neighbours) the first call's seconds (compilation; knn: building its search graph), the
+neighbors) the first call's seconds (compilation; knn: building its search graph), the
 microseconds per test atom of a second call on one thread (approx: also per novel atom, timing the
 novel atoms alone) and the error against exact double: median and p99 of the over-estimate for all
 atoms and for atoms with exact dH > -1, the largest over-estimate there (approx: against its

@@ -192,8 +192,8 @@ std::string FixQuests::reach() const
 
 void FixQuests::check_ghost_cutoff()
 {
-  // Every neighbour within the descriptor cutoff of an owned atom must be an owned or ghost atom,
-  // also after atoms moved up to half the skin since the last neighbour list build. Checked at
+  // Every neighbor within the descriptor cutoff of an owned atom must be an owned or ghost atom,
+  // also after atoms moved up to half the skin since the last neighbor list build. Checked at
   // setup, not in init(): the communication cutoff is known only once neighbor lists are set up.
   // Collection cuts out every atom within the cutoff plus its buffer: the ghosts must reach that far.
   if (comm->mode != Comm::SINGLE)

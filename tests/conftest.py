@@ -29,7 +29,7 @@ def on_reference_grid(atoms: Atoms) -> Atoms:
     """Periodic structure moved onto fractional coordinates with 12 decimals, wrapped.
 
     The reference package rounds fractional coordinates to 12 decimals before it builds
-    neighbours, which shifts atoms by up to 1e-12 * cell length and changes descriptor
+    neighbors, which shifts atoms by up to 1e-12 * cell length and changes descriptor
     elements near the cutoff (where w -> 0) by up to ~1e-10 relative. On this grid its rounding
     is a no-op, so parity tests compare the descriptor itself.
     """

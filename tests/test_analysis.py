@@ -36,7 +36,7 @@ def test_cluster_sizes_known_answers(planes, pbc, expected):
     assert cluster_sizes(atoms, nodes, 3.0).tolist() == expected
 
 
-def test_cluster_distance_joins_diagonal_neighbours_only_when_long_enough():
+def test_cluster_distance_joins_diagonal_neighbors_only_when_long_enough():
     atoms = simple_cubic()
     nodes = np.zeros(len(atoms), dtype=bool)
     nodes[[0, 21]] = True  # (0,0,0) and (1,1,1): 4.33 A apart

@@ -28,7 +28,7 @@ STRUCTURES = {
 def test_descriptors_within_the_buffer_are_those_of_the_structure(name):
     atoms = STRUCTURES[name]()
     atoms.arrays["id"] = np.arange(len(atoms)) + 1
-    descriptor, buffer = Descriptor(), 3.0  # beyond the nearest neighbours (2.55 A)
+    descriptor, buffer = Descriptor(), 3.0  # beyond the nearest neighbors (2.55 A)
     x = descriptor.compute(atoms)
     for centre in (0, len(atoms) // 2, len(atoms) - 1):
         cluster = carve(atoms, centre, descriptor.cutoff + buffer)

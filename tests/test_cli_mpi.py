@@ -170,7 +170,7 @@ def test_mutual_information_and_metrics_match_the_reference_package(files):
     run("metrics", "md.dump@3", "-o", "m.csv", "--json", "m.json", "--overwrite", folder=folder, ranks=3)
     theirs = reference_delta_entropy(get_descriptors([frames[3]]), get_descriptors([frames[3]]), h=0.015)
     values = np.loadtxt(folder / "m.csv", delimiter=",", skiprows=1, usecols=-1)
-    # near dH = 0 (-log(1 + s), s ~ 1e-3 from the neighbours' terms) both codes' distance rounding
+    # near dH = 0 (-log(1 + s), s ~ 1e-3 from the neighbors' terms) both codes' distance rounding
     # moves s by ~1e-9 of itself: 1e-12 absolute
     np.testing.assert_allclose(values, theirs, rtol=1e-10, atol=1e-11)
     metrics = outputs(folder, "m")

@@ -82,7 +82,7 @@ def test_covered_atoms_stop_below_minus_one_and_finish_early(thermal_cu):
     reference, y, exact = thermal_cu
     approx = reference.delta_entropy(y, method="approx")
     stopped = (approx <= -1.0) & (approx - exact > 0.1 + ROUNDING)
-    assert stopped.sum() > 100  # deeply covered atoms did not sum their whole neighbourhood
+    assert stopped.sum() > 100  # deeply covered atoms did not sum their whole neighborhood
     assert np.all(exact[stopped] < -1.0)
     everywhere = reference.delta_entropy(y, method="approx", stop_below=-np.inf)
     assert_certified(everywhere, exact, 0.1, -np.inf)
@@ -202,7 +202,7 @@ def test_corrupt_index_is_refused(tmp_path, thermal_cu):
     rewrite(path, inconsistent)
     with pytest.raises(
         ReferenceFileError,
-        match=r"cluster index is corrupted \(the search index is inconsistent "
+        match=r"cluster index is corrupted \(its arrays are inconsistent "
         r"\(unit starts\)\)",
     ):
         Reference.load(path)

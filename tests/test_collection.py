@@ -1,5 +1,5 @@
 """Collection of novel environments (quests_lmp.lammps.collection) on one rank, from owned and ghost
-points as LAMMPS hands them over: order, merging of neighbours, coverage, caps, and a file of
+points as LAMMPS hands them over: order, merging of neighbors, coverage, caps, and a file of
 whole frames whose centres give their dH again."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_collected_centres_give_their_dh_again(system, tmp_path, monkeypatch):
         assert distances.max() <= 10.0  # (an 18 A box: some atoms appear as two images)
     centres = np.array([cluster.positions[0] for cluster in clusters])
     gaps = [np.min(np.linalg.norm(centres[:i] - centres[i], axis=1)) for i in range(1, len(centres))]
-    assert all(gap > 5.0 for gap in gaps)  # a neighbour within the buffer is merged into the first cluster
+    assert all(gap > 5.0 for gap in gaps)  # a neighbor within the buffer is merged into the first cluster
 
 
 def test_caps_coverage_and_discard(system, tmp_path):

@@ -23,12 +23,12 @@ def test_three_atoms_by_hand():
     positions = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
     x = Descriptor(k=3, cutoff=5.0).compute(Atoms("Cu3", positions=positions))
     r01, r02, r12 = 2.0, 3.0, np.sqrt(13.0)
-    # atom 0: neighbours 1 (2 A) then 2 (3 A); one pair (1, 2) at r12.
-    # X2: the rows of neighbours 1 and 2 each hold c (their one cross term) and a zero for the
-    # missing third neighbour, whose own row is zero. Largest column: (c + c + 0) / k; next: 0.
+    # atom 0: neighbors 1 (2 A) then 2 (3 A); one pair (1, 2) at r12.
+    # X2: the rows of neighbors 1 and 2 each hold c (their one cross term) and a zero for the
+    # missing third neighbor, whose own row is zero. Largest column: (c + c + 0) / k; next: 0.
     c = np.sqrt(w(r01) * w(r02)) / r12
     np.testing.assert_allclose(x[0], [w(r01) / r01, w(r02) / r02, 0.0, 2 * c / 3, 0.0], rtol=1e-14)
-    # atom 2: neighbours 0 (3 A), 1 (sqrt 13 A); pair (0, 1) at 2 A.
+    # atom 2: neighbors 0 (3 A), 1 (sqrt 13 A); pair (0, 1) at 2 A.
     c2 = np.sqrt(w(r02) * w(r12)) / r01
     np.testing.assert_allclose(x[2], [w(r02) / r02, w(r12) / r12, 0.0, 2 * c2 / 3, 0.0], rtol=1e-14)
 
@@ -40,7 +40,7 @@ def test_shape_and_zero_padding_for_fewer_atoms_than_k():
     assert np.all(x[:, 32:35] > 0) and np.all(x[:, 35:] == 0)
 
 
-def test_neighbours_beyond_the_cutoff_do_not_count():
+def test_neighbors_beyond_the_cutoff_do_not_count():
     far = Atoms("Cu2", positions=[[0, 0, 0], [5.0, 0, 0]])
     np.testing.assert_array_equal(Descriptor(cutoff=5.0).compute(far), 0.0)
 
@@ -186,7 +186,7 @@ def test_bad_parameters_raise_clear_errors(kwargs, message):
 def test_bad_points_raise_clear_errors():
     with pytest.raises(ValueError, match="shape"):
         Descriptor().compute_points(np.zeros((4, 2)), 2)
-    with pytest.raises(ValueError, match="centers"):
+    with pytest.raises(ValueError, match="centre_indices"):
         Descriptor().compute_points(np.random.default_rng(0).uniform(size=(4, 3)), 5)
     with pytest.raises(ValueError, match="list"):
         Descriptor().compute([1, 2])

@@ -15,13 +15,13 @@ STEPS = (1e-6, 5e-7)  # A: central differences at two steps
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Positions of an open 108-atom cluster of thermal FCC Cu (surface atoms have < k neighbours)."""
+    """Positions of an open 108-atom cluster of thermal FCC Cu (surface atoms have < k neighbors)."""
     return thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.1, 3).positions
 
 
 def assert_equals_finite_differences(analytic, function, points, rows):
     """Central differences of `function` at two steps; a component where they disagree (a kink:
-    two cross terms or neighbour distances swap order within the step, which happens at many
+    two cross terms or neighbor distances swap order within the step, which happens at many
     places along any path) is not compared, and at least 90% of them must be."""
     scale = np.abs(analytic[rows]).max()
     compared = 0
@@ -120,19 +120,19 @@ def test_periodic_forces_from_ghost_images_summed_onto_their_atoms():
     np.testing.assert_allclose(analytic.sum(axis=0), 0.0, atol=1e-10 * np.abs(analytic).max())
 
 
-def test_vjp_with_the_descriptor_passs_neighbour_lists(cluster):
-    """descriptor_vjp with the neighbour lists of describe_with_neighbours equals its own search;
+def test_vjp_with_the_descriptor_passs_neighbor_lists(cluster):
+    """descriptor_vjp with the neighbor lists of describe_with_neighbors equals its own search;
     lists of another shape are refused."""
-    from quests_lmp.engine.gradients import describe_with_neighbours
+    from quests_lmp.engine.gradients import describe_with_neighbors
 
     descriptor, centers = Descriptor(), np.arange(0, len(cluster), 5)
-    x, neighbours = describe_with_neighbours(descriptor, cluster, centers)
+    x, neighbors = describe_with_neighbors(descriptor, cluster, centers)
     np.testing.assert_array_equal(x, descriptor.compute_points(cluster, centers))
-    assert np.all(neighbours[:, 0] >= 1) and np.all(neighbours[:, 0] <= descriptor.k)
+    assert np.all(neighbors[:, 0] >= 1) and np.all(neighbors[:, 0] <= descriptor.k)
     weights = np.random.default_rng(1).normal(size=x.shape)
     np.testing.assert_array_equal(
-        descriptor_vjp(descriptor, cluster, centers, weights, neighbours),
+        descriptor_vjp(descriptor, cluster, centers, weights, neighbors),
         descriptor_vjp(descriptor, cluster, centers, weights),
     )
-    with pytest.raises(ValueError, match="neighbours must be the"):
-        descriptor_vjp(descriptor, cluster, centers, weights, neighbours[:, :5])
+    with pytest.raises(ValueError, match="neighbors must be the"):
+        descriptor_vjp(descriptor, cluster, centers, weights, neighbors[:, :5])

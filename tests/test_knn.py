@@ -1,9 +1,9 @@
-"""Method knn, dH over nearest neighbours (SI Eq. S19): recall of the search and error against exact dH.
+"""Method knn, dH over nearest neighbors (SI Eq. S19): recall of the search and error against exact dH.
 
 Reference: 4,000 environments of thermal FCC Cu (0.08 A noise); test: 864 environments at twice
 the noise, three quarters of them novel. Measured when written (2 cores): with the default 128
-neighbours recall 0.999, median overestimate 0.011 nats for exact dH > -1 (0.47 at the 99th
-percentile); with the reference package's 3 neighbours, 1.0 nats.
+neighbors recall 0.999, median overestimate 0.011 nats for exact dH > -1 (0.47 at the 99th
+percentile); with the reference package's 3 neighbors, 1.0 nats.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def recall(reference, y, count):
     return np.mean([len(set(true[i]) & set(found[i])) / count for i in range(len(y))])
 
 
-def test_default_search_recalls_the_true_neighbours(case):
+def test_default_search_recalls_the_true_neighbors(case):
     reference, y, _ = case
     assert recall(reference, y, DEFAULT_NEIGHBORS) >= 0.99
 
@@ -49,14 +49,14 @@ def test_approximate_is_conservative_and_close_near_the_threshold(case):
     assert np.quantile(error[near], 0.99) <= 1.0
 
 
-def test_error_shrinks_with_more_neighbours(case):
+def test_error_shrinks_with_more_neighbors(case):
     reference, y, exact = case
     medians = [np.median(reference.delta_entropy(y, method="knn", neighbors=m) - exact) for m in (3, 32, 128)]
-    assert medians[0] > 0.5  # the reference package's default of 3 neighbours
+    assert medians[0] > 0.5  # the reference package's default of 3 neighbors
     assert medians[0] > medians[1] > medians[2]
 
 
-def test_bandwidth_vector_and_bad_neighbours(case):
+def test_bandwidth_vector_and_bad_neighbors(case):
     reference, y, _ = case
     both = reference.delta_entropy(y[:50], h=[0.015, 0.057], method="knn")
     assert both.shape == (50, 2)

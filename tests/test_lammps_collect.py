@@ -55,7 +55,7 @@ def run_collect(folder, keywords="", steps=10, ranks=1):
 
 def test_collected_environments_are_those_the_fix_reported(tmp_path):
     """Each cluster holds every atom within cutoff + buffer (10 A) of its centre: the centre's
-    neighbours within the cutoff and all of theirs, so the centre's descriptor, hence its dH, is
+    neighbors within the cutoff and all of theirs, so the centre's descriptor, hence its dH, is
     the one the fix computed. From the file that holds to 1e-10 where positions were on the 1e-8 A
     grid of extxyz (step 0); after MD steps the rounding to 1e-8 A moves dH by ~1e-7 relative."""
     clusters = run_collect(tmp_path, "collect_max 3 7")

@@ -106,7 +106,7 @@ def test_minimize_dumps_thermo_and_fix_halt_see_current_values(tmp_path):
     """Every iteration's dump equals the offline engine (not zeros), the thermo columns match the
     dump, and fix halt stops the minimization at the first iteration its condition holds. 17
     iterations: the last is not a multiple of N, and the crystal is not yet so perfect that
-    distance ties at the k-th neighbour make the descriptor depend on the order of images."""
+    distance ties at the k-th neighbor make the descriptor depend on the order of images."""
     cu_reference(tmp_path)
     write_data(thermal(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.12, 5), tmp_path / "data.lmp")
     assert_ran(run_lammps(MINIMIZE.format(halt=""), tmp_path))

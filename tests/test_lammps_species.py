@@ -127,7 +127,7 @@ def test_the_python_invoke_hook_takes_the_same_species_settings(tmp_path, specie
 def test_multicomponent_sees_the_antisites_that_blind_dh_misses(tmp_path):
     """Six Ni-Al swaps in a crystal at the reference's temperature: the species-blind count of novel
     atoms does not change, the multicomponent one grows many times (the swapped atoms and their
-    neighbours)."""
+    neighbors)."""
     novel = {}
     for multicomponent in (False, True):
         for antisites in (0, 6):

@@ -75,7 +75,7 @@ def test_dumps_equal_the_offline_engine_on_1_and_2_ranks(tmp_path, release_bin):
         assert len(frames) == len(dumps[ranks]) == 5
         for atoms, table in zip(frames, dumps[ranks]):
             np.testing.assert_allclose(table["f_q"], reference.delta_entropy(atoms), rtol=1e-10, atol=1e-10)
-    # Not bitwise: an atom's neighbour is an owned atom on one rank count and a ghost image that
+    # Not bitwise: an atom's neighbor is an owned atom on one rank count and a ghost image that
     # LAMMPS shifted by the box length on the other (last-bit differences, as in test_lammps_fix).
     for serial, parallel in zip(dumps[1], dumps[2]):
         np.testing.assert_allclose(parallel["f_q"], serial["f_q"], rtol=1e-12, atol=1e-13)

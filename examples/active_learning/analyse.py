@@ -5,7 +5,7 @@
 
 Each picked frame is an open cluster of every atom within `radius` = cutoff + buffer of its centre
 atom: the atoms within the buffer of the centre have their whole environment in it (the outer
-atoms lack neighbours), so those join the reference, as fix quests counted them when it collected.
+atoms lack neighbors), so those join the reference, as fix quests counted them when it collected.
 In a real campaign, DFT labels these clusters and the potential is retrained on them.
 """
 

@@ -4,7 +4,7 @@
 
 For each run (plain, hotter, explore, wall): the mutually novel environments fix quests
 collected (novel with respect to the reference and to every environment collected before) per
-1,000 steps, the mean temperature (K), the lowest FCC fraction (common neighbour analysis) and
+1,000 steps, the mean temperature (K), the lowest FCC fraction (common neighbor analysis) and
 max dH (nats) over the evaluations every 10 steps, with the fraction of them above the novelty
 threshold 0.
 """

@@ -25,11 +25,11 @@ PAPER_RANGE = (0.10, 0.125)  # normalised RMSD where the paper finds H = 0.2-0.5
 ENTROPY_RANGE = (0.2, 0.5)
 # the normalisations of the RMSD tried, and what each means
 DEFINITIONS = {
-    "3D RMSD / d_nn": "sqrt(<|u|^2>) over nearest-neighbour distance (Lindemann's usual ratio)",
+    "3D RMSD / d_nn": "sqrt(<|u|^2>) over nearest-neighbor distance (Lindemann's usual ratio)",
     "1D RMSD / d_nn": "sqrt(<u_x^2>): the noise per coordinate, over d_nn",
-    "3D RMSD / (d_nn / 2)": "over the atomic radius, half the nearest-neighbour distance",
+    "3D RMSD / (d_nn / 2)": "over the atomic radius, half the nearest-neighbor distance",
     "3D RMSD / r_WS": "over the Wigner-Seitz radius (3V/4pi)^(1/3)",
-    "pair RMSD / d_nn": "RMS change of nearest-neighbour vectors, sqrt(2) x 3D RMSD for independent noise",
+    "pair RMSD / d_nn": "RMS change of nearest-neighbor vectors, sqrt(2) x 3D RMSD for independent noise",
 }
 
 

@@ -8,7 +8,7 @@ The reference is Li-h0.015.npz (run.py: the training set, calibrated for 5% held
 alarms) with the SNAP's error map stored from test.json (`quests-lmp errors --store`), copied to
 Li-heat.npz. The deck: NPT at zero pressure, 2.5 ps at 300 K (0.5 ps quick), then a linear ramp of
 the thermostat to 1500 K, `fix quests ... elements Li force_error yes` every 100 steps. Per evaluation:
-temperature, potential energy per atom, the fraction of BCC atoms (common neighbour analysis),
+temperature, potential energy per atom, the fraction of BCC atoms (common neighbor analysis),
 the fractions of atoms above the calibrated threshold and above 0, and the largest and mean
 expected force error. Writes heat.json and heat.png (the alarm and the expected error against
 temperature, with the melting: the first evaluation from which the next five average fewer than
@@ -35,7 +35,7 @@ from run import HERE, quests, quick  # noqa: E402
 from snap import POTENTIALS  # noqa: E402
 
 EVERY, HOT, COLD = 100, 1500.0, 300.0  # steps between evaluations; K
-CNA_CUTOFF = 4.2  # A: between the second and third neighbour shells of BCC Li (a = 3.44-3.55 A), as cna/atom asks
+CNA_CUTOFF = 4.2  # A: between the second and third neighbor shells of BCC Li (a = 3.44-3.55 A), as cna/atom asks
 
 
 def deck(cells: int, steps: int) -> list[str]:

@@ -5,7 +5,7 @@ environments get when they are not in the reference:
 
 - k folds by structure: the structures of each group (configuration family, an extxyz info key)
   are shuffled and dealt to k folds in turn; each environment's dH is taken against the
-  environments of the structures in the other folds (never its own structure's neighbours in
+  environments of the structures in the other folds (never its own structure's neighbors in
   the same frame, which would be near copies).
 - leave one group out: each group's environments against all other groups: how new a family
   is to the rest of the set (a family that stands alone is all novel).

@@ -36,11 +36,13 @@ def run(args, world) -> None:
     options.check_outputs(args, [args.output, args.json])
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
-    method = options.dh_method(args, reference, world)
+    keywords = options.dh_keywords(args, reference, world)
     error_map = (
-        error_map_in_force(reference.error_map, reference.bandwidth, method["by_centre"]) if args.force_error else None
+        error_map_in_force(reference.error_map, reference.bandwidth, keywords["by_centre"])
+        if args.force_error
+        else None
     )
-    values, centres = distributed_dh(world, test, reference, method, args)
+    values, centres = distributed_dh(world, test, reference, keywords, args)
     if not world.is_root:
         return
     errors = dict(zip(("expected_force_error", "force_error_upper"), error_map.expected(values))) if error_map else {}
@@ -50,7 +52,7 @@ def run(args, world) -> None:
         "reference": args.reference,
         "environments": int(values.size),
         "bandwidth": reference.bandwidth,
-        **_described(method),
+        **_described(keywords),
         "threshold": args.threshold,
         "max_dH": float(values.max()),
         "mean_dH": float(values.mean()),
@@ -61,7 +63,7 @@ def run(args, world) -> None:
     }
     print(
         f"{values.size} environments of {args.test} against {reference.n_environments} of {args.reference} "
-        f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(method, reference)}):\n"
+        f"(h = {reference.bandwidth:.6g} 1/A, {args.method}, species {species_name(keywords, reference)}):\n"
         f"max dH = {result['max_dH']:.6f}, mean dH = {result['mean_dH']:.6f} nats, "
         f"novel (dH > {args.threshold:g}): {result['novel_count']} ({result['novel_fraction']:.4%})"
     )
@@ -80,18 +82,18 @@ def run(args, world) -> None:
     write_result(args, result)
 
 
-def _described(method: dict) -> dict:
+def _described(keywords: dict) -> dict:
     """The dH options for the JSON result: method and precision, the method's own setting, by_centre."""
     return {
         key: value
-        for key, value in method.items()
+        for key, value in keywords.items()
         if key in ("method", "precision", "by_centre") or (key in ("neighbors", "certificate") and value is not None)
     }
 
 
-def species_name(method: dict, reference) -> str:
+def species_name(keywords: dict, reference) -> str:
     """The species mode in use, named as --species names it."""
-    return mode_name(reference.multicomponent is not None, method["by_centre"])
+    return mode_name(reference.multicomponent is not None, keywords["by_centre"])
 
 
 def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dict:
@@ -110,7 +112,7 @@ def by_element(values: np.ndarray, centres: np.ndarray, threshold: float) -> dic
     return table
 
 
-def distributed_dh(world, test, reference, method, args):
+def distributed_dh(world, test, reference, keywords, args):
     """(dH, centre atomic number) of every environment of the test dataset, each rank reading and
     evaluating a block of them; both arrays on rank 0 (None elsewhere)."""
     start, stop = world.block(test.n_environments)
@@ -119,7 +121,7 @@ def distributed_dh(world, test, reference, method, args):
         values, centres = [], []
         with Progress("dH", stop - start, enabled=world.is_root and not args.quiet) as bar:
             for x, z in environment_chunks(test, reference.descriptor, start, stop):
-                values.append(reference.delta_entropy(x, centres=z, **method))
+                values.append(reference.delta_entropy(x, centres=z, **keywords))
                 centres.append(z)
                 bar.advance(len(x))
         return (

@@ -2,7 +2,7 @@
 
 --method exact (default): every environment's kernel sum over the whole set, O(n^2); the tiles of
 the symmetric kernel matrix are split over the MPI ranks, the set held once per node.
---method approx: the exact kernel sums of --rows environments drawn at random, streamed over the
+--method sampled: the exact kernel sums of --rows environments drawn at random, streamed over the
 whole set (O(rows n) work, memory of one chunk per rank), giving H and D with standard errors.
 --sample/--repeats instead averages the entropy of random subsets (a smaller set's H: what a
 dataset of that size would hold).
@@ -35,27 +35,40 @@ def register(commands) -> None:
     command.add_argument("datasets", nargs="+")
     command.add_argument(
         "--method",
-        choices=("exact", "approx"),
+        type=_method,
+        choices=("exact", "sampled"),
         default="exact",
-        help="exact (all n^2 kernel terms, default) or approx (the exact kernel sums of --rows "
-        "random environments: H and D with standard errors)",
+        help="exact (all n^2 kernel terms, default) or sampled (the exact kernel sums of --rows "
+        "random environments: H and D with standard errors; formerly approx)",
     )
     command.add_argument(
         "--rows",
         type=options.positive(int),
         default=DEFAULT_ROWS,
-        help=f"approx: environments whose kernel sums are computed ({DEFAULT_ROWS})",
+        help=f"sampled: environments whose kernel sums are computed ({DEFAULT_ROWS})",
     )
     command.add_argument("--sample", type=options.positive(int), help="exact: environments per random subset")
     command.add_argument("--repeats", type=options.positive(int), default=5, help="subsets to average (5)")
     command.add_argument("--seed", type=int, default=0)
 
 
+def _method(text: str) -> str:
+    """--method, with approx, its spelling before the glossary (doc/glossary.md), as sampled."""
+    if text == "approx":
+        print(
+            "quests-lmp entropy: --method approx is now --method sampled (approx names the cluster index of "
+            "dh); the old spelling will be removed",
+            file=sys.stderr,
+        )
+        return "sampled"
+    return text
+
+
 def run(args, world) -> None:
     options.check_outputs(args, [args.json])
-    if args.method == "approx" and args.sample:
+    if args.method == "sampled" and args.sample:
         raise ValueError(
-            "--sample averages exact entropies of subsets; --method approx samples rows of the whole "
+            "--sample averages exact entropies of subsets; --method sampled samples rows of the whole "
             "set: use one of them"
         )
     datasets = options.datasets(args, world)
@@ -72,7 +85,7 @@ def run(args, world) -> None:
             rows += _exact(world, shares[number], h, by_centre, rng, args)
     if not world.is_root:
         return
-    errors = ["entropy_error", "diversity_error"] if args.method == "approx" else ["entropy_std", "diversity_std"]
+    errors = ["entropy_error", "diversity_error"] if args.method == "sampled" else ["entropy_std", "diversity_std"]
     columns = (
         ["dataset"]
         + (["element"] if by_centre and args.method == "exact" else [])
@@ -144,7 +157,7 @@ def _approximate(world, dataset, descriptor, h, by_centre, rng, args) -> list[di
 
 
 def _row(name, element, n, sampled, h, entropy, entropy_spread, diversity, diversity_spread, spread) -> dict:
-    """A table row; log_n is that of the set whose H it is (a subset for --sample, all n for approx)."""
+    """A table row; log_n is that of the set whose H it is (a subset for --sample, all n for sampled)."""
     return {
         "dataset": name,
         "element": element,

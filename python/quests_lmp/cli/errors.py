@@ -100,8 +100,8 @@ def run(args, world) -> None:
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
     given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
-    method = options.dh_method(args, reference, world)
-    threshold, source = alarm_settings(method, reference.calibration, reference.bandwidth, given)
+    keywords = options.dh_keywords(args, reference, world)
+    threshold, source = alarm_settings(keywords, reference.calibration, reference.bandwidth, given)
 
     def labels(index, atoms):
         try:
@@ -111,7 +111,7 @@ def run(args, world) -> None:
         return errors, str(atoms.info.get(args.group_key, UNLABELLED))
 
     per_structure = per_frame(world, test, labels, everywhere=False)
-    values, _ = distributed_dh(world, test, reference, method, args)
+    values, _ = distributed_dh(world, test, reference, keywords, args)
     if not world.is_root:
         return
     errors = np.concatenate([e for e, _ in per_structure])
@@ -139,7 +139,7 @@ def run(args, world) -> None:
             ["frame", "atom", "group", "dH", "error"],
             zip(frames.tolist(), atoms.tolist(), groups.tolist(), values.tolist(), errors.tolist()),
         )
-    error_map = _store(args, values, errors, reference.bandwidth, method["by_centre"]) if args.store else None
+    error_map = _store(args, values, errors, reference.bandwidth, keywords["by_centre"]) if args.store else None
     if args.plot:
         errors_plot(args.plot, values, errors, binned, tau, threshold, error_map)
     write_result(

@@ -75,7 +75,7 @@ def positive(kind):
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     options = common.add_argument_group("common options")
-    options.add_argument("-k", type=positive(int), help=f"neighbours per descriptor (default {DEFAULT_K})")
+    options.add_argument("-k", type=positive(int), help=f"neighbors per descriptor (default {DEFAULT_K})")
     options.add_argument("--cutoff", type=positive(float), help=f"descriptor cutoff in A (default {DEFAULT_CUTOFF})")
     options.add_argument(
         "--bandwidth",
@@ -263,25 +263,25 @@ def dh_options(args) -> DhOptions:
     return DhOptions(**given).checked()
 
 
-def dh_method(args, reference: Reference, world) -> dict:
+def dh_keywords(args, reference: Reference, world) -> dict:
     """The keyword arguments of Reference.delta_entropy for --method, --species and their options
     (checked), with the cluster index of approx loaded or built now (said on stderr: every rank
     builds its own)."""
     checked = dh_options(args)
-    method = checked.method_keywords(min(STOP_BELOW, (checked.threshold or 0.0) - 1.0))
-    method.update(species_options(reference, args.species, args.unknown))
-    if args.method == "approx" and (method["by_centre"] or not reference.has_cluster_index):
+    keywords = checked.method_keywords(min(STOP_BELOW, (checked.threshold or 0.0) - 1.0))
+    keywords.update(species_options(reference, args.species, args.unknown))
+    if args.method == "approx" and (keywords["by_centre"] or not reference.has_cluster_index):
         if world.is_root and not args.quiet:
             what = (
                 "a cluster index for each element of the reference (per-element indexes are not stored in "
                 "reference files)"
-                if method["by_centre"]
+                if keywords["by_centre"]
                 else "the cluster index of the reference (store it in "
                 "a reference file: quests-lmp reference index FILE)"
             )
             print(f"building {what}; {reference.n_environments} environments", file=sys.stderr, flush=True)
-    reference.prepare(args.method, method["by_centre"])
-    return method
+    reference.prepare(args.method, keywords["by_centre"])
+    return keywords
 
 
 def check_outputs(args, paths) -> None:

@@ -53,13 +53,13 @@ def run(args, world) -> None:
         raise ValueError(f"--buffer must be a finite number >= 0 (A), got {args.buffer}")
     pools = [options.read(args, spec, world) for spec in args.pool]
     reference = options.reference(args, world, pools)
-    method = options.dh_method(args, reference, world)
-    candidates = _candidates(world, pools, reference, method, args.quiet)
+    keywords = options.dh_keywords(args, reference, world)
+    candidates = _candidates(world, pools, reference, keywords, args.quiet)
     if not world.is_root:
         return
     x, centres, training_dh, places = candidates
     groups = places[:, 0] if args.units == "structures" else np.arange(len(x))
-    by_centre = method["by_centre"]
+    by_centre = keywords["by_centre"]
     with Progress("picks", args.budget, enabled=not args.quiet) as bar:
         selection = select_novel(
             x,
@@ -125,7 +125,7 @@ def run(args, world) -> None:
     )
 
 
-def _candidates(world, pools, reference, method, quiet: bool):
+def _candidates(world, pools, reference, keywords, quiet: bool):
     """(descriptors, centre atomic numbers, dH against the training set, (frame, atom) of each) of
     every candidate environment of the pools, frames numbered across the pools in order, on rank 0
     (None elsewhere); each rank reads and evaluates a block of each pool's frames."""
@@ -133,7 +133,7 @@ def _candidates(world, pools, reference, method, quiet: bool):
     def frame(index, atoms):
         rows = np.flatnonzero(atoms.arrays["centre"]) if "centre" in atoms.arrays else np.arange(len(atoms))
         x = reference.descriptor.compute_atoms(atoms, rows, index)
-        return x, atoms.numbers[rows], reference.delta_entropy(x, centres=atoms.numbers[rows], **method), rows
+        return x, atoms.numbers[rows], reference.delta_entropy(x, centres=atoms.numbers[rows], **keywords), rows
 
     parts, first = [], 0
     for pool in pools:

@@ -42,12 +42,12 @@ def run(args, world) -> None:
         describe([first], descriptor, quiet=True)
         reference = reference_of([first], descriptor, options.bandwidth(args, [first], world))
         against = "the first frame"
-    method = options.dh_method(args, reference, world)
+    keywords = options.dh_keywords(args, reference, world)
 
     def frame(index, atoms):
         x = reference.descriptor.compute_atoms(atoms, index=index)
-        dh = reference.delta_entropy(x, centres=atoms.numbers, **method)
-        own = entropy(x, reference.bandwidth, atoms.numbers if method["by_centre"] else None)
+        dh = reference.delta_entropy(x, centres=atoms.numbers, **keywords)
+        own = entropy(x, reference.bandwidth, atoms.numbers if keywords["by_centre"] else None)
         return [index, len(x), own, dh.mean(), dh.max(), np.mean(dh > args.threshold)], dh, md_step(atoms)
 
     frames = per_frame(world, trajectory, frame, None if args.quiet else "frames", everywhere=False)

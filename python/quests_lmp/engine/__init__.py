@@ -7,7 +7,7 @@ fastexp       SIMD exp(-t) for the kernel sums
 information   H, dH, D, novelty, overlap and h(V) (nats; paper Eqs. 5-8, S20)
 cluster_index certified approximate dH: partial kernel sums over a cluster index, with a bound
 kmeans        k-means clusters of descriptor vectors (the cluster index's)
-knn           approximate dH over nearest neighbours (SI Eqs. S18-S19, pynndescent)
+knn           approximate dH over nearest neighbors (SI Eqs. S18-S19, pynndescent)
 workers       the worker threads and BLAS thread control of the compiled loops
 reference     reference (training) sets and their portable files
 archive       .npz archives with aligned arrays, memory-mapped when read (one copy per node)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cluster_index import STOP_BELOW
-from .descriptor import _center_indices
-from .gradients import describe_with_neighbours, descriptor_vjp
+from .deprecation import renamed_keywords
+from .descriptor import _as_centre_indices
+from .gradients import describe_with_neighbors, descriptor_vjp
 from .reference import Reference
 
 KINDS = ("explore", "wall")
@@ -74,7 +75,7 @@ class Bias:
 
 @dataclass
 class BiasResult:
-    """x: (n_centers, d) descriptors, 1/A; dh: (n_centers,) nats; energy: eV (these centres'
+    """x: (n_centres, d) descriptors, 1/A; dh: (n_centres,) nats; energy: eV (these centres'
     share); forces: (n_points, 3) eV/A on every point, ghosts' to be summed onto their owners;
     virial: (6,) eV, sum over points of r_a F_b in LAMMPS's order xx, yy, zz, xy, xz, yz."""
 
@@ -85,19 +86,20 @@ class BiasResult:
     virial: np.ndarray
 
 
+@renamed_keywords(centers="centre_indices")
 def bias_forces(
     bias: Bias,
     reference: Reference,
     bandwidth: float,
     points,
-    centers,
+    centre_indices,
     method: str = "exact",
     certificate: float | None = None,
     stop_below: float = STOP_BELOW,
     by_centre: bool = False,
     numbers=None,
 ) -> BiasResult:
-    """dH, bias energy, forces and virial of the environments of points[centers].
+    """dH, bias energy, forces and virial of the environments of points[centre_indices].
 
     Parameters
     ----------
@@ -107,7 +109,7 @@ def bias_forces(
     bandwidth : float, 1/A
     points : (n, 3) array, A
         Owned atoms then ghosts (as Descriptor.compute_points).
-    centers : int or 1-D array of int
+    centre_indices : int or 1-D array of int
         m (the first m points) or the indices of the evaluated points.
     method, certificate, stop_below
         How dH is summed: "exact" or "approx" (Reference.delta_entropy_and_gradient); approx sums
@@ -133,13 +135,13 @@ def bias_forces(
     if reference.multicomponent is not None:
         raise ValueError("forces of multicomponent descriptors are not implemented: use a species-blind reference")
     points = np.asarray(points, dtype=np.float64)
-    x, neighbours = describe_with_neighbours(reference.descriptor, points, centers)
-    centers = _center_indices(centers, len(points))  # a count m: the first m points
+    x, neighbors = describe_with_neighbors(reference.descriptor, points, centre_indices)
+    centre_indices = _as_centre_indices(centre_indices, len(points))  # a count m: the first m points
     if numbers is not None and np.shape(numbers) != (len(points),):
         raise ValueError(
             f"numbers must hold one atomic number per point ({len(points)}), got shape {np.shape(numbers)}"
         )
-    centres = None if numbers is None else np.asarray(numbers)[centers]
+    centres = None if numbers is None else np.asarray(numbers)[centre_indices]
     dh, gradient = reference.delta_entropy_and_gradient(
         x,
         bandwidth,
@@ -150,7 +152,7 @@ def bias_forces(
         centres=centres,
     )
     energies, slopes = bias.energies(dh)
-    forces = -descriptor_vjp(reference.descriptor, points, centers, slopes[:, None] * gradient, neighbours)
+    forces = -descriptor_vjp(reference.descriptor, points, centre_indices, slopes[:, None] * gradient, neighbors)
     virial = np.einsum("pa,pb->ab", points, forces)
     return BiasResult(
         x,

@@ -2,7 +2,7 @@
 
 carve(atoms, centre, radius) keeps every atom (periodic images included) within `radius` (A) of
 the centre atom, positions unwrapped around it, as a non-periodic cluster with the centre first.
-With radius = cutoff + buffer, the cluster holds every neighbour within the descriptor cutoff of
+With radius = cutoff + buffer, the cluster holds every neighbor within the descriptor cutoff of
 each atom closer than `buffer` to the centre (triangle inequality): the descriptors of those
 atoms, the centre's included, are the same in the cluster as in the structure (to the rounding
 of the unwrapped coordinates, about 1e-15 relative), hence so are their dH.

@@ -276,7 +276,7 @@ class ClusterIndex:
             and self.unit_radii.dtype == np.float64
         )
         if not shapes_ok or min(self.centroids.shape[0], self.unit_cluster.size, self.members.shape[0]) == 0:
-            raise ValueError("the search index is inconsistent (array shapes or types)")
+            raise ValueError("its arrays are inconsistent (shapes or types)")
         steps = np.diff(self.unit_cluster)
         problems = [
             (
@@ -301,7 +301,7 @@ class ClusterIndex:
             (not np.all(np.isfinite(self.centroids)), "centroids"),
         ]
         if bad := [name for failed, name in problems if failed]:
-            raise ValueError(f"the search index is inconsistent ({', '.join(bad)})")
+            raise ValueError(f"its arrays are inconsistent ({', '.join(bad)})")
 
 
 def _block_of(n: int) -> int:

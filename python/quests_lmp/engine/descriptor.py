@@ -1,6 +1,6 @@
 """QUESTS descriptor of atomic environments (paper Eqs. 1-3, SI Eqs. S1-S7).
 
-For a central atom i with neighbours sorted by distance r_i1 <= r_i2 <= ... (at most k of them,
+For a central atom i with neighbors sorted by distance r_i1 <= r_i2 <= ... (at most k of them,
 all within the cutoff rc):
 
     X1_j = w(r_ij) / r_ij,                     j = 1..k             (Eq. 1)
@@ -8,11 +8,11 @@ all within the cutoff rc):
     X2_n = (1/k) sum_j [n-th largest of {c_jl : l != j}],  n = 1..k-1   (Eq. 3, S5-S7)
     c_jl = sqrt(w(r_ij) w(r_il)) / r_jl
 
-Missing neighbours (fewer than k within rc) count as zeros, exactly as neighbours beyond the
+Missing neighbors (fewer than k within rc) count as zeros, exactly as neighbors beyond the
 cutoff would, since w vanishes there. X = [X1, X2] has 2k-1 features, in 1/A.
 
-Ties: neighbours are ordered by (distance, point index). At an exact distance tie at the k-th
-neighbour (a perfect lattice whose shell is split by k), the neighbour with the lower point index
+Ties: neighbors are ordered by (distance, point index). At an exact distance tie at the k-th
+neighbor (a perfect lattice whose shell is split by k), the neighbor with the lower point index
 is kept: owned atoms in input order, then periodic images (or LAMMPS ghosts) in their order. Any
 thermal noise removes such ties; the descriptor is discontinuous there by construction.
 """
@@ -26,11 +26,12 @@ from functools import cache
 import numba as nb
 import numpy as np
 
+from .deprecation import renamed_keywords
 from .periodic import periodic_images
 from .species import atomic_numbers, symbol_order, symbols
 from .validation import as_positions, check_cutoff, check_k, is_atoms
 
-DEFAULT_K = 32  # nearest neighbours per environment, the paper's default
+DEFAULT_K = 32  # nearest neighbors per environment, the paper's default
 DEFAULT_CUTOFF = 5.0  # A, the paper's default
 DESCRIPTOR_VERSION = 1  # stored in reference files; bumped when the numbers for the same input change
 
@@ -40,14 +41,14 @@ _CHUNK = 32
 
 
 class Descriptor:
-    """The QUESTS descriptor of atomic environments: k nearest neighbours within a cutoff.
+    """The QUESTS descriptor of atomic environments: k nearest neighbors within a cutoff.
 
     Parameters
     ----------
     k : int
-        Nearest neighbours per environment (the paper's 32); 2k-1 features.
+        Nearest neighbors per environment (the paper's 32); 2k-1 features.
     cutoff : float, A
-        Neighbours farther than this are ignored (the paper's 5.0).
+        Neighbors farther than this are ignored (the paper's 5.0).
 
     Raises
     ------
@@ -96,8 +97,9 @@ class Descriptor:
         frames = frames_of(structures)
         return np.concatenate([self.compute_atoms(atoms, index=index) for index, atoms in enumerate(frames)])
 
-    def compute_points(self, points, centers, numbers=None) -> np.ndarray:
-        """Descriptors of selected points, with neighbours searched among all points (no cell).
+    @renamed_keywords(centers="centre_indices")
+    def compute_points(self, points, centre_indices, numbers=None) -> np.ndarray:
+        """Descriptors of selected points, with neighbors searched among all points (no cell).
 
         This is the form of a parallel domain: `points` holds the owned atoms followed by ghost
         atoms (periodic images and atoms of other domains) out to at least the cutoff.
@@ -106,7 +108,7 @@ class Descriptor:
         ----------
         points : (n, 3) array, A
             Positions: owned atoms, then ghosts.
-        centers : int or 1-D array of int
+        centre_indices : int or 1-D array of int
             m (the first m points) or the indices of the points to describe.
         numbers : (n,) array of int, optional
             Atomic number of each point: required by MulticomponentDescriptor, not used by the
@@ -114,38 +116,38 @@ class Descriptor:
 
         Returns
         -------
-        (n_centers, n_features) float64 array, 1/A.
+        (n_centres, n_features) float64 array, 1/A.
 
         Raises
         ------
         ValueError
-            Points not of shape (n, 3), empty or non-finite; centers out of range; overlapping atoms;
+            Points not of shape (n, 3), empty or non-finite; centre_indices out of range; overlapping atoms;
             for MulticomponentDescriptor, numbers missing or not one per point.
         """
         points = as_positions(points, "points")
-        return self._environments(points, _center_indices(centers, len(points)), numbers)
+        return self._environments(points, _as_centre_indices(centre_indices, len(points)), numbers)
 
-    def _environments(self, points: np.ndarray, centers: np.ndarray, numbers) -> np.ndarray:
-        """Descriptors of points[centers] (checked arrays): the species-blind ones here."""
-        return self._describe(points, centers)
+    def _environments(self, points: np.ndarray, centre_indices: np.ndarray, numbers) -> np.ndarray:
+        """Descriptors of points[centre_indices] (checked arrays): the species-blind ones here."""
+        return self._describe(points, centre_indices)
 
-    def _describe(self, points: np.ndarray, centers: np.ndarray) -> np.ndarray:
-        """Species-blind descriptors of points[centers] (checked arrays)."""
-        return self._describe_with_neighbours(points, centers)[0]
+    def _describe(self, points: np.ndarray, centre_indices: np.ndarray) -> np.ndarray:
+        """Species-blind descriptors of points[centre_indices] (checked arrays)."""
+        return self._describe_with_neighbors(points, centre_indices)[0]
 
-    def _describe_with_neighbours(self, points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(descriptors, neighbours) of points[centers] (checked arrays): neighbours[c] holds the
-        count m of centre c's neighbours, then their point indices, nearest first (for the
+    def _describe_with_neighbors(self, points: np.ndarray, centre_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(descriptors, neighbors) of points[centre_indices] (checked arrays): neighbors[c] holds the
+        count m of centre c's neighbors, then their point indices, nearest first (for the
         gradients of quests_lmp.engine.gradients, which then need not search again)."""
         network = _sorting_network(self.k - 1)
-        x, overlap, neighbours = _environment_descriptors(points, centers, self.k, self.cutoff, network)
+        x, overlap, neighbors = _environment_descriptors(points, centre_indices, self.k, self.cutoff, network)
         if overlap.any():
-            atom = int(centers[np.flatnonzero(overlap)[0]])
+            atom = int(centre_indices[np.flatnonzero(overlap)[0]])
             raise ValueError(
                 f"overlapping atoms: point {atom} has two atoms in its environment closer than "
                 f"{MIN_DISTANCE} A; remove duplicated atoms from the structure"
             )
-        return x, neighbours
+        return x, neighbors
 
     def compute_atoms(self, atoms, atom_indices=None, index: int = 0) -> np.ndarray:
         """Descriptors of some atoms of one structure, in the order asked for.
@@ -184,7 +186,7 @@ class MulticomponentDescriptor(Descriptor):
 
     For a list of elements E_1..E_S (S >= 2, ordered by symbol as the reference package does):
     the species-blind descriptor [X1, X2] of every atom, then for each E_s the descriptor computed
-    among the atoms of E_s only, for the atoms of E_s (zeros for the others). Neighbours of
+    among the atoms of E_s only, for the atoms of E_s (zeros for the others). Neighbors of
     elements outside the list count in the species-blind part only. Columns are in the reference
     package's order: the k X1 features of the blind part and of each element, then the k-1 X2
     features of each (its code comment announces per-element [X1, X2] pairs, but its slicing
@@ -226,46 +228,48 @@ class MulticomponentDescriptor(Descriptor):
     def __repr__(self) -> str:
         return f"MulticomponentDescriptor({symbols(self.elements)}, k={self.k}, cutoff={self.cutoff})"
 
-    def _environments(self, points: np.ndarray, centers: np.ndarray, numbers) -> np.ndarray:
-        """Multicomponent descriptors of points[centers] (checked arrays), `numbers` per point."""
+    def _environments(self, points: np.ndarray, centre_indices: np.ndarray, numbers) -> np.ndarray:
+        """Multicomponent descriptors of points[centre_indices] (checked arrays), `numbers` per point."""
         if numbers is None or np.shape(numbers) != (len(points),):
             raise ValueError(
                 f"the multicomponent descriptor needs the atomic number of each of the {len(points)} "
                 f"points, got {None if numbers is None else np.shape(numbers)}"
             )
         numbers = np.asarray(numbers, dtype=np.int64)
-        blind = self._describe(points, centers)
+        blind = self._describe(points, centre_indices)
         if self._parts == 1:
             return blind
         k, parts = self.k, self._parts
-        x = np.zeros((centers.size, self.n_features))
+        x = np.zeros((centre_indices.size, self.n_features))
         x[:, :k] = blind[:, :k]
         x[:, parts * k : parts * k + k - 1] = blind[:, k:]
         for part, element in enumerate(self.elements, start=1):
             members = np.flatnonzero(numbers == element)
-            rows = np.flatnonzero(numbers[centers] == element)
+            rows = np.flatnonzero(numbers[centre_indices] == element)
             if rows.size == 0:
                 continue
             position = np.empty(len(points), dtype=np.int64)
             position[members] = np.arange(members.size)
-            own = self._describe(np.ascontiguousarray(points[members]), position[centers[rows]])
+            own = self._describe(np.ascontiguousarray(points[members]), position[centre_indices[rows]])
             x[rows, part * k : (part + 1) * k] = own[:, :k]
             first = parts * k + part * (k - 1)
             x[rows, first : first + k - 1] = own[:, k:]
         return x
 
 
-def _center_indices(centers, n_points: int) -> np.ndarray:
-    """int64 indices of the described points: `centers` is a count m (the first m) or indices."""
-    if np.ndim(centers) == 0:
-        count = int(centers)
+def _as_centre_indices(centre_indices, n_points: int) -> np.ndarray:
+    """int64 indices of the described points: `centre_indices` is a count m (the first m) or indices."""
+    if np.ndim(centre_indices) == 0:
+        count = int(centre_indices)
         if count < 0 or count > n_points:
-            raise ValueError(f"centers={count} must be between 0 and the number of points ({n_points})")
+            raise ValueError(f"centre_indices={count} must be between 0 and the number of points ({n_points})")
         return np.arange(count, dtype=np.int64)
-    centers = np.ascontiguousarray(centers, dtype=np.int64)
-    if centers.ndim != 1 or (centers.size and (centers.min() < 0 or centers.max() >= n_points)):
-        raise ValueError(f"centers must be indices between 0 and {n_points - 1}")
-    return centers
+    centre_indices = np.ascontiguousarray(centre_indices, dtype=np.int64)
+    if centre_indices.ndim != 1 or (
+        centre_indices.size and (centre_indices.min() < 0 or centre_indices.max() >= n_points)
+    ):
+        raise ValueError(f"centre_indices must be indices between 0 and {n_points - 1}")
+    return centre_indices
 
 
 def frames_of(structures) -> list:
@@ -420,34 +424,34 @@ def _sort_columns_descending(table, network, n_columns):
 
 
 @nb.njit(cache=True, parallel=True)
-def _environment_descriptors(points, centers, k, cutoff, network):
-    """Descriptors X = [X1, X2] of points[centers]; returns (X, overlap flag per center, the
-    neighbour count and indices of each center: (n_centers, k + 1) int64).
+def _environment_descriptors(points, centre_indices, k, cutoff, network):
+    """Descriptors X = [X1, X2] of points[centre_indices]; returns (X, overlap flag per center, the
+    neighbor count and indices of each center: (n_centres, k + 1) int64).
 
-    `network` sorts the cross terms of every neighbour (see _sorting_network). They are stored
-    position-major, cross[n, a] = n-th cross term of neighbour a, so each comparator is a
+    `network` sorts the cross terms of every neighbor (see _sorting_network). They are stored
+    position-major, cross[n, a] = n-th cross term of neighbor a, so each comparator is a
     max/min over contiguous rows.
     """
-    n_centers = centers.shape[0]
-    x = np.zeros((n_centers, 2 * k - 1))
-    overlap = np.zeros(n_centers, dtype=np.bool_)
-    neighbours = np.zeros((n_centers, k + 1), dtype=np.int64)
-    if n_centers == 0:
-        return x, overlap, neighbours
+    n_centres = centre_indices.shape[0]
+    x = np.zeros((n_centres, 2 * k - 1))
+    overlap = np.zeros(n_centres, dtype=np.bool_)
+    neighbors = np.zeros((n_centres, k + 1), dtype=np.int64)
+    if n_centres == 0:
+        return x, overlap, neighbors
     lower, width, counts, start, order = _bin_points(points, cutoff)
     width_sorted = max(k - 1, 1)
-    n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
+    n_chunks = (n_centres + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
         dist2 = np.empty(k)
         index = np.empty(k, dtype=np.int64)
         shrink = np.empty(k)  # 1 - (r/rc)^2 = sqrt(w(r))
         cross = np.empty((width_sorted, k))
         filled = np.empty(k, dtype=np.int64)
-        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
-            i = centers[c]
+        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centres)):
+            i = centre_indices[c]
             m = _nearest_within(points, i, cutoff, k, lower, width, counts, start, order, dist2, index)
-            neighbours[c, 0] = m
-            neighbours[c, 1 : m + 1] = index[:m]
+            neighbors[c, 0] = m
+            neighbors[c, 1 : m + 1] = index[:m]
             for a in range(m):
                 r = math.sqrt(dist2[a])
                 if r < MIN_DISTANCE:
@@ -471,7 +475,7 @@ def _environment_descriptors(points, centers, k, cutoff, network):
                     filled[a] += 1
                     cross[filled[b], b] = value
                     filled[b] += 1
-            for n in range(max(m - 1, 0), width_sorted):  # missing neighbours count as zeros
+            for n in range(max(m - 1, 0), width_sorted):  # missing neighbors count as zeros
                 for a in range(m):
                     cross[n, a] = 0.0
             _sort_columns_descending(cross, network, m)
@@ -480,4 +484,4 @@ def _environment_descriptors(points, centers, k, cutoff, network):
                 for a in range(m):
                     total += cross[n, a]
                 x[c, k + n] = total / k
-    return x, overlap, neighbours
+    return x, overlap, neighbors

@@ -2,7 +2,7 @@
 
 With s(r) = 1 - (r/rc)^2 = sqrt(w(r)) for r < rc (quests_lmp.engine.descriptor):
 
-    X1_a = s(r_a)^2 / r_a                       r_a = |p_a - p_i|, neighbour a of centre i
+    X1_a = s(r_a)^2 / r_a                       r_a = |p_a - p_i|, neighbor a of centre i
     X2_n = (1/k) sum_a c_{a, b(a, n)}            b(a, n): the partner of a's n-th largest cross term
     c_ab = s(r_a) s(r_b) / |p_a - p_b|
 
@@ -10,14 +10,14 @@ so dX1_a/dr_a = -4 s/rc^2 - s^2/r^2 along the bond, and dc_ab follows from ds/dr
 d(1/r)/dr = -1/r^2. Against a reference Y, exact dH_i = -log sum_j K(x_i, y_j) with the Gaussian
 kernel of bandwidth h (paper Eqs. 6-7), and d dH_i/dx_i = (x_i - sum_j K_ij y_j / sum_j K_ij) / h^2.
 
-Where these are not derivatives: the order of neighbours and of cross terms is held fixed, so the
+Where these are not derivatives: the order of neighbors and of cross terms is held fixed, so the
 gradients are those of the piece the positions lie in. The descriptor is continuous but not
-differentiable where two neighbour distances tie at the k-th place (the k-th neighbour changes;
+differentiable where two neighbor distances tie at the k-th place (the k-th neighbor changes;
 continuous only because X1 and the cross terms are sorted), and where two cross terms of one
-neighbour tie; there the code takes one order (distance, then point index for neighbours, as the
+neighbor tie; there the code takes one order (distance, then point index for neighbors, as the
 evaluation; for cross terms equal to within a few ulps, the order of their partner-tagged sort
 keys, see _descriptor_vjp), a one-sided derivative. A
-neighbour crossing the cutoff enters smoothly: s and ds/dr vanish at rc. Thermal positions meet
+neighbor crossing the cutoff enters smoothly: s and ds/dr vanish at rc. Thermal positions meet
 none of these points except on a set of measure zero.
 """
 
@@ -28,25 +28,28 @@ import math
 import numba as nb
 import numpy as np
 
-from .descriptor import _CHUNK, MIN_DISTANCE, Descriptor, _center_indices, _sort_columns_descending, _sorting_network
+from .deprecation import renamed_function, renamed_keywords
+from .descriptor import _CHUNK, MIN_DISTANCE, Descriptor, _as_centre_indices, _sort_columns_descending, _sorting_network
 from .fastexp import exp_neg, total
 from .kernel import REFINE, TILE_COLS, TILE_ROWS, _products_to_sq_distances, smallest
 from .validation import as_descriptors, as_positions, check_bandwidths
 from .workers import in_blocks
 
 
-def describe_with_neighbours(descriptor: Descriptor, points, centers) -> tuple[np.ndarray, np.ndarray]:
-    """Descriptor.compute_points, and the neighbour lists descriptor_vjp takes (so that it need
-    not search again): ((n_centers, 2k - 1) descriptors in 1/A, (n_centers, k + 1) int64 rows
-    of the neighbour count, then the neighbours' point indices). ValueError as compute_points,
+@renamed_keywords(centers="centre_indices")
+def describe_with_neighbors(descriptor: Descriptor, points, centre_indices) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptor.compute_points, and the neighbor lists descriptor_vjp takes (so that it need
+    not search again): ((n_centres, 2k - 1) descriptors in 1/A, (n_centres, k + 1) int64 rows
+    of the neighbor count, then the neighbors' point indices). ValueError as compute_points,
     and for a descriptor other than the species-blind Descriptor."""
     if type(descriptor) is not Descriptor:
         raise ValueError("gradients are implemented for the species-blind Descriptor only")
     points = as_positions(points, "points")
-    return descriptor._describe_with_neighbours(points, _center_indices(centers, len(points)))
+    return descriptor._describe_with_neighbors(points, _as_centre_indices(centre_indices, len(points)))
 
 
-def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=None) -> np.ndarray:
+@renamed_keywords(centers="centre_indices", neighbours="neighbors")
+def descriptor_vjp(descriptor: Descriptor, points, centre_indices, weights, neighbors=None) -> np.ndarray:
     """Gradient of sum_c sum_f weights[c, f] X[c, f] with respect to every point (vector-Jacobian
     product of the species-blind descriptor).
 
@@ -56,12 +59,12 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=
         k and cutoff (A).
     points : (n, 3) array, A
         Owned atoms, then ghosts, as for Descriptor.compute_points.
-    centers : int or 1-D array of int
+    centre_indices : int or 1-D array of int
         The described points (as for Descriptor.compute_points).
-    weights : (n_centers, 2k - 1) array
+    weights : (n_centres, 2k - 1) array
         d(something)/dX per centre and feature (units of the something times A).
-    neighbours : (n_centers, k + 1) int64 array, optional
-        The neighbour lists of describe_with_neighbours for these points and centres; found here
+    neighbors : (n_centres, k + 1) int64 array, optional
+        The neighbor lists of describe_with_neighbors for these points and centres; found here
         by a descriptor pass if not given.
 
     Returns
@@ -72,26 +75,34 @@ def descriptor_vjp(descriptor: Descriptor, points, centers, weights, neighbours=
     Raises
     ------
     ValueError
-        As Descriptor.compute_points, weights not of shape (n_centers, 2k - 1), or neighbours
-        not of shape (n_centers, k + 1).
+        As Descriptor.compute_points, weights not of shape (n_centres, 2k - 1), or neighbors
+        not of shape (n_centres, k + 1).
     """
     if type(descriptor) is not Descriptor:
         raise ValueError("gradients are implemented for the species-blind Descriptor only")
-    if neighbours is None:
-        neighbours = describe_with_neighbours(descriptor, points, centers)[1]
+    if neighbors is None:
+        neighbors = describe_with_neighbors(descriptor, points, centre_indices)[1]
     points = as_positions(points, "points")
-    centers = _center_indices(centers, len(points))
+    centre_indices = _as_centre_indices(centre_indices, len(points))
     weights = np.ascontiguousarray(weights, dtype=np.float64)
-    if weights.shape != (len(centers), descriptor.n_features):
-        raise ValueError(f"weights must have shape ({len(centers)}, {descriptor.n_features}), got {weights.shape}")
-    if neighbours.shape != (len(centers), descriptor.k + 1) or neighbours.dtype != np.int64:
+    if weights.shape != (len(centre_indices), descriptor.n_features):
         raise ValueError(
-            f"neighbours must be the ({len(centers)}, {descriptor.k + 1}) int64 lists of describe_with_neighbours"
+            f"weights must have shape ({len(centre_indices)}, {descriptor.n_features}), got {weights.shape}"
+        )
+    if neighbors.shape != (len(centre_indices), descriptor.k + 1) or neighbors.dtype != np.int64:
+        raise ValueError(
+            f"neighbors must be the ({len(centre_indices)}, {descriptor.k + 1}) int64 lists of describe_with_neighbors"
         )
     gradient = np.zeros((len(points), 3))
-    if len(centers):
+    if len(centre_indices):
         touched, parts = _descriptor_vjp(
-            points, centers, descriptor.k, descriptor.cutoff, weights, _sorting_network(descriptor.k - 1), neighbours
+            points,
+            centre_indices,
+            descriptor.k,
+            descriptor.cutoff,
+            weights,
+            _sorting_network(descriptor.k - 1),
+            neighbors,
         )
         flat, parts = touched.ravel(), parts.reshape(-1, 3)
         for d in range(3):  # sums the parts of each point (np.add.at, 2x faster)
@@ -166,26 +177,26 @@ def _tile_terms(tile, scale, nearest, sums):
 
 
 @nb.njit(cache=True, parallel=True)
-def _descriptor_vjp(points, centers, k, cutoff, weights, network, neighbours):
-    """Per centre, the points its descriptor depends on (centre first, then its neighbours, padded
+def _descriptor_vjp(points, centre_indices, k, cutoff, weights, network, neighbors):
+    """Per centre, the points its descriptor depends on (centre first, then its neighbors, padded
     to k + 1 with point 0 and zero parts) and the gradient parts of sum weights * X there.
 
-    Each neighbour's cross terms are sorted as the descriptor sorts them (the same comparator
+    Each neighbor's cross terms are sorted as the descriptor sorts them (the same comparator
     network), as int64 keys: the bits of a positive float64 order as the float does, and the
     lowest bits, replaced by the partner's place, say which pair each sorted term is (an
     alteration of a few ulps, which can only reorder terms equal to within it). Each pair's
     weight, the sum of the weights of the two places it takes, then multiplies its derivative
     once."""
-    n_centers = centers.shape[0]
-    touched = np.zeros((n_centers, k + 1), dtype=np.int64)
-    parts = np.zeros((n_centers, k + 1, 3))
+    n_centres = centre_indices.shape[0]
+    touched = np.zeros((n_centres, k + 1), dtype=np.int64)
+    parts = np.zeros((n_centres, k + 1, 3))
     inv_rc2 = 1.0 / (cutoff * cutoff)
     width_sorted = max(k - 1, 1)
     bits = 1
     while (1 << bits) < k:
         bits += 1
     mask = np.int64((1 << bits) - 1)
-    n_chunks = (n_centers + _CHUNK - 1) // _CHUNK
+    n_chunks = (n_centres + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
         shrink = np.empty(k)  # s(r_a)
         bond = np.empty((k, 3))  # p_a - p_i
@@ -194,13 +205,13 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network, neighbours):
         cross = np.empty((width_sorted, k))
         keys = cross.view(np.int64)
         filled = np.empty(k, dtype=np.int64)
-        own_a, centre = np.empty(3), np.empty(3)  # one neighbour's and the centre's parts of its pairs
-        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centers)):
-            i = centers[c]
-            m = neighbours[c, 0]
+        own_a, centre = np.empty(3), np.empty(3)  # one neighbor's and the centre's parts of its pairs
+        for c in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_centres)):
+            i = centre_indices[c]
+            m = neighbors[c, 0]
             touched[c, 0] = i
             for a in range(m):
-                j = neighbours[c, a + 1]
+                j = neighbors[c, a + 1]
                 touched[c, a + 1] = j
                 dist2 = 0.0
                 for d in range(3):
@@ -227,7 +238,7 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network, neighbours):
                     cross[filled[b], b] = shrink[a] * shrink[b] * inverse
                     keys[filled[b], b] = (keys[filled[b], b] & ~mask) | a
                     filled[b] += 1
-            for n in range(max(m - 1, 0), width_sorted):  # missing neighbours: zeros, sorted last
+            for n in range(max(m - 1, 0), width_sorted):  # missing neighbors: zeros, sorted last
                 for a in range(m):
                     keys[n, a] = 0
             _sort_columns_descending(keys, network, m)
@@ -257,3 +268,6 @@ def _descriptor_vjp(points, centers, k, cutoff, weights, network, neighbours):
                     parts[c, a + 1, d] += own_a[d]
                     parts[c, 0, d] += centre[d]
     return touched, parts
+
+
+describe_with_neighbours = renamed_function(describe_with_neighbors, "describe_with_neighbours")

@@ -69,14 +69,14 @@ class KernelOperand:
     def __init__(self, x: np.ndarray, precision: str = "double"):
         self.precision = check_precision(precision)
         self.source = x  # float64: where the nearest distance of precision single is recomputed
-        self.center = x.mean(axis=0) if precision == "single" else None
+        self.mean = x.mean(axis=0) if precision == "single" else None
         self.values, self.norms = self.prepare(x)
 
     def prepare(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(matrix, squared row norms) of descriptors y in this operand's precision and frame."""
-        if self.center is None:
+        if self.mean is None:
             return y, np.einsum("ij,ij->i", y, y)
-        values = np.ascontiguousarray(y - self.center, dtype=np.float32)
+        values = np.ascontiguousarray(y - self.mean, dtype=np.float32)
         return values, np.einsum("ij,ij->i", values, values, dtype=np.float64)
 
 

@@ -1,6 +1,6 @@
 """k-means clustering of descriptor vectors (Lloyd's iterations, BLAS distances), deterministic per seed.
 
-Used to partition a reference into the clusters of its search index (quests_lmp.engine.cluster_index).
+Used to partition a reference into the clusters of its cluster index (quests_lmp.engine.cluster_index).
 The iterations run on a random sample of SAMPLE_PER_CLUSTER rows per cluster (the centroids of
 10^6 rows then settle in about a second), then every row is assigned to its nearest centroid once,
 and each centroid is set to the mean of its members.

@@ -1,19 +1,19 @@
-"""Approximate dH through nearest neighbours in descriptor space (SI Eqs. S18-S19, pynndescent).
+"""Approximate dH through nearest neighbors in descriptor space (SI Eqs. S18-S19, pynndescent).
 
 dH(Y|X) ~= -log sum_{X_j in N_m(Y)} K_h(Y, X_j) keeps only the m nearest reference vectors that an
-approximate nearest-neighbour graph finds. Every dropped term is positive, so this is a
-conservative estimate: it is never below the exact dH (up to rounding), and a neighbour missed by
-the search (recall < 1) only raises it further. The kernel terms of the neighbours found are
+approximate nearest-neighbor graph finds. Every dropped term is positive, so this is a
+conservative estimate: it is never below the exact dH (up to rounding), and a neighbor missed by
+the search (recall < 1) only raises it further. The kernel terms of the neighbors found are
 evaluated exactly in float64 (pynndescent itself works in float32).
 
 How large the overestimate is depends on how many reference vectors share the kernel mass. Deep
 inside a dense reference (dH << 0) thousands of them do, and any truncation overestimates by the
-log of the mass left out; near the novelty threshold (dH ~ 0) a few neighbours dominate and the
+log of the mass left out; near the novelty threshold (dH ~ 0) a few neighbors dominate and the
 error is small. Measured on thermal FCC Cu (32,000 reference environments, h = 0.015 1/A, test
-frame at twice the noise; benchmarks/README.md): with the defaults (128 neighbours, a search graph
+frame at twice the noise; benchmarks/README.md): with the defaults (128 neighbors, a search graph
 of degree 30) recall is 0.997 and environments with exact dH > -1 are overestimated by 0.07 nats
 on median (0.9 at the 99th percentile); no novel environment was reported as covered. The
-reference package's 3 neighbours overestimate the same environments by 1.4 nats on median.
+reference package's 3 neighbors overestimate the same environments by 1.4 nats on median.
 
 pynndescent compiles its graph code with numba on first use (minutes on a cold machine); this
 module switches numba's on-disk cache on for pynndescent's module-level functions, so later
@@ -39,7 +39,7 @@ QUERY_BATCH = 16384  # test vectors per query, to bound memory
 
 
 class ApproximateIndex:
-    """Nearest-neighbour search graph over reference descriptors, built once and reused."""
+    """Nearest-neighbor search graph over reference descriptors, built once and reused."""
 
     def __init__(self, reference: np.ndarray, graph_neighbors: int = DEFAULT_GRAPH_NEIGHBORS, seed: int = 0):
         pynndescent = _pynndescent_with_cache()
@@ -61,7 +61,7 @@ class ApproximateIndex:
         return indices, sq_distances
 
     def delta_entropy(self, y: np.ndarray, bandwidths: np.ndarray, count: int = DEFAULT_NEIGHBORS) -> np.ndarray:
-        """Approximate dH (nats), an (n_y, n_h) array, from the m nearest neighbours found."""
+        """Approximate dH (nats), an (n_y, n_h) array, from the m nearest neighbors found."""
         dh = np.empty((y.shape[0], bandwidths.size))
         for start in range(0, y.shape[0], QUERY_BATCH):
             batch = slice(start, start + QUERY_BATCH)

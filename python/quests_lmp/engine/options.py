@@ -78,12 +78,12 @@ class DhOptions:
     method: str = _option(
         "exact",
         "word",
-        "exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest neighbours "
+        "exact (Eq. 6); approx: certified cluster index, for large references; knn: nearest neighbors "
         "(SI Eq. S19, no bound); default exact",
         METHODS,
         cli=True,
     )
-    neighbors: int | None = _option(None, "integer", "knn: neighbours kept (default 128)", cli=True)
+    neighbors: int | None = _option(None, "integer", "knn: neighbors kept (default 128)", cli=True)
     certificate: float | None = _option(
         None, "number", "approx: largest over-estimate of dH allowed, nats (default 0.1)", cli=True
     )

@@ -14,7 +14,7 @@ import numpy as np
 
 from .validation import as_positions, check_cutoff
 
-# Images are generated slightly beyond the exact bound, so rounding can never lose a neighbour.
+# Images are generated slightly beyond the exact bound, so rounding can never lose a neighbor.
 _MARGIN = 1e-9
 
 
@@ -111,7 +111,7 @@ def _any_orthogonal(vectors: np.ndarray) -> np.ndarray:
 
 def widest_gap(positions, cell) -> float:
     """A: the widest empty layer between the atoms along any of the three cell vectors of a fully
-    periodic cell (the largest gap between neighbouring planes of fractional coordinates, times the
+    periodic cell (the largest gap between neighboring planes of fractional coordinates, times the
     spacing of the lattice planes): a surface slab's vacuum, interlayer spacings in a bulk crystal."""
     cell = np.asarray(cell, dtype=np.float64)
     fractional = np.sort(as_positions(positions) @ np.linalg.inv(cell) % 1.0, axis=0)

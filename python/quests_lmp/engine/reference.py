@@ -4,7 +4,7 @@ A `Reference` holds the descriptors of the environments a potential was trained 
 descriptor parameters (k, cutoff in A), a default bandwidth (1/A) and, where known, the element of
 each environment's centre atom. It answers dH of new environments against itself: exactly (Eq. 6),
 approximately with a certified bound through a cluster index (quests_lmp.engine.cluster_index), or
-over nearest neighbours (SI Eq. S19); species-blind (the paper's method) or by centre element, with
+over nearest neighbors (SI Eq. S19); species-blind (the paper's method) or by centre element, with
 species-blind or multicomponent descriptors (quests_lmp.engine.species).
 
 Split by job: this module holds the data and how a Reference is made, saved and loaded;
@@ -42,7 +42,7 @@ class Reference(ReferenceQueries, ReferenceIndexes):
     descriptors : (n, n_features) array, 1/A
         One row per reference environment: 2k-1 features, or those of the multicomponent descriptor.
     k : int
-        Neighbours of the descriptor the rows were computed with.
+        Neighbors of the descriptor the rows were computed with.
     cutoff : float, A
         Cutoff of that descriptor.
     bandwidth : float, 1/A

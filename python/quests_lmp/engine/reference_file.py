@@ -305,7 +305,7 @@ def _read_index(path: Path, entry, arrays: dict, prefix: str) -> ClusterIndex | 
         raise ReferenceFileError(f"{path}: the cluster index is incomplete (the file is corrupted); {fix}")
     if entry.get("kind") != INDEX_KIND or entry.get("version") != INDEX_VERSION:
         raise ReferenceFileError(
-            f"{path} holds a search index of kind {entry.get('kind')!r}, version "
+            f"{path} holds a cluster index of kind {entry.get('kind')!r}, version "
             f"{entry.get('version')!r}; this quests-lmp reads {INDEX_KIND!r} version "
             f"{INDEX_VERSION}: {fix}"
         )

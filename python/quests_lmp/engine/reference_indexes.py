@@ -1,5 +1,5 @@
 """The lazily built search structures of a Reference: its cluster index (method approx), one per
-element (by-centre comparisons), and the nearest-neighbour graph (method knn).
+element (by-centre comparisons), and the nearest-neighbor graph (method knn).
 
 ReferenceIndexes is the part of quests_lmp.engine.reference.Reference that builds, keeps and
 hands them out; the Reference's file stores the cluster indexes (engine.reference_file).
@@ -173,7 +173,7 @@ class ReferenceIndexes:
         return self._clusters
 
     def knn_index(self) -> ApproximateIndex:
-        """The nearest-neighbour search graph of method "knn", built on first use, then kept.
+        """The nearest-neighbor search graph of method "knn", built on first use, then kept.
 
         Returns
         -------

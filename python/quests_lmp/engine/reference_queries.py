@@ -1,5 +1,5 @@
 """The queries of a Reference: dH of new environments against it (exact, certified approximate or
-over nearest neighbours; species-blind or by centre element), with gradients for forces, and H
+over nearest neighbors; species-blind or by centre element), with gradients for forces, and H
 and D of the set itself.
 
 ReferenceQueries is the part of quests_lmp.engine.reference.Reference that answers them.

@@ -10,9 +10,9 @@ MIN_BANDWIDTH = 1e-100  # 1/A: dH ~ d^2 / (2 h^2) stays finite for any descripto
 
 
 def check_k(k) -> int:
-    """Number of nearest neighbours of the descriptor: an integer >= 1."""
+    """Number of nearest neighbors of the descriptor: an integer >= 1."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an integer >= 1 (number of nearest neighbours), got {k!r}")
+        raise ValueError(f"k must be an integer >= 1 (number of nearest neighbors), got {k!r}")
     return int(k)
 
 

@@ -99,7 +99,7 @@ class Collector:
         points: np.ndarray,
         tags: np.ndarray,
         numbers: np.ndarray,
-        centers: np.ndarray,
+        centre_indices: np.ndarray,
         x: np.ndarray,
         dh: np.ndarray,
         cell: np.ndarray,
@@ -108,25 +108,27 @@ class Collector:
         """Collects at one evaluation; returns the environments written (on every rank).
 
         points: (n, 3) owned then ghost positions (A); tags: (n,) atom IDs; numbers: (n,) atomic
-        numbers; centers: indices of the evaluated owned atoms, x their descriptors (1/A); dh:
+        numbers; centre_indices: indices of the evaluated owned atoms, x their descriptors (1/A); dh:
         (nlocal,) dH of the owned atoms (nats, 0 outside the group; a ghost's comes from its
         owner); cell: (3, 3) box vectors as rows (A) and pbc its periodic directions, for distances
         between candidates of different ranks.
         """
         s = self.settings
-        values = dh[centers]
+        values = dh[centre_indices]
         rows = np.flatnonzero((values > s.threshold) & (values <= s.discard_above))
         if self.written >= s.max_per_run:
             rows = rows[:0]
-        own = dict(zip(tags[centers[rows]].tolist(), rows.tolist()))
-        ranked = self.world.gather((values[rows], tags[centers[rows]]))
+        own = dict(zip(tags[centre_indices[rows]].tolist(), rows.tolist()))
+        ranked = self.world.gather((values[rows], tags[centre_indices[rows]]))
         if self.is_root:
             dh_all, tags_all = (np.concatenate([part[i] for part in ranked]) for i in (0, 1))
             ranked = tags_all[np.lexsort((tags_all, -dh_all))].tolist()
-        accepted = self._decide(ranked, own, points, numbers, centers, x, dh, np.asarray(cell, dtype=np.float64), pbc)
+        accepted = self._decide(
+            ranked, own, points, numbers, centre_indices, x, dh, np.asarray(cell, dtype=np.float64), pbc
+        )
         if accepted:
             clusters = {
-                tag: self._cluster(step, points, tags, numbers, dh[centers[own[tag]]], centers[own[tag]])
+                tag: self._cluster(step, points, tags, numbers, dh[centre_indices[own[tag]]], centre_indices[own[tag]])
                 for tag in accepted
                 if tag in own
             }
@@ -157,9 +159,9 @@ class Collector:
         if problem:
             raise ValueError(f"cannot collect into {self.settings.path}: {problem}")
 
-    def _decide(self, ranked, own, points, numbers, centers, x, dh, cell, pbc) -> list[int]:
+    def _decide(self, ranked, own, points, numbers, centre_indices, x, dh, cell, pbc) -> list[int]:
         """The atom IDs to write, in order, on every rank. ranked: on rank 0, every candidate's ID
-        in order; own: this rank's candidates, ID -> row of centers."""
+        in order; own: this rank's candidates, ID -> row of centre_indices."""
         room = min(self.settings.max_per_evaluation, self.settings.max_per_run - self.written)
         accepted, centres_at = [], np.zeros((0, 3))
         start, batch = 0, 4 * room
@@ -169,7 +171,12 @@ class Collector:
                 return self.world.bcast(accepted if self.is_root else None)
             parts = self.world.gather(
                 {
-                    tag: (x[own[tag]], points[centers[own[tag]]], dh[centers[own[tag]]], numbers[centers[own[tag]]])
+                    tag: (
+                        x[own[tag]],
+                        points[centre_indices[own[tag]]],
+                        dh[centre_indices[own[tag]]],
+                        numbers[centre_indices[own[tag]]],
+                    )
                     for tag in request
                     if tag in own
                 }
@@ -184,7 +191,7 @@ class Collector:
                 merged = _nearest_distance(position, centres_at, cell, pbc) <= self.buffer
                 if not merged and self._covered(descriptor, number, dh_reference):
                     continue
-                # a merged candidate's whole environment is in the file too, in its neighbour's cluster
+                # a merged candidate's whole environment is in the file too, in its neighbor's cluster
                 self.collected = (
                     descriptor[None, :] if self.collected is None else np.vstack([self.collected, descriptor])
                 )

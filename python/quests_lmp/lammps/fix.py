@@ -162,8 +162,8 @@ class FixEngine:
         returns (this rank's bias energy in eV, then its virial xx yy zz xy xz yz in eV)."""
         force = np.frombuffer(forces, dtype=np.float64, count=3 * n_points).reshape(n_points, 3)
         force[:] = 0.0
-        result, points, centers = self._begin(positions, n_points, nlocal, mask, groupbit, out)
-        if centers.size == 0:
+        result, points, centre_indices = self._begin(positions, n_points, nlocal, mask, groupbit, out)
+        if centre_indices.size == 0:
             return (0.0,) * 7
         numbers = self._numbers(types, n_points)
         done = bias_forces(
@@ -171,16 +171,16 @@ class FixEngine:
             self.reference,
             self.bandwidth,
             points,
-            centers,
+            centre_indices,
             self.options["method"],
             self.options["certificate"],
             self.options["stop_below"],
             self.options["by_centre"],
             numbers,
         )
-        result[centers] = done.dh
+        result[centre_indices] = done.dh
         force += done.forces
-        self._last = (centers, done.x, numbers)
+        self._last = (centre_indices, done.x, numbers)
         return (done.energy, *done.virial.tolist())
 
     def _begin(self, positions, n_points: int, nlocal: int, mask, groupbit: int, out) -> tuple:
@@ -192,7 +192,7 @@ class FixEngine:
         return result, points, np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
 
     def _forget(self) -> None:
-        """No evaluated atoms for collect() until the next evaluation: (centers, descriptors, numbers)."""
+        """No evaluated atoms for collect() until the next evaluation: (centre_indices, descriptors, numbers)."""
         self._last = (np.zeros(0, dtype=np.int64), np.zeros((0, self.descriptor.n_features)), None)
 
     def _numbers(self, types, n_points: int) -> np.ndarray | None:
@@ -214,9 +214,9 @@ class FixEngine:
         dh = np.frombuffer(out, dtype=np.float64, count=nlocal)
         result = np.frombuffer(columns, dtype=np.float64, count=3 * nlocal).reshape(nlocal, 3)
         result[:] = 0.0
-        centers = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
-        result[centers, 0] = dh[centers]
-        result[centers, 1], result[centers, 2] = self.error_map.expected(dh[centers])
+        centre_indices = np.flatnonzero(np.frombuffer(mask, dtype=np.int32, count=nlocal) & groupbit)
+        result[centre_indices, 0] = dh[centre_indices]
+        result[centre_indices, 1], result[centre_indices, 2] = self.error_map.expected(dh[centre_indices])
 
     @property
     def cutoff(self) -> float:
@@ -238,8 +238,8 @@ class FixEngine:
         dh = np.frombuffer(out, dtype=np.float64, count=nlocal)
         xprd, yprd, zprd, xy, xz, yz, *pbc = box
         cell = np.array([[xprd, 0.0, 0.0], [xy, yprd, 0.0], [xz, yz, zprd]])
-        centers, x, numbers = self._last
-        return self.collector.collect(step, points, ids, numbers, centers, x, dh, cell, [bool(p) for p in pbc])
+        centre_indices, x, numbers = self._last
+        return self.collector.collect(step, points, ids, numbers, centre_indices, x, dh, cell, [bool(p) for p in pbc])
 
     def evaluate(self, positions, types, n_points: int, nlocal: int, mask, groupbit: int, out) -> None:
         """Writes dH (nats) of the owned atoms in the group into `out`; 0 for the others.
@@ -248,15 +248,15 @@ class FixEngine:
         memoryview of n_points ints (LAMMPS atom types); mask: memoryview of at least nlocal ints;
         out: writable memoryview of nlocal doubles.
         """
-        result, points, centers = self._begin(positions, n_points, nlocal, mask, groupbit, out)
-        if centers.size == 0:
+        result, points, centre_indices = self._begin(positions, n_points, nlocal, mask, groupbit, out)
+        if centre_indices.size == 0:
             return
         numbers = self._numbers(types, n_points)
-        x = self.descriptor.compute_points(points, centers, numbers)
-        result[centers] = self.reference.delta_entropy(
-            x, self.bandwidth, centres=None if numbers is None else numbers[centers], **self.options
+        x = self.descriptor.compute_points(points, centre_indices, numbers)
+        result[centre_indices] = self.reference.delta_entropy(
+            x, self.bandwidth, centres=None if numbers is None else numbers[centre_indices], **self.options
         )
-        self._last = (centers, x, numbers)
+        self._last = (centre_indices, x, numbers)
 
     @property
     def has_bias(self) -> bool:

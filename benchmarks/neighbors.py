@@ -1,12 +1,12 @@
-"""The descriptor's neighbour search against vesin's neighbour list, side by side in one run.
+"""The descriptor's neighbor search against vesin's neighbor list, side by side in one run.
 
-    python benchmarks/neighbours.py [--threads 2] [--repeats 5]
+    python benchmarks/neighbors.py [--threads 2] [--repeats 5]
 
-Both sides produce what the descriptor needs: the k nearest neighbours within the cutoff of every
+Both sides produce what the descriptor needs: the k nearest neighbors within the cutoff of every
 atom, sorted by distance. quests_lmp: periodic images, then its cell lists (the first stage of
 Descriptor.compute). vesin: NeighborList(full_list=True) on the periodic cell, then the k nearest
-of each atom chosen with numpy. Identity: descriptors built from vesin's neighbours (each atom's
-k neighbours as a cluster, through Descriptor.compute_points) against Descriptor.compute, on a
+of each atom chosen with numpy. Identity: descriptors built from vesin's neighbors (each atom's
+k neighbors as a cluster, through Descriptor.compute_points) against Descriptor.compute, on a
 sample of atoms. The last column is the whole Descriptor.compute, for scale. Needs
 `pip install vesin` (not a dependency of quests-lmp).
 """
@@ -54,7 +54,7 @@ def ours(atoms, k, cutoff):
 
 @nb.njit(parallel=True)
 def _nearest_all(points, n, k, cutoff):
-    """The neighbour search of the descriptor kernel alone, for the first n points."""
+    """The neighbor search of the descriptor kernel alone, for the first n points."""
     lower, width, counts, start, order = _bin_points(points, cutoff)
     out = np.full((n, k), np.inf)
     for i in nb.prange(n):
@@ -66,7 +66,7 @@ def _nearest_all(points, n, k, cutoff):
 
 
 def theirs(atoms, k, cutoff, threads):
-    """(k nearest distances per atom (A), neighbour vectors per atom, the time in s) from vesin."""
+    """(k nearest distances per atom (A), neighbor vectors per atom, the time in s) from vesin."""
     from vesin import NeighborList
 
     started = time.perf_counter()
@@ -85,7 +85,7 @@ def theirs(atoms, k, cutoff, threads):
 
 
 def descriptor_difference(atoms, kept, k, cutoff, sample):
-    """Largest |X(vesin neighbours) - X(Descriptor.compute)| over `sample` atoms (1/A)."""
+    """Largest |X(vesin neighbors) - X(Descriptor.compute)| over `sample` atoms (1/A)."""
     descriptor = Descriptor(k, cutoff)
     reference = descriptor.compute(atoms)
     first, rank, vectors = kept
