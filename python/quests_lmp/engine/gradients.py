@@ -24,6 +24,7 @@ none of these points except on a set of measure zero.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -110,21 +111,21 @@ def descriptor_vjp(descriptor: Descriptor, points, centre_indices, weights, neig
     return gradient
 
 
-def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact dH(y_i | X) (nats, Eq. 6) and its gradient with respect to y_i (A).
+class DhGradient(NamedTuple):
+    """dH of test environments (n,), nats, and its gradient with respect to their descriptors
+    (n, d), nats * A."""
 
-    Parameters
-    ----------
-    y : (n, d) array, 1/A
-        Test descriptors.
-    x : (N, d) array, 1/A
-        Reference descriptors.
-    h : float, 1/A
-        Kernel bandwidth.
+    dh: np.ndarray
+    gradient: np.ndarray
+
+
+def dh_and_gradient(y, x, h: float) -> DhGradient:
+    """Exact dH(y_i | X) (nats, Eq. 6) and its gradient with respect to y_i (A), for test
+    descriptors y (n, d) against reference descriptors x (N, d), both in 1/A, at bandwidth h (1/A).
 
     Returns
     -------
-    (dh, gradient): (n,) nats and (n, d) nats * A. Finite for any y: the kernel sums are taken
+    DhGradient (dh, gradient): (n,) nats and (n, d) nats * A. Finite for any y: the kernel sums are taken
     relative to each row's nearest reference vector, so nothing underflows. Computed in the tiles
     of quests_lmp.engine.kernel with one more product per tile (terms @ reference), on
     numba.get_num_threads() threads.
@@ -153,7 +154,7 @@ def dh_and_gradient(y, x, h: float) -> tuple[np.ndarray, np.ndarray]:
             moments[rows] += (x_t[:, cols] @ tile.T).T  # as tile @ x[cols]; BLAS is faster this way round
 
     in_blocks(len(y), TILE_ROWS, row_tile)
-    return nearest * scale - np.log(sums), (y - moments / sums[:, None]) / (h * h)
+    return DhGradient(nearest * scale - np.log(sums), (y - moments / sums[:, None]) / (h * h))
 
 
 @nb.njit(cache=True, nogil=True)

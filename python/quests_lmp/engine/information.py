@@ -21,6 +21,7 @@ log sum_E exp(D_E). A test environment of an element absent from the reference g
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,6 +30,56 @@ from .species import as_centres, by_element, element_rows, symbols
 from .validation import as_descriptors, check_bandwidths
 
 DEFAULT_BANDWIDTH = 0.015  # 1/A, the paper's default
+
+
+class EntropyDiversity(NamedTuple):
+    """H and D of a set of environments (floats for one bandwidth, (n_h,) arrays for a list).
+
+    Parameters
+    ----------
+    entropy : float or array, nats
+        H (Eq. 5).
+    diversity : float or array, nats
+        D (Eq. 8).
+
+    Raises
+    ------
+    TypeError
+        Not two values.
+    """
+
+    entropy: float | np.ndarray
+    diversity: float | np.ndarray
+
+
+class ElementEntropy(NamedTuple):
+    """One element's (or the total's) row of entropy_by_element.
+
+    Parameters
+    ----------
+    environments : int
+        Environments of that element (of all, for the total).
+    entropy, diversity : float or array, nats
+        Their H and D.
+
+    Raises
+    ------
+    TypeError
+        Not three values.
+    """
+
+    environments: int
+    entropy: float | np.ndarray
+    diversity: float | np.ndarray
+
+
+class SampledElement(NamedTuple):
+    """One element's row of sampled_entropy_by_element: its environments n_E, the sampled m_E, and
+    the estimate of sampled_entropy_and_diversity (a dict of H, D and their standard errors)."""
+
+    environments: int
+    sampled: int
+    estimate: dict
 
 
 def delta_entropy(y, x, h=DEFAULT_BANDWIDTH, y_centres=None, x_centres=None) -> np.ndarray:
@@ -144,7 +195,7 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
 
     Returns
     -------
-    (H, D) in nats: two floats for one h, two (n_h,) arrays for a list.
+    EntropyDiversity (H, D) in nats: two floats for one h, two (n_h,) arrays for a list.
 
     Raises
     ------
@@ -156,8 +207,8 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     bandwidths, scalar = check_bandwidths(h)
     h_values, d_values = _entropy_and_diversity(-np.log(self_kernel_sum_share(x, bandwidths, centres)))
     if scalar:
-        return float(h_values[0]), float(d_values[0])
-    return h_values, d_values
+        return EntropyDiversity(float(h_values[0]), float(d_values[0]))
+    return EntropyDiversity(h_values, d_values)
 
 
 def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
@@ -174,8 +225,8 @@ def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
 
     Returns
     -------
-    dict: element symbol (ordered by symbol, then "total") -> (n_environments, H, D), H and D in
-    nats (floats for one h, (n_h,) arrays for a list).
+    dict: element symbol (ordered by symbol, then "total") -> ElementEntropy (environments, H,
+    D), H and D in nats (floats for one h, (n_h,) arrays for a list).
 
     Raises
     ------
@@ -200,7 +251,7 @@ def entropy_and_diversity_from_self_dh(self_dh):
 
     Returns
     -------
-    (H, D) in nats: floats for a 1-D array, (n_h,) arrays for 2-D.
+    EntropyDiversity (H, D) in nats: floats for a 1-D array, (n_h,) arrays for 2-D.
 
     Raises
     ------
@@ -212,8 +263,8 @@ def entropy_and_diversity_from_self_dh(self_dh):
         raise ValueError("H and D need at least one environment")
     h_values, d_values = _entropy_and_diversity(dh.reshape(dh.shape[0], -1))
     if dh.ndim == 1:
-        return float(h_values[0]), float(d_values[0])
-    return h_values, d_values
+        return EntropyDiversity(float(h_values[0]), float(d_values[0]))
+    return EntropyDiversity(h_values, d_values)
 
 
 def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
@@ -228,7 +279,7 @@ def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
 
     Returns
     -------
-    dict as entropy_by_element: symbol (ordered, then "total") -> (n_environments, H, D).
+    dict as entropy_by_element: symbol (ordered, then "total") -> ElementEntropy.
 
     Raises
     ------
@@ -238,11 +289,11 @@ def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
     dh = np.asarray(self_dh, dtype=np.float64)
     groups = element_rows(as_centres(centres, dh.shape[0]))
     table = {
-        name: (rows.size, *entropy_and_diversity_from_self_dh(dh[rows]))
+        name: ElementEntropy(rows.size, *entropy_and_diversity_from_self_dh(dh[rows]))
         for name, rows in zip(symbols(groups), groups.values())
     }
     table = {name: table[name] for name in sorted(table)}
-    table["total"] = (dh.shape[0], *entropy_and_diversity_from_self_dh(dh))
+    table["total"] = ElementEntropy(dh.shape[0], *entropy_and_diversity_from_self_dh(dh))
     return table
 
 
@@ -304,7 +355,8 @@ def sampled_entropy_by_element(sample_self_dh, sample_centres, counts: dict) -> 
 
     Returns
     -------
-    dict: symbol (ordered) -> (n_E, sampled m_E, estimate as sampled_entropy_and_diversity gives);
+    dict: symbol (ordered) -> SampledElement (n_E, sampled m_E, estimate as
+    sampled_entropy_and_diversity gives);
     an element with fewer than 2 sampled rows (and not all of its n_E) is left out.
 
     Raises
@@ -318,7 +370,8 @@ def sampled_entropy_by_element(sample_self_dh, sample_centres, counts: dict) -> 
     for z, n_element in counts.items():
         rows = groups.get(int(z), np.zeros(0, dtype=np.int64))
         if rows.size >= 2 or rows.size == n_element:
-            table[symbols([z])[0]] = (int(n_element), rows.size, sampled_entropy_and_diversity(dh[rows], n_element))
+            estimate = sampled_entropy_and_diversity(dh[rows], n_element)
+            table[symbols([z])[0]] = SampledElement(int(n_element), rows.size, estimate)
     return {name: table[name] for name in sorted(table)}
 
 

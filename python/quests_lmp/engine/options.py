@@ -32,15 +32,20 @@ YES, NO = ("yes", "on", "true"), ("no", "off", "false")
 
 @dataclass(frozen=True)
 class Dialect:
-    """How a front-end's messages name its options: `term` ("keyword" in fix quests, "setting"
-    elsewhere); `words`: choices as LAMMPS words (exact) rather than Python strings ('exact');
-    `prefix`: names of values read from text (the hook's variables quests_<name>); `variables`: say
-    after a rule which of the hook's variables it concerns."""
+    """How a front-end's messages name its options (`name`: PYTHON, LAMMPS, HOOK): `term`
+    ("keyword" in fix quests, "setting" elsewhere); `words`: choices as LAMMPS words (exact)
+    rather than Python strings ('exact'); `prefix`: names of values read from text (the hook's
+    variables quests_<name>); `variables`: say after a rule which of the hook's variables it
+    concerns."""
 
+    name: str
     term: str = "setting"
     words: bool = False
     prefix: str = ""
     variables: bool = False
+
+    def __repr__(self) -> str:
+        return self.name
 
     def choices(self, values) -> str:
         """'a', 'b' or 'c' (Python) or a, b or c (LAMMPS)."""
@@ -54,9 +59,9 @@ class Dialect:
         return ValueError(message)
 
 
-PYTHON = Dialect()
-LAMMPS = Dialect(term="keyword", words=True)
-HOOK = Dialect(prefix="quests_", variables=True)
+PYTHON = Dialect("PYTHON")
+LAMMPS = Dialect("LAMMPS", term="keyword", words=True)
+HOOK = Dialect("HOOK", prefix="quests_", variables=True)
 
 
 def _option(default, read: str, doc: str, choices=(), cli: bool = False):
@@ -71,7 +76,8 @@ class DhOptions:
     """The options of dH for a monitor (fix quests, the hook, QuestsMonitor, the CLI's dH commands).
 
     Build one with keywords, then `checked()`; or from text with `from_text`. None means the
-    default that the reference or the method chooses.
+    default that the reference or the method chooses. The Parameters below are written from the
+    fields' doc lines (the one declaration).
     """
 
     bandwidth: float | None = _option(None, "positive number", "kernel bandwidth, 1/A (default: the reference's)")
@@ -123,13 +129,34 @@ class DhOptions:
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        """The options' names, in their order of declaration."""
+        """The options' names.
+
+        Returns
+        -------
+        tuple of str, in their order of declaration.
+        """
         return tuple(option.name for option in fields(cls))
 
     @classmethod
     def from_text(cls, values: dict[str, str], dialect: Dialect = PYTHON) -> DhOptions:
-        """Options from texts by name (fix keywords, hook variables; names that are not options are
-        left out), read and checked; ValueError naming the option and what it needs."""
+        """Options from texts, as fix quests's keywords and the hook's variables give them.
+
+        Parameters
+        ----------
+        values : dict
+            Option name -> its text ("0.02", "knn", "yes"); names that are not options are left out.
+        dialect : Dialect
+            Whose words the messages use (PYTHON, LAMMPS or HOOK).
+
+        Returns
+        -------
+        DhOptions, read and checked.
+
+        Raises
+        ------
+        ValueError
+            A text that is not of its option's kind, or a rule of `checked` broken.
+        """
         read = {
             option.name: read_value(option.metadata["read"], values[option.name], dialect.prefix + option.name, dialect)
             for option in fields(cls)
@@ -138,8 +165,25 @@ class DhOptions:
         return cls(**read).checked(dialect)
 
     def checked(self, dialect: Dialect = PYTHON) -> DhOptions:
-        """These options with every rule between them checked (ValueError in the words of
-        `dialect`), numbers as int and float."""
+        """These options with every rule between them checked.
+
+        Parameters
+        ----------
+        dialect : Dialect
+            Whose words the messages use (PYTHON, LAMMPS or HOOK).
+
+        Returns
+        -------
+        DhOptions with numbers as int and float.
+
+        Raises
+        ------
+        ValueError
+            An unknown method, precision, species or unknown; neighbors (an integer >= 1) without
+            method knn; certificate (nats >= 0) without method approx; precision single without
+            method exact; a bandwidth that is not one finite number >= 1e-100 1/A; force_alarm not
+            > 0, or given with threshold.
+        """
         method, neighbors, certificate, precision = self.method, self.neighbors, self.certificate, self.precision
         if method not in METHODS:
             raise dialect.error(f"method must be {dialect.choices(METHODS)}, got {method!r}", "method")
@@ -222,8 +266,23 @@ class DhOptions:
         )
 
     def method_keywords(self, stop_below: float = STOP_BELOW) -> dict:
-        """Keyword arguments of Reference.delta_entropy for the method: the method's own setting
-        made explicit (neighbors of knn, certificate of approx), and approx's stop_below (nats)."""
+        """Keyword arguments of Reference.delta_entropy for the method of checked options.
+
+        Parameters
+        ----------
+        stop_below : float, nats
+            Where method approx may stop summing (Reference.delta_entropy).
+
+        Returns
+        -------
+        dict of method, neighbors, precision, certificate and stop_below, the method's own setting
+        made explicit (neighbors of knn, certificate of approx).
+
+        Raises
+        ------
+        ValueError
+            Never for checked options (the rules are in `checked`).
+        """
         return {
             "method": self.method,
             "neighbors": DEFAULT_NEIGHBORS if self.method == "knn" and self.neighbors is None else self.neighbors,
@@ -233,6 +292,14 @@ class DhOptions:
             else self.certificate,
             "stop_below": stop_below,
         }
+
+
+DhOptions.__doc__ += (
+    "\n\n    Parameters\n    ----------\n"
+    + "".join(f"    {option.name} : {option.type}\n        {option.metadata['doc']}\n" for option in fields(DhOptions))
+    + "\n    Raises\n    ------\n    TypeError\n        A name that is not an option (the rules between options: "
+    + "`checked`).\n"
+)
 
 
 def read_value(kind: str, text, name: str, dialect: Dialect = PYTHON):
