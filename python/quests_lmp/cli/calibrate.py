@@ -26,7 +26,6 @@ from . import options
 from .datasets import reference_of
 from .distributed import per_frame
 from .outputs import write_csv
-from .plots import calibration_plot
 from .reference import described_files, index_argument, index_if_asked
 from .report import print_table, write_result
 
@@ -117,7 +116,12 @@ def run(args, world) -> None:
     reference.save(args.output, overwrite=args.overwrite)
     _report(args, calibration, counts.size, reference.n_environments)
     if args.plot:
-        calibration_plot(args.plot, groups, held_out, left_out, calibration.threshold, calibration.false_alarm)
+        from . import plots
+
+        plots.save(
+            plots.draw.calibration(groups, held_out, left_out, calibration.threshold, calibration.false_alarm),
+            args.plot,
+        )
 
 
 def _report(args, calibration, n_structures: int, n_environments: int) -> None:

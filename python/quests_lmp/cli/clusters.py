@@ -61,12 +61,11 @@ def run(args, world) -> None:
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
-        from .plots import clusters_plot
+        from . import plots
 
         title = f"{short_names([args.trajectory])[0]} against {short_names([args.reference])[0]}"
-        clusters_plot(
-            args.plot, title, None if None in steps else steps, [row[4] for row in rows], np.concatenate(all_sizes)
-        )
+        largest, sizes = [row[4] for row in rows], np.concatenate(all_sizes)
+        plots.save(plots.draw.clusters(largest, sizes, None if None in steps else steps, title), args.plot)
     write_result(
         args,
         {

@@ -29,7 +29,6 @@ from .calibrate import UNLABELLED
 from .dh import distributed_dh
 from .distributed import per_frame
 from .outputs import write_csv
-from .plots import errors_plot
 from .report import print_table, write_result
 
 COLUMNS = [
@@ -141,7 +140,9 @@ def run(args, world) -> None:
         )
     error_map = _store(args, values, errors, reference.bandwidth, keywords["by_centre"]) if args.store else None
     if args.plot:
-        errors_plot(args.plot, values, errors, binned, tau, threshold, error_map)
+        from . import plots
+
+        plots.save(plots.draw.force_errors(values, errors, binned, tau, threshold, error_map), args.plot)
     write_result(
         args,
         {

@@ -55,9 +55,9 @@ def run(args, world) -> None:
         f"information gap of the full set: {gap[-1]:.6f} nats"
     )
     if args.plot:
-        from .plots import learning_curve_plot
+        from . import plots
 
-        learning_curve_plot(args.plot, short_names([dataset.name])[0], sizes, mean, std, fit)
+        plots.save(plots.draw.learning_curve(sizes, mean, std, fit, short_names([dataset.name])[0]), args.plot)
     write_result(
         args,
         {

@@ -82,9 +82,9 @@ def run(args, world) -> None:
     if args.csv:
         write_csv(args.csv, ["dataset"] + names, [[name] + row.tolist() for name, row in zip(names, matrix)])
     if args.plot:
-        from .plots import overlap_plot
+        from . import plots
 
-        overlap_plot(args.plot, short_names(names), matrix)
+        plots.save(plots.draw.overlap(short_names(names), matrix), args.plot)
     write_result(
         args,
         {

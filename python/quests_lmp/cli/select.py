@@ -99,15 +99,10 @@ def run(args, world) -> None:
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
-        from .plots import selection_plot
+        from . import plots
 
-        selection_plot(
-            args.plot,
-            f"{' '.join(short_names(args.pool))} against {short_names([args.reference])[0]}",
-            fractions,
-            selection.dh,
-            args.threshold,
-        )
+        title = f"{' '.join(short_names(args.pool))} against {short_names([args.reference])[0]}"
+        plots.save(plots.draw.selection(fractions, selection.dh, args.threshold, title), args.plot)
     write_result(
         args,
         {

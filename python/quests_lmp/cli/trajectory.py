@@ -67,9 +67,11 @@ def run(args, world) -> None:
     if args.csv:
         write_csv(args.csv, header, rows)
     if args.plot:
-        from .plots import trajectory_plot
+        from . import plots
 
-        trajectory_plot(args.plot, short_names([args.trajectory])[0], steps, table, against, args.threshold)
+        plots.save(
+            plots.draw.trajectory(table, steps, short_names([args.trajectory])[0], against, args.threshold), args.plot
+        )
     write_result(
         args,
         {
