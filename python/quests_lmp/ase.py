@@ -240,17 +240,18 @@ class QuestsBias(Calculator):
         points, owners = periodic_images(
             atoms.positions, atoms.cell.array, atoms.pbc, self.reference.descriptor.cutoff, sources=True
         )
+        method = {name: self.options[name] for name in ("method", "certificate", "stop_below")}
+        centres = np.arange(len(atoms))
+        numbers = atoms.numbers[owners]
         done = bias_forces(
             self.bias,
             self.reference,
             self.bandwidth,
             points,
-            np.arange(len(atoms)),
-            self.options["method"],
-            self.options["certificate"],
-            self.options["stop_below"],
-            self.by_centre,
-            atoms.numbers[owners],
+            centres,
+            by_centre=self.by_centre,
+            numbers=numbers,
+            **method,
         )
         forces = np.zeros((len(atoms), 3))
         np.add.at(forces, owners, done.forces)

@@ -46,14 +46,8 @@ COLUMNS = [
 
 
 def register(commands) -> None:
-    command = options.add_command(
-        commands,
-        "errors",
-        run,
-        "dH against a model's per-atom force errors",
-        [options.CALIBRATED_DH, options.PLOT],
-        parallel=True,
-    )
+    about = "dH against a model's per-atom force errors"
+    command = options.add_command(commands, "errors", run, about, [options.CALIBRATED_DH, options.PLOT], parallel=True)
     command.add_argument("test", help="structures with true and predicted forces (extxyz), file@frames allowed")
     command.add_argument("--reference", required=True, help="reference file (.npz) or structures")
     command.add_argument("--true", default="forces", help="per-atom array of the true forces, eV/A (forces)")

@@ -24,14 +24,8 @@ from .report import beside, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(
-        commands,
-        "select",
-        run,
-        "a budget of novel structures or environments for DFT",
-        [options.DH, options.PLOT],
-        parallel=True,
-    )
+    about = "a budget of novel structures or environments for DFT"
+    command = options.add_command(commands, "select", run, about, [options.DH, options.PLOT], parallel=True)
     command.add_argument("pool", nargs="+", help="candidate structures: trajectories, dumps, collected files")
     command.add_argument("--reference", required=True, help="the training set: reference file (.npz) or structures")
     command.add_argument("--budget", type=options.positive(int), required=True, help="most candidates to pick")

@@ -17,14 +17,8 @@ from .report import beside, print_table, write_result
 
 
 def register(commands) -> None:
-    command = options.add_command(
-        commands,
-        "trajectory",
-        run,
-        "per-frame H and dH against a reference or the first frame",
-        [options.DH, options.PLOT],
-        parallel=True,
-    )
+    about = "per-frame H and dH against a reference or the first frame"
+    command = options.add_command(commands, "trajectory", run, about, [options.DH, options.PLOT], parallel=True)
     command.add_argument("trajectory", help="trajectory (LAMMPS dump, extxyz, ...; file@frames)")
     command.add_argument("--reference", help="reference file (.npz) or structures (default: the first frame)")
     command.add_argument("-o", "--output", help="per-atom dH: .extxyz/.xyz copy (array dH) or .csv")

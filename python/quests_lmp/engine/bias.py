@@ -93,6 +93,7 @@ def bias_forces(
     bandwidth: float,
     points,
     centre_indices,
+    *,
     method: str = "exact",
     certificate: float | None = None,
     stop_below: float = STOP_BELOW,

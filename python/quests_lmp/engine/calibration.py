@@ -42,15 +42,22 @@ class Calibration:
     @classmethod
     def from_dict(cls, values: dict) -> Calibration:
         """ValueError naming what is missing or of the wrong kind."""
-        if not isinstance(values, dict):
-            raise ValueError(f"a calibration is a dict, got {type(values).__name__}")
-        missing = sorted({f for f in cls.__dataclass_fields__} - values.keys())
-        if missing:
-            raise ValueError(f"the calibration lacks {', '.join(missing)}")
+        stored = _stored_fields(cls, values, "a calibration")
         numbers = ("threshold", "false_alarm", "bandwidth", "held_out_zero")
-        if not all(isinstance(values[name], (int, float)) and math.isfinite(values[name]) for name in numbers):
+        if not all(isinstance(stored[name], (int, float)) and math.isfinite(stored[name]) for name in numbers):
             raise ValueError("the calibration's threshold, rate and bandwidth must be finite numbers")
-        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+        return cls(**stored)
+
+
+def _stored_fields(cls, values, what: str, optional=()) -> dict:
+    """The fields of dataclass `cls` in a dict read from a file header; ValueError where it is not
+    a dict or lacks one that is not `optional` (what: "a calibration", "an error map")."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{what} is a dict, got {type(values).__name__}")
+    missing = sorted(set(cls.__dataclass_fields__) - set(optional) - values.keys())
+    if missing:
+        raise ValueError(f"the {what.split(' ', 1)[1]} lacks {', '.join(missing)}")
+    return {name: values[name] for name in cls.__dataclass_fields__ if name in values}
 
 
 def alarm_threshold(
@@ -164,12 +171,7 @@ class ErrorMap:
     @classmethod
     def from_dict(cls, values: dict) -> ErrorMap:
         """ValueError naming what is missing or wrong."""
-        if not isinstance(values, dict):
-            raise ValueError(f"an error map is a dict, got {type(values).__name__}")
-        missing = sorted({"dh", "mean", "upper", "quantile", "bandwidth", "by_centre", "atoms"} - values.keys())
-        if missing:
-            raise ValueError(f"the error map lacks {', '.join(missing)}")
-        return cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
+        return cls(**_stored_fields(cls, values, "an error map", optional=("model",)))
 
 
 def error_map_in_force(error_map: ErrorMap | None, bandwidth: float, by_centre: bool) -> ErrorMap:

@@ -492,6 +492,8 @@ def _visit_units(
             sums[q] += total(terms[:count])
 
 
+# The float64 twin of _visit_units, a deliberate pair: the forces of a bias need the partial sums and
+# their moments in float64 (engine/bias.py), the plain query keeps float32's speed.
 @nb.njit(cache=True, nogil=True)
 def _visit_units_double(
     units, queries, y, centroids, members, member_norms, unit_start, unit_cluster, scale, nearest, sums, moments

@@ -56,6 +56,8 @@ def _float_as_bits(typingctx, value):
     return types.int64(types.float64), codegen
 
 
+# float32 twins of the two above, a deliberate pair: the single-precision kernels (cluster index,
+# precision single) take the same bit-level exp on 32 bits.
 @intrinsic
 def _bits_as_float32(typingctx, bits):
     """Reinterprets the 32 bits of an int32 as a float32."""

@@ -166,7 +166,7 @@ def diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     Parameters
     ----------
     x, h, centres
-        As for entropy_and_diversity: descriptors (1/A), bandwidth(s) (1/A), centre elements.
+        As for entropy (1/A, 1/A, atomic numbers), from the same pass over the kernel matrix.
 
     Returns
     -------
@@ -175,9 +175,9 @@ def diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     Raises
     ------
     ValueError
-        As entropy_and_diversity.
+        Empty or non-finite descriptors, a bad bandwidth, centres not one per environment.
     """
-    return entropy_and_diversity(x, h, centres)[1]
+    return entropy_and_diversity(x, h, centres).diversity
 
 
 def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
@@ -185,13 +185,10 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
 
     Parameters
     ----------
-    x : (n, d) array, 1/A
-        Descriptors.
-    h : float or list of floats, 1/A
-        Kernel bandwidth(s).
-    centres : (n,) array of int, optional
-        Atomic numbers of the centre atoms: H and D of the union of the per-element sets
-        (module docstring; entropy_by_element gives each element's).
+    x, h, centres
+        As for self_delta_entropy: descriptors (n, d) in 1/A, bandwidth(s) in 1/A, and optionally
+        the centres' atomic numbers, giving H and D of the union of the per-element sets (module
+        docstring; entropy_by_element gives each element's).
 
     Returns
     -------
@@ -200,15 +197,10 @@ def entropy_and_diversity(x, h=DEFAULT_BANDWIDTH, centres=None):
     Raises
     ------
     ValueError
-        Empty or non-finite descriptors, a bandwidth that is not a finite number >= 1e-100 1/A, or
-        centres not one per environment.
+        As self_delta_entropy, whose values give H and D (H = log n + mean dH, Eq. S16 with its
+        sign corrected; D = log sum exp dH, Eq. S21).
     """
-    x = as_descriptors(x)
-    bandwidths, scalar = check_bandwidths(h)
-    h_values, d_values = _entropy_and_diversity(-np.log(self_kernel_sum_share(x, bandwidths, centres)))
-    if scalar:
-        return EntropyDiversity(float(h_values[0]), float(d_values[0]))
-    return EntropyDiversity(h_values, d_values)
+    return entropy_and_diversity_from_self_dh(self_delta_entropy(x, h, centres))
 
 
 def entropy_by_element(x, centres, h=DEFAULT_BANDWIDTH) -> dict:
@@ -405,28 +397,25 @@ def novelty(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x
 
 
 def overlap(y, x, h=DEFAULT_BANDWIDTH, threshold: float = 0.0, y_centres=None, x_centres=None):
-    """Fraction of test environments covered by a reference: dH(Y|X) <= threshold (Methods); 1 - novelty.
+    """Fraction of test environments covered by a reference: dH(Y|X) <= threshold (Methods);
+    1 - novelty of the same arguments.
 
     Parameters
     ----------
-    y, x, h
-        As for novelty: test and reference descriptors (1/A), bandwidth(s) (1/A).
-    threshold : float, nats
-        Covered means dH at or below it.
-    y_centres, x_centres : arrays of int, optional
-        Centre elements: by centre (as delta_entropy).
+    y, x, h, threshold, y_centres, x_centres
+        As for novelty (descriptors and bandwidths in 1/A, threshold in nats): covered means dH at
+        or below the threshold.
 
     Returns
     -------
-    A fraction in [0, 1]: a float for one h, an (n_h,) array for a list.
+    The covered fraction in [0, 1], a float for one h or an (n_h,) array for a list of them.
 
     Raises
     ------
     ValueError
-        As delta_entropy.
+        As novelty.
     """
-    dh = delta_entropy(y, x, h, y_centres, x_centres)
-    return _fraction(dh <= threshold)
+    return _fraction(delta_entropy(y, x, h, y_centres, x_centres) <= threshold)
 
 
 def bandwidth_for_volume(volume_per_atom):

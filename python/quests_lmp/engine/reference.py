@@ -125,11 +125,12 @@ class Reference(ReferenceQueries, ReferenceIndexes):
     def from_structures(
         cls,
         structures,
+        *,
+        multicomponent=False,
+        sources=(),
         k: int = DEFAULT_K,
         cutoff: float = DEFAULT_CUTOFF,
         bandwidth: float = DEFAULT_BANDWIDTH,
-        sources=(),
-        multicomponent=False,
     ) -> Reference:
         """Reference of every atomic environment in an ase.Atoms or a list of them, with the
         element of each centre atom (rows grouped by it, in input order within an element).
@@ -165,12 +166,13 @@ class Reference(ReferenceQueries, ReferenceIndexes):
     def from_files(
         cls,
         paths,
+        *,
         index=":",
         format: str | None = None,
+        multicomponent=False,
         k: int = DEFAULT_K,
         cutoff: float = DEFAULT_CUTOFF,
         bandwidth: float = DEFAULT_BANDWIDTH,
-        multicomponent=False,
     ) -> Reference:
         """Reference from structure files ASE reads (extxyz, LAMMPS dump/data, POSCAR, ...).
 
@@ -202,8 +204,9 @@ class Reference(ReferenceQueries, ReferenceIndexes):
         frames = []
         for path in paths:
             frames.extend(read_structures(path, index, format))
+        sources = [str(p) for p in paths]
         return cls.from_structures(
-            frames, k, cutoff, bandwidth, sources=[str(p) for p in paths], multicomponent=multicomponent
+            frames, k=k, cutoff=cutoff, bandwidth=bandwidth, sources=sources, multicomponent=multicomponent
         )
 
     @property

@@ -119,11 +119,11 @@ class ReferenceQueries:
         y,
         h: float | None = None,
         *,
+        centres=None,
+        by_centre: bool = False,
         method: str = "exact",
         certificate: float | None = None,
         stop_below: float = STOP_BELOW,
-        by_centre: bool = False,
-        centres=None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """dH of test descriptors against this reference, species-blind, and its gradient with
         respect to the descriptors: what the forces of a bias need (quests_lmp.engine.bias).

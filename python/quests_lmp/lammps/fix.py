@@ -166,18 +166,8 @@ class FixEngine:
         if centre_indices.size == 0:
             return (0.0,) * 7
         numbers = self._numbers(types, n_points)
-        done = bias_forces(
-            self.bias,
-            self.reference,
-            self.bandwidth,
-            points,
-            centre_indices,
-            self.options["method"],
-            self.options["certificate"],
-            self.options["stop_below"],
-            self.options["by_centre"],
-            numbers,
-        )
+        method = {name: self.options[name] for name in ("method", "certificate", "stop_below", "by_centre")}
+        done = bias_forces(self.bias, self.reference, self.bandwidth, points, centre_indices, numbers=numbers, **method)
         result[centre_indices] = done.dh
         force += done.forces
         self._last = (centre_indices, done.x, numbers)
