@@ -3,4 +3,8 @@
 learning     learning curves of information: H against dataset size, asymptote fit (Eq. 9)
 compression  subsets of structures that keep the most information
 clusters     clusters of solid-like atoms (dH <= threshold)
+selection    novel candidates for DFT
+calibration  held-out dH of a training set and the calibrated threshold
+model_errors dH against a model's force errors, the error map
+plots        the figures, drawn on Matplotlib axes
 """

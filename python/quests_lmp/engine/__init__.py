@@ -9,7 +9,14 @@ cluster_index certified approximate dH: partial kernel sums over a cluster index
 kmeans        k-means clusters of descriptor vectors (the cluster index's)
 knn           approximate dH over nearest neighbors (SI Eqs. S18-S19, pynndescent)
 workers       the worker threads and BLAS thread control of the compiled loops
-reference     reference (training) sets and their portable files
+reference     reference (training) sets; reference_queries, reference_indexes, reference_file:
+              their queries, their cluster indexes, their file format
+options       DhOptions: how dH is computed and what counts as novel, declared once
+calibration   the calibrated threshold and the error map a reference carries
+bias, gradients  bias energies of dH and their forces
+species       element modes (blind, by-centre, multicomponent)
+carve, frames structures cut into environments; structure files read frame by frame
+deprecation   old spellings of public names, still accepted (doc/glossary.md)
 archive       .npz archives with aligned arrays, memory-mapped when read (one copy per node)
 files         files written whole or not at all, under the user's umask
 validation    input checks: each failure a ValueError that names the problem and the fix
