@@ -21,7 +21,7 @@ import re
 
 import ase.io
 import numpy as np
-from run import HERE, _pair, quests, quick
+from run import HERE, _pair, calibrate, errors, quick
 from snapfit import design, fit, forces
 
 BANDWIDTHS = ("0.015", "auto")
@@ -82,47 +82,19 @@ def main() -> None:
         tau = refit(element, parts)
         for bandwidth in bandwidths:
             tag = f"{element}-indomain-h{bandwidth}"
-            quests(
-                "calibrate",
-                f"{element}_indomain.extxyz",
-                "--group-key",
-                "group",
-                "--bandwidth",
-                bandwidth,
-                "-o",
-                f"{tag}.npz",
-                "--json",
-                f"{tag}-calibration.json",
-            )
+            calibration = calibrate(f"{element}_indomain.extxyz", bandwidth, tag)
             row = {
                 "element": element,
                 "coolest_K": parts["coolest"],
                 "tau": tau,
                 "structures": {name: len(parts[name]) for name in ("indomain", "heldout", "control")},
-                "bandwidth": json.loads((HERE / f"{tag}-calibration.json").read_text())["bandwidth"],
+                "bandwidth": calibration["bandwidth"],
             }
             for name in ("heldout", "control"):
                 for alarm, extra in (("calibrated", []), ("zero", ["--threshold", "0"])):
                     output = f"{tag}-{name}-{alarm}.json"
-                    quests(
-                        "errors",
-                        f"{element}_{name}.extxyz",
-                        "--reference",
-                        f"{tag}.npz",
-                        "--true",
-                        "dft_forces",
-                        "--predicted",
-                        "refit_forces",
-                        "--tau",
-                        tau,
-                        "--group-key",
-                        "group",
-                        "--json",
-                        output,
-                        "--plot",
-                        output.replace(".json", ".png"),
-                        *extra,
-                    )
+                    outputs = ["--group-key", "group", "--json", output, "--plot", output.replace(".json", ".png")]
+                    errors(f"{element}_{name}.extxyz", f"{tag}.npz", "refit_forces", tau, *outputs, *extra)
                     row[f"{name}_{alarm}"] = json.loads((HERE / output).read_text())["groups"]["all"]
             rows.append(row)
     (HERE / "holdout.json").write_text(json.dumps(rows, indent=2) + "\n")

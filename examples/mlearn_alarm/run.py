@@ -39,23 +39,24 @@ def quests(*arguments) -> None:
     )
 
 
+def calibrate(training: str, bandwidth: str, tag: str, *extra) -> dict:
+    """`quests-lmp calibrate` of a training set (groups from the records' `group`) into TAG.npz;
+    its JSON result (TAG-calibration.json)."""
+    outputs = f"-o {tag}.npz --json {tag}-calibration.json"
+    quests("calibrate", training, "--group-key", "group", "--bandwidth", bandwidth, *outputs.split(), *extra)
+    return json.loads((HERE / f"{tag}-calibration.json").read_text())
+
+
+def errors(test: str, reference: str, predicted: str, tau: float, *extra) -> None:
+    """`quests-lmp errors` of a test set's per-atom `predicted` forces against its DFT forces."""
+    quests(
+        "errors", test, "--reference", reference, "--true", "dft_forces", "--predicted", predicted, "--tau", tau, *extra
+    )
+
+
 def one(element: str, bandwidth: str, tau: float) -> dict:
     tag = f"{element}-h{bandwidth}"
-    quests(
-        "calibrate",
-        f"{element}_training.extxyz",
-        "--group-key",
-        "group",
-        "--bandwidth",
-        bandwidth,
-        "-o",
-        f"{tag}.npz",
-        "--json",
-        f"{tag}-calibration.json",
-        "--plot",
-        f"{tag}-calibration.png",
-    )
-    calibration = json.loads((HERE / f"{tag}-calibration.json").read_text())
+    calibration = calibrate(f"{element}_training.extxyz", bandwidth, tag, "--plot", f"{tag}-calibration.png")
     row = {
         "element": element,
         "bandwidth": calibration["bandwidth"],
@@ -65,25 +66,15 @@ def one(element: str, bandwidth: str, tau: float) -> dict:
         "groups": calibration["groups"],
     }
     for alarm, extra in (("calibrated", []), ("zero", ["--threshold", "0"])):
-        quests(
-            "errors",
-            f"{element}_test.extxyz",
-            "--reference",
-            f"{tag}.npz",
-            "--true",
-            "dft_forces",
-            "--predicted",
-            "snap_forces",
-            "--tau",
-            tau,
+        outputs = [
             "--group-key",
             "group",
             "--json",
             f"{tag}-errors-{alarm}.json",
             "--plot",
             f"{tag}-errors-{alarm}.png",
-            *extra,
-        )
+        ]
+        errors(f"{element}_test.extxyz", f"{tag}.npz", "snap_forces", tau, *outputs, *extra)
         row[alarm] = json.loads((HERE / f"{tag}-errors-{alarm}.json").read_text())["groups"]["all"]
     row["error_map"] = error_map_check(element, tag, tau)
     return row
@@ -100,19 +91,7 @@ def error_map_check(element: str, tag: str, tau: float) -> dict:
     for fitted, checked in (("0::2", "1::2"), ("1::2", "0::2")):
         mapped = f"{tag}-map{fitted[0]}.npz"
         (HERE / mapped).write_bytes((HERE / f"{tag}.npz").read_bytes())
-        quests(
-            "errors",
-            f"{test}@{fitted}",
-            "--reference",
-            mapped,
-            "--true",
-            "dft_forces",
-            "--predicted",
-            "snap_forces",
-            "--tau",
-            tau,
-            "--store",
-        )
+        errors(f"{test}@{fitted}", mapped, "snap_forces", tau, "--store")
         quests("dh", f"{test}@{checked}", "--reference", mapped, "--force-error", "-o", f"{tag}-map{fitted[0]}.csv")
         with open(HERE / f"{tag}-map{fitted[0]}.csv") as stream:
             rows = list(csv.DictReader(stream))
