@@ -7,4 +7,6 @@ selection    novel candidates for DFT
 calibration  held-out dH of a training set and the calibrated threshold
 model_errors dH against a model's force errors, the error map
 plots        the figures, drawn on Matplotlib axes
+thermodynamics  free energies from thermodynamic integration (Einstein crystal, switching,
+             Gibbs-Helmholtz) and phase boundaries from G(P, T)
 """

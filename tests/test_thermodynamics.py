@@ -1,0 +1,83 @@
+"""quests_lmp.analysis.thermodynamics: the Einstein crystal's free energy, the switching estimate,
+Gibbs-Helmholtz and the phase boundary, each against a case with a closed-form answer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from quests_lmp.analysis.thermodynamics import (
+    BOLTZMANN,
+    EV_PER_A3_IN_GPA,
+    HBAR,
+    PhaseFit,
+    einstein_free_energy,
+    einstein_frequency,
+    gibbs_helmholtz,
+    phase_boundary,
+    switching_free_energy,
+    switching_work,
+)
+
+SPRING, COPPER = 34.148, 63.546  # eV/A^2 (the paper's), amu
+
+
+def test_the_einstein_crystal_obeys_its_own_thermodynamics():
+    """S = -dF/dT = 3 k (1 + ln(kT / hbar omega)) and U = F + T S = 3 k T (classical)."""
+    t = np.array([300.0, 1000.0, 4000.0])
+    free = einstein_free_energy(t, SPRING, COPPER)
+    step = 1e-3
+    entropy = -(einstein_free_energy(t + step, SPRING, COPPER) - einstein_free_energy(t - step, SPRING, COPPER)) / (
+        2 * step
+    )
+    hbar_omega = HBAR * einstein_frequency(SPRING, COPPER)
+    np.testing.assert_allclose(entropy, 3 * BOLTZMANN * (1 + np.log(BOLTZMANN * t / hbar_omega)), rtol=1e-8)
+    np.testing.assert_allclose(free + t * entropy, 3 * BOLTZMANN * t, rtol=1e-7)
+    # hbar sqrt(K/m) of Cu on the paper's spring, from the SI constants: 34.148 eV/A^2 / 63.546 amu
+    # = 5.1846e27 s^-2, omega = 7.2005e13 rad/s
+    assert hbar_omega == pytest.approx(0.047395, abs=2e-6)
+
+
+def test_gibbs_helmholtz_is_exact_for_the_einstein_crystal():
+    t = np.linspace(3000.0, 5000.0, 9)
+    result = gibbs_helmholtz(t, 3 * BOLTZMANN * t, 4000.0, einstein_free_energy(4000.0, SPRING, COPPER))
+    np.testing.assert_allclose(result.free_energies, einstein_free_energy(t, SPRING, COPPER), rtol=1e-12, atol=1e-14)
+    hbar_omega = HBAR * einstein_frequency(SPRING, COPPER)
+    np.testing.assert_allclose(result.entropies, 3 * (1 + np.log(BOLTZMANN * t / hbar_omega)), rtol=1e-10)
+
+
+def test_switching_gives_the_free_energy_and_the_dissipation():
+    lambdas = np.linspace(0.0, 1.0, 101)
+    assert switching_work(lambdas, 2.0 + 3.0 * lambdas) == pytest.approx(3.5, rel=1e-14)  # exact for a line
+    result = switching_free_energy(forward_work=0.31, backward_work=-0.27)
+    assert result.delta_free_energy == pytest.approx(0.29) and result.dissipation == pytest.approx(0.02)
+
+
+def _phase(e, s, v0, bulk):
+    """F = e + B (V - V0)^2 / (2 V0) - T s (eV/atom; B in GPa), P = -dF/dV = -B (V - V0) / V0."""
+    v, t = np.meshgrid(np.linspace(v0 - 1.2, v0 + 0.6, 4), np.linspace(3000.0, 5000.0, 5))
+    v, t = v.ravel(), t.ravel()
+    free = e + bulk * (v - v0) ** 2 / (2 * v0) / EV_PER_A3_IN_GPA - t * s * BOLTZMANN
+    return PhaseFit(v, t, free, -bulk * (v - v0) / v0)
+
+
+def test_phase_boundary_of_two_analytic_phases():
+    """G = e - T s + (P V0 - P^2 V0 / 2B) / 160.2: the boundary T(P) in closed form."""
+    fcc, bcc = (-3.00, 0.0, 7.30, 1200.0), (-2.98, 0.05, 7.28, 1100.0)
+    first, second = _phase(*fcc), _phase(*bcc)
+    pressures = np.array([20.0, 40.0, 60.0])
+    expected = [
+        (
+            (bcc[0] - fcc[0])
+            + (p * (bcc[2] - fcc[2]) - p * p * (bcc[2] / (2 * bcc[3]) - fcc[2] / (2 * fcc[3]))) / EV_PER_A3_IN_GPA
+        )
+        / ((bcc[1] - fcc[1]) * BOLTZMANN)
+        for p in pressures
+    ]
+    found = phase_boundary(first, second, pressures, (1000.0, 8000.0))
+    np.testing.assert_allclose(found, expected, rtol=1e-8)
+    assert first.volume(50.0, 4000.0) == pytest.approx(7.30 * (1 - 50.0 / 1200.0), rel=1e-10)
+    assert math.isnan(phase_boundary(first, second, [50.0], (1000.0, 1500.0))[0])  # no crossing there
+    with pytest.raises(ValueError, match="outside the fitted volumes"):
+        first.volume(900.0, 4000.0)
