@@ -114,13 +114,12 @@ def _dh(threshold: float | None = 0.0) -> argparse.ArgumentParser:
         doc, choices = option.metadata["doc"], option.metadata["choices"]
         if option.name == "threshold" and threshold is not None:
             doc = f"novel: dH > threshold (nats, {threshold:g})"
-        dh.add_argument(
-            "--" + option.name.replace("_", "-"),
-            type=_TYPES[option.metadata["read"]],
-            choices=choices or None,
-            default=threshold if option.name == "threshold" else option.default,
-            help=doc,
-        )
+        flag = "--" + option.name.replace("_", "-")
+        if option.metadata["read"] == "yes/no":
+            dh.add_argument(flag, action="store_true", help=doc)
+            continue
+        default = threshold if option.name == "threshold" else option.default
+        dh.add_argument(flag, type=_TYPES[option.metadata["read"]], choices=choices or None, default=default, help=doc)
     return dh
 
 
