@@ -12,6 +12,7 @@ WARNING: before the first row (src/fix_quests.cpp:5)
          0   300            -2.5            0
 WARNING: Fix quests: something to say (src/fix_quests.cpp:10)
         10   310.5          inf             0.25
+Fix halt condition for fix-id stop met on step 20 with value 0.5
         20   290            -nan            0.5
 Loop time of 0.1 on 1 procs for 20 steps with 108 atoms
 

@@ -30,34 +30,48 @@ def read_thermo(path) -> list[dict[str, np.ndarray]]:
     -------
     list of dict: per run, column name as in the header (Step, Temp, f_q[1], v_quests_max, ...)
     -> float64 array of its rows, inf and nan included. A table is a line of names followed by
-    rows of as many numbers; WARNING lines inside it are skipped.
+    rows of as many numbers, up to "Loop time"; the lines LAMMPS prints between rows (a WARNING,
+    fix halt's message) are skipped.
 
     Raises
     ------
     FileNotFoundError
         A log that does not exist.
     """
-    lines = [line for line in Path(path).read_text(errors="replace").splitlines() if not _is_warning(line.split())]
+    lines = Path(path).read_text(errors="replace").splitlines()
     runs, i = [], 0
-    while i < len(lines) - 1:
-        names = lines[i].split()
-        if names and _numbers(names) is None and _numbers(lines[i + 1].split(), len(names)) is not None:
-            rows, i = [], i + 1
-            while i < len(lines):
-                words = lines[i].split()
-                values = _numbers(words, len(names))
-                if values is None:
-                    break
-                rows.append(values)
-                i += 1
-            runs.append({name: np.array(column) for name, column in zip(names, zip(*rows))})
-        else:
+    while i < len(lines):
+        if not _is_header(lines, i):
             i += 1
+            continue
+        names, rows, i = lines[i].split(), [], i + 1
+        while i < len(lines) and not lines[i].startswith("Loop time") and not _is_header(lines, i):
+            values = _numbers(lines[i].split(), len(names))
+            if values is not None:
+                rows.append(values)
+            i += 1  # a row, or a message LAMMPS printed inside the table (WARNING, fix halt, ...)
+        runs.append({name: np.array(column) for name, column in zip(names, zip(*rows))})
     return runs
 
 
-def _is_warning(words: list[str]) -> bool:
-    return bool(words) and words[0].startswith("WARNING")
+def _is_header(lines: list[str], i: int) -> bool:
+    """Whether line i names the columns of a table: words, not numbers, followed (messages aside)
+    by a row of as many numbers."""
+    names = lines[i].split()
+    if not names or _numbers(names) is not None or lines[i].startswith("Loop time") or _is_message(names):
+        return False
+    for line in lines[i + 1 :]:
+        words = line.split()
+        if words and _numbers(words) is not None:
+            return len(words) == len(names)
+        if not _is_message(words):
+            return False
+    return False
+
+
+def _is_message(words: list[str]) -> bool:
+    """A line LAMMPS may print between the rows of a table."""
+    return bool(words) and (words[0].startswith("WARNING") or words[:2] == ["Fix", "halt"])
 
 
 def _numbers(words: list[str], count: int | None = None) -> list[float] | None:
