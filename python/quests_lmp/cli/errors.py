@@ -92,9 +92,8 @@ def run(args, world) -> None:
         )
     test = options.read(args, args.test, world)
     reference = options.reference(args, world, [test])
-    given, args.threshold = args.threshold, 0.0 if args.threshold is None else args.threshold
     keywords = options.dh_keywords(args, reference, world)
-    threshold, source = alarm_settings(keywords, reference.calibration, reference.bandwidth, given)
+    threshold, source = alarm_settings(keywords, reference.calibration, reference.bandwidth, args.threshold)
 
     def labels(index, atoms):
         try:

@@ -94,12 +94,10 @@ def alarm_settings(
     """The alarm's threshold (nats) and the line saying where it came from, for dH options
     (Reference.delta_entropy keywords, with by_centre), whose approx stop level it lowers to 1 nat
     under the threshold. force_alarm (eV/A): the dH above which the error map's expected force
-    error exceeds it (error_map_in_force); else alarm_threshold. ValueError where both a threshold
-    and a force alarm are given, or the map does not hold."""
+    error exceeds it (error_map_in_force; `given` is then None: DhOptions.checked refuses both);
+    else alarm_threshold. ValueError where the map does not hold."""
     if force_alarm is None:
         threshold, line = alarm_threshold(calibration, bandwidth, options["by_centre"], given)
-    elif given is not None:
-        raise ValueError("threshold (nats) and force_alarm (eV/A) both set the alarm: give one of them")
     else:
         threshold = error_map_in_force(error_map, bandwidth, options["by_centre"]).threshold_for(force_alarm)
         line = (

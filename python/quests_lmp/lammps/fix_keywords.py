@@ -20,9 +20,9 @@ KEYWORDS = (*DhOptions.names(), "elements", *COLLECT, "bias")
 def create_engine(words, *, types: int, every: int, atom_ids: bool, comm=None) -> FixEngine:
     """The FixEngine of a fix's words (the reference file, then keyword value pairs) in a run of
     `types` atom types, evaluated every `every` steps; atom_ids: whether the atoms have IDs
-    (collect records them); comm: the run's communicator for collect (quests_lmp.lammps.host_comm.HostComm; None for
-    one rank). ValueError
-    naming the keyword and what it needs."""
+    (collect records them); comm: the run's communicator for collect
+    (quests_lmp.lammps.host_comm.HostComm; None for one rank). ValueError naming the keyword and
+    what it needs."""
     reference_file, *rest = words
     given = keyword_values(rest, types)
     options = DhOptions.from_text({name: values[0] for name, values in given.items()}, LAMMPS)
