@@ -81,8 +81,10 @@ def test_help_names_every_command_and_what_runs_on_rank_0_alone():
     commands = dict(leaves(parser()))
     assert listed == {name.split()[0] for name in commands}
     serial = sorted(name for name, command in commands.items() if not command.get_default("parallel"))
-    assert serial == ["bandwidth", "build-plugin", "plugin-path", "reference index"]
-    assert "(reference index, bandwidth, plugin-path and build-plugin run on rank 0)" in " ".join(text.split())
+    assert serial == ["bandwidth", "build-plugin", "phase-boundary", "plugin-path", "reference index"]
+    assert "(reference index, bandwidth, phase-boundary, plugin-path and build-plugin run on rank 0)" in " ".join(
+        text.split()
+    )
 
 
 def test_reference_build(data, tmp_path):
@@ -128,6 +130,44 @@ def test_entropy_matches_the_reference_package(data, tmp_path):
         assert row["entropy"] == pytest.approx(reference_entropy(x, 0.057), rel=1e-10)
         assert row["diversity"] == pytest.approx(reference_diversity(x, 0.057), rel=1e-10)
         assert row["log_n"] == pytest.approx(np.log(len(x)), rel=1e-14) and row["bandwidth"] == 0.057
+
+
+def test_phase_boundary_from_a_table_of_points(tmp_path):
+    """Two analytic phases (F = e + B (V - V0)^2 / 2 V0 - T s, P = -dF/dV) written as a CSV: the
+    command's boundary is the closed form, from free_energy or from energy and entropy columns
+    alike, and the phase of higher entropy is stable above it; wrong tables get one clear line."""
+    from quests_lmp.analysis.thermodynamics import BOLTZMANN, EV_PER_A3_IN_GPA
+
+    phases = {"fcc": (-3.00, 0.0, 7.30, 1200.0), "bcc": (-2.98, 0.05, 7.28, 1100.0)}
+    rows = []
+    for label, (e, s, v0, modulus) in phases.items():
+        for v in np.linspace(v0 - 1.2, v0 + 0.6, 4):
+            for t in np.linspace(3000.0, 5000.0, 5):
+                free = e + modulus * (v - v0) ** 2 / (2 * v0) / EV_PER_A3_IN_GPA - t * s * BOLTZMANN
+                rows.append([label, v, t, -modulus * (v - v0) / v0, free, free + BOLTZMANN * t * s, s])
+    header = ["phase", "volume", "temperature", "pressure", "free_energy", "energy", "entropy"]
+    for name, keep in (("f.csv", [0, 1, 2, 3, 4]), ("s.csv", [0, 1, 2, 3, 5, 6])):
+        with open(tmp_path / name, "w", newline="") as handle:
+            csv.writer(handle).writerows([[header[i] for i in keep]] + [[row[i] for i in keep] for row in rows])
+    (fcc_e, _, fcc_v, fcc_b), (bcc_e, bcc_s, bcc_v, bcc_b) = phases.values()
+    for name in ("f.csv", "s.csv"):
+        run("phase-boundary", name, "--pressures", 20, 40, "--temperatures", 1000, 8000, "--json", f"{name}.json",
+            folder=tmp_path)  # fmt: skip
+        result = read_json(tmp_path / f"{name}.json")
+        for row in result["boundary"]:
+            p = row["pressure"]
+            gap = (bcc_e - fcc_e) + (p * (bcc_v - fcc_v) - p * p * (bcc_v / (2 * bcc_b) - fcc_v / (2 * fcc_b))) / (
+                EV_PER_A3_IN_GPA
+            )
+            assert row["temperature"] == pytest.approx(gap / (bcc_s * BOLTZMANN), rel=1e-8)
+            assert row["stable_above"] == "bcc"
+    (tmp_path / "bad.csv").write_text("phase,volume,temperature,pressure\nfcc,7,3000,200\n")
+    failed = run("phase-boundary", "bad.csv", "--pressures", 200, folder=tmp_path, check=False)
+    assert failed.returncode == 1 and "lacks the column(s) energy, entropy" in failed.stderr
+    with open(tmp_path / "three.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([header[:5]] + [r[:5] for r in rows] + [["hcp", *r[1:5]] for r in rows[:20]])
+    failed = run("phase-boundary", "three.csv", "--pressures", 200, folder=tmp_path, check=False)
+    assert failed.returncode == 1 and "holds 3 phase(s) (fcc, bcc, hcp); give exactly two" in failed.stderr
 
 
 def test_bandwidth_auto_is_the_papers_h_of_v(data, tmp_path):

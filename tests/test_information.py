@@ -21,7 +21,7 @@ from quests_lmp import (
     self_delta_entropy,
 )
 from quests_lmp.engine import kernel
-from quests_lmp.engine.information import self_kernel_sum_share
+from quests_lmp.engine.information import entropy_with_error, self_kernel_sum_share
 
 descriptor_sets = arrays(np.float64, st.tuples(st.integers(1, 60), st.just(5)), elements=st.floats(-1.0, 1.0))
 bandwidths = st.floats(0.01, 2.0)
@@ -197,3 +197,18 @@ def test_self_sums_report_their_progress_up_to_one(monkeypatch, centres):
         fractions = []
         self_kernel_sum_share(x, np.array([0.015]), z, share, shares, fractions.append)
         assert np.all(np.diff(fractions) > 0) and fractions[-1] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_entropy_with_error_is_h_and_the_spread_of_frame_means():
+    """H as entropy() gives it; the error is the standard error of the frames' mean dH, computed
+    here directly from self_delta_entropy."""
+    x = np.random.default_rng(3).normal(size=(240, 8)) * 0.05
+    frames = np.repeat(np.arange(6), 40)
+    result = entropy_with_error(x, frames, 0.08)
+    assert result.entropy == pytest.approx(entropy(x, 0.08), rel=1e-12)
+    means = self_delta_entropy(x, 0.08).reshape(6, 40).mean(axis=1)
+    assert result.error == pytest.approx(means.std(ddof=1) / np.sqrt(6), rel=1e-12) and result.error > 0
+    with pytest.raises(ValueError, match="at least 2 blocks"):
+        entropy_with_error(x, np.zeros(240), 0.08)
+    with pytest.raises(ValueError, match="one label per environment"):
+        entropy_with_error(x, frames[:10], 0.08)

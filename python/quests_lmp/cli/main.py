@@ -14,14 +14,16 @@
     quests-lmp compress DATASET --size N          a subset that keeps the most information -> extxyz
     quests-lmp select POOL --reference REF        a budget of novel structures or environments for DFT
     quests-lmp bandwidth V [V ...]                h(V) for atomic volumes in A^3/atom (SI Eq. S20)
+    quests-lmp phase-boundary POINTS.csv --pressures P   T where two phases' G(P, T) cross (Fig. 1c)
     quests-lmp plugin-path                        folder of the LAMMPS plugin questsplugin.so
     quests-lmp build-plugin --lammps DIR -o OUT   the plugin compiled for another LAMMPS
 
 A dataset is `file[@frames]` in any format ASE reads (`md.dump@::10`). Every command takes -k,
 --cutoff, --bandwidth (1/A or `auto` for the paper's h(V)), --threads, --quiet, --overwrite and
 --json. Under `mpiexec -n P` (or srun) every analysis splits its work over the ranks and prints the
-serial answer (reference index, bandwidth, plugin-path and build-plugin run on rank 0). Mistakes
-give one line and exit code 1. A bare `quests-lmp` prints this help; `--version` the version.
+serial answer (reference index, bandwidth, phase-boundary, plugin-path and build-plugin run on rank
+0). Mistakes give one line and exit code 1. A bare `quests-lmp` prints this help; `--version` the
+version.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from . import (
     metrics,
     mutual_info,
     overlap,
+    phase_boundary,
     plugin_path,
     reference,
     select,
@@ -66,6 +69,7 @@ COMMANDS = (
     compress,
     select,
     bandwidth,
+    phase_boundary,
     plugin_path,
     build_plugin,
 )

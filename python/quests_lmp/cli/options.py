@@ -287,7 +287,7 @@ def check_outputs(args, paths) -> None:
     """The output files of a command checked against --overwrite and against its own input files."""
     inputs = [
         split_spec(spec)[0]
-        for name in ("files", "datasets", "dataset", "test", "trajectory", "reference")
+        for name in ("files", "datasets", "dataset", "test", "trajectory", "reference", "table")
         for spec in _as_list(getattr(args, name, None))
     ]
     check_output_paths(paths, args.overwrite, inputs)

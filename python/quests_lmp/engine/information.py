@@ -289,6 +289,53 @@ def entropy_by_element_from_self_dh(self_dh, centres) -> dict:
     return table
 
 
+class BlockedEntropy(NamedTuple):
+    """H (nats) of correlated environments and its standard error from the spread of block means."""
+
+    entropy: float
+    error: float
+
+
+def entropy_with_error(x, blocks, h=DEFAULT_BANDWIDTH) -> BlockedEntropy:
+    """H(X) (Eq. 5) of environments from a trajectory, with a standard error from its blocks.
+
+    H = log n + mean_i dH(X_i | X) is a mean over the environments; those of one frame are
+    correlated, frames far enough apart are not, so its standard error is that of the mean of the
+    blocks' means of dH_i (one block per frame, or per stretch of frames). The error is the
+    sampling error of that mean; the density inside each dH_i is estimated from all n.
+
+    Parameters
+    ----------
+    x : (n, d) array, 1/A
+        Descriptors.
+    blocks : (n,) array
+        A label per environment (e.g. its frame); at least 2 distinct labels.
+    h : float, 1/A
+        Kernel bandwidth.
+
+    Returns
+    -------
+    BlockedEntropy(entropy, error), nats; entropy is entropy(x, h). Blocks of equal size weigh
+    alike, as the environments do in H.
+
+    Raises
+    ------
+    ValueError
+        Not one label per environment, fewer than 2 blocks, or as self_delta_entropy.
+    """
+    labels = np.asarray(blocks)
+    x = as_descriptors(x)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"blocks must hold one label per environment ({x.shape[0]}), got shape {labels.shape}")
+    _, block_of = np.unique(labels, return_inverse=True)
+    count = int(block_of.max()) + 1
+    if count < 2:
+        raise ValueError("entropy_with_error needs environments from at least 2 blocks (frames)")
+    dh = self_delta_entropy(x, float(h))
+    means = np.bincount(block_of, weights=dh) / np.bincount(block_of)
+    return BlockedEntropy(math.log(x.shape[0]) + float(dh.mean()), float(means.std(ddof=1) / math.sqrt(count)))
+
+
 def sampled_entropy_and_diversity(sample_self_dh, n: int) -> dict:
     """H and D of a set of n environments estimated from the exact dH(X_i|X) of m of them, drawn
     uniformly without replacement, with their standard errors.
