@@ -94,12 +94,13 @@ def switching_free_energy(forward_work: float, backward_work: float) -> Switchin
 
 def centre_of_mass_correction(temperature, spring: float, atoms: int, volume: float):
     """F_solid - F_solid(centre of mass fixed) - [F_Einstein - F_Einstein(centre of mass fixed)],
-    eV/atom: (k T / N) ln[(N / V) (2 pi k T / (N K))^(3/2)] (Freitas et al. 2016, Eq. 9).
+    eV/atom: (k T / N) ln[(N / V) (2 pi k T / (N K))^(3/2)] (as in Freitas et al. 2016).
 
     A switch run with the centre of mass fixed (no momentum, a thermostat with zero total force)
-    measures the free energy difference of the two constrained systems. Freeing the centre of mass
-    lets the solid's translate over the box (V), counted once per lattice translation (N of them:
-    one atom per primitive cell), and the Einstein crystal's spread over (2 pi k T / (N K))^(3/2).
+    measures the free energy difference of the two constrained systems. Freed, the solid's centre
+    of mass translates over the box (V), counted once per lattice translation (N of them: one atom
+    per primitive cell), and the Einstein crystal's spreads over (2 pi k T / (N K))^(3/2).
+    Checked against harmonic_free_energy of Mishin Cu at 300 K (examples/phase_boundary).
 
     Parameters
     ----------
