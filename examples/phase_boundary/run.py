@@ -96,8 +96,8 @@ PLANS = {
         checks=False,
     ),  # fmt: skip
 }
-LARGE_CELLS = {"fcc": 6, "bcc": 7}  # 864 and 686 atoms, the size check at 7.0 A^3/atom
-SIZE_CHECK = ("fcc", 7.0)  # ... and its harmonic counterpart
+LARGE_CELLS = {"fcc": 6, "bcc": 7}  # 864 and 686 atoms: the cell-size check, at SIZE_VOLUME
+SIZE_VOLUME = 7.0  # A^3/atom (FCC's harmonic F in both cells checks it)
 HARMONIC = {"phase": "fcc", "volume": 7.0, "temperature": 300.0}  # the quasi-harmonic check
 
 
@@ -111,6 +111,8 @@ def main() -> None:
     plan = PLANS["quick" if args.quick else "full"]
     runs = HERE / "runs"
     runs.mkdir(exist_ok=True)
+    if args.reuse and not any(runs.glob("*.work")):
+        parser.error(f"--reuse analyses the runs of an earlier `python run.py` in {runs}, and there are none")
     if not args.reuse:
         simulate(production_jobs(plan) + switching_jobs(plan), runs, args.jobs)
     md_seconds = time.perf_counter() - started
@@ -172,7 +174,7 @@ def switching_jobs(plan: Plan) -> list:
                 for seed in (102, 103):
                     add("short", phase, volume, plan.reference_temperature, plan.cells[phase], plan.switch // 4, seed)
         if plan.checks:
-            add("large", phase, 7.0, plan.reference_temperature, LARGE_CELLS[phase], plan.switch, 104)
+            add("large", phase, SIZE_VOLUME, plan.reference_temperature, LARGE_CELLS[phase], plan.switch, 104)
     h = HARMONIC
     add("harmonic", h["phase"], h["volume"], h["temperature"], plan.cells[h["phase"]], plan.switch, 105)
     return jobs
@@ -226,13 +228,15 @@ def analyse_switches(runs: Path, plan: Plan) -> dict:
                     for seed in (102, 103)
                 ]
         if plan.checks:
-            out["large_cells"][phase] = switch_free_energy(runs, plan, "large", phase, 7.0, t0, LARGE_CELLS[phase], 104)
+            out["large_cells"][phase] = switch_free_energy(
+                runs, plan, "large", phase, SIZE_VOLUME, t0, LARGE_CELLS[phase], 104
+            )
     return out
 
 
 def switching_checks(ti: dict, plan: Plan) -> dict:
     """F (eV/atom) of the main switch against: the two short ones (a quarter of the time; their
-    difference is the spread of one estimate), and the larger cell at 7.0 A^3/atom, with the same
+    difference is the spread of one estimate), and the larger cells at SIZE_VOLUME, with the same
     difference for the harmonic FCC crystal."""
     rows = {}
     for key, main in ti["switches"].items():
@@ -244,10 +248,11 @@ def switching_checks(ti: dict, plan: Plan) -> dict:
             "dissipation_short": float(np.mean([e["dissipation"] for e in short])),
         }
     large = {
-        phase: entry["free_energy"] - ti["free_energy"][f"{phase} 7"] for phase, entry in ti["large_cells"].items()
+        phase: entry["free_energy"] - ti["free_energy"][f"{phase} {SIZE_VOLUME:g}"]
+        for phase, entry in ti["large_cells"].items()
     }
     sizes = (plan.cells["fcc"], LARGE_CELLS["fcc"])
-    harmonic = [harmonic_cell(*SIZE_CHECK, cells, plan.reference_temperature) for cells in sizes]
+    harmonic = [harmonic_cell("fcc", SIZE_VOLUME, cells, plan.reference_temperature) for cells in sizes]
     return {"switching_time": rows, "large_minus_main_at_7": large,
             "delta_f_change_at_7": large["bcc"] - large["fcc"],
             "large_minus_main_harmonic_fcc": harmonic[1] - harmonic[0]}  # fmt: skip
