@@ -97,3 +97,30 @@ def float32_disagreement(reference, atoms, bandwidth: float | None = None) -> fl
     y = reference.descriptor.compute(atoms)
     largest = np.linalg.norm(y - mean, axis=1).max() * np.linalg.norm(x - mean, axis=1).max()
     return 2 * SINGLE_ROUNDING * largest / (2 * h**2)
+
+
+# Two analytic phases for the phase-boundary tests: (e eV/atom, s k_B/atom, V0 A^3/atom, B GPa) with
+# F = e + B (V - V0)^2 / (2 V0) - T s and P = -dF/dV, so G = e - T s + (P V0 - P^2 V0 / 2B) / 160.2.
+ANALYTIC_PHASES = {"fcc": (-3.00, 0.0, 7.30, 1200.0), "bcc": (-2.98, 0.05, 7.28, 1100.0)}
+
+
+def analytic_points(e, s, v0, modulus):
+    """V, T, F, P of one analytic phase on a 4 x 5 grid of V (A^3/atom) and T (3000-5000 K)."""
+    from quests_lmp.analysis.thermodynamics import BOLTZMANN, EV_PER_A3_IN_GPA
+
+    v, t = np.meshgrid(np.linspace(v0 - 1.2, v0 + 0.6, 4), np.linspace(3000.0, 5000.0, 5))
+    v, t = v.ravel(), t.ravel()
+    free = e + modulus * (v - v0) ** 2 / (2 * v0) / EV_PER_A3_IN_GPA - t * s * BOLTZMANN
+    return v, t, free, -modulus * (v - v0) / v0
+
+
+def analytic_boundary(pressures) -> np.ndarray:
+    """T (K) where G_bcc = G_fcc of ANALYTIC_PHASES at each pressure (GPa), in closed form."""
+    from quests_lmp.analysis.thermodynamics import BOLTZMANN, EV_PER_A3_IN_GPA
+
+    (fcc_e, fcc_s, fcc_v, fcc_b), (bcc_e, bcc_s, bcc_v, bcc_b) = ANALYTIC_PHASES.values()
+    p = np.asarray(pressures, dtype=np.float64)
+    gap = (bcc_e - fcc_e) + (p * (bcc_v - fcc_v) - p * p * (bcc_v / (2 * bcc_b) - fcc_v / (2 * fcc_b))) / (
+        EV_PER_A3_IN_GPA
+    )
+    return gap / ((bcc_s - fcc_s) * BOLTZMANN)

@@ -15,7 +15,16 @@ import matplotlib.image
 import numpy as np
 import pytest
 from ase.build import bulk
-from conftest import APPROX_RELATIVE, APPROX_ROUNDING, float32_disagreement, on_reference_grid, thermal
+from conftest import (
+    ANALYTIC_PHASES,
+    APPROX_RELATIVE,
+    APPROX_ROUNDING,
+    analytic_boundary,
+    analytic_points,
+    float32_disagreement,
+    on_reference_grid,
+    thermal,
+)
 from lammps_runner import BIN, FIX_QUESTS_MD, assert_ran, dump_columns, memory_mapped, run_lammps, write_data
 from quests.descriptor import get_descriptors
 from quests.entropy import delta_entropy as reference_delta_entropy
@@ -136,30 +145,22 @@ def test_phase_boundary_from_a_table_of_points(tmp_path):
     """Two analytic phases (F = e + B (V - V0)^2 / 2 V0 - T s, P = -dF/dV) written as a CSV: the
     command's boundary is the closed form, from free_energy or from energy and entropy columns
     alike, and the phase of higher entropy is stable above it; wrong tables get one clear line."""
-    from quests_lmp.analysis.thermodynamics import BOLTZMANN, EV_PER_A3_IN_GPA
+    from quests_lmp.analysis.thermodynamics import BOLTZMANN
 
-    phases = {"fcc": (-3.00, 0.0, 7.30, 1200.0), "bcc": (-2.98, 0.05, 7.28, 1100.0)}
     rows = []
-    for label, (e, s, v0, modulus) in phases.items():
-        for v in np.linspace(v0 - 1.2, v0 + 0.6, 4):
-            for t in np.linspace(3000.0, 5000.0, 5):
-                free = e + modulus * (v - v0) ** 2 / (2 * v0) / EV_PER_A3_IN_GPA - t * s * BOLTZMANN
-                rows.append([label, v, t, -modulus * (v - v0) / v0, free, free + BOLTZMANN * t * s, s])
+    for label, phase in ANALYTIC_PHASES.items():
+        for v, t, free, pressure in zip(*analytic_points(*phase)):
+            rows.append([label, v, t, pressure, free, free + BOLTZMANN * t * phase[1], phase[1]])
     header = ["phase", "volume", "temperature", "pressure", "free_energy", "energy", "entropy"]
     for name, keep in (("f.csv", [0, 1, 2, 3, 4]), ("s.csv", [0, 1, 2, 3, 5, 6])):
         with open(tmp_path / name, "w", newline="") as handle:
             csv.writer(handle).writerows([[header[i] for i in keep]] + [[row[i] for i in keep] for row in rows])
-    (fcc_e, _, fcc_v, fcc_b), (bcc_e, bcc_s, bcc_v, bcc_b) = phases.values()
     for name in ("f.csv", "s.csv"):
         run("phase-boundary", name, "--pressures", 20, 40, "--temperatures", 1000, 8000, "--json", f"{name}.json",
             folder=tmp_path)  # fmt: skip
         result = read_json(tmp_path / f"{name}.json")
         for row in result["boundary"]:
-            p = row["pressure"]
-            gap = (bcc_e - fcc_e) + (p * (bcc_v - fcc_v) - p * p * (bcc_v / (2 * bcc_b) - fcc_v / (2 * fcc_b))) / (
-                EV_PER_A3_IN_GPA
-            )
-            assert row["temperature"] == pytest.approx(gap / (bcc_s * BOLTZMANN), rel=1e-8)
+            assert row["temperature"] == pytest.approx(analytic_boundary(row["pressure"]), rel=1e-8)
             assert row["stable_above"] == "bcc"
     (tmp_path / "bad.csv").write_text("phase,volume,temperature,pressure\nfcc,7,3000,200\n")
     failed = run("phase-boundary", "bad.csv", "--pressures", 200, folder=tmp_path, check=False)

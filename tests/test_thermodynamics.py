@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import ANALYTIC_PHASES, analytic_boundary, analytic_points
 from quests_lmp.analysis.thermodynamics import (
     BOLTZMANN,
-    EV_PER_A3_IN_GPA,
     HBAR,
     PhaseFit,
     centre_of_mass_correction,
@@ -111,37 +111,17 @@ def test_information_free_energy_is_u_minus_kth():
     np.testing.assert_allclose(information_free_energy(t, u, h), u - BOLTZMANN * t * h, rtol=1e-15)
 
 
-def _points(e, s, v0, bulk):
-    """V, T, F, P on a grid: F = e + B (V - V0)^2 / (2 V0) - T s (eV/atom; B in GPa), P = -dF/dV."""
-    v, t = np.meshgrid(np.linspace(v0 - 1.2, v0 + 0.6, 4), np.linspace(3000.0, 5000.0, 5))
-    v, t = v.ravel(), t.ravel()
-    free = e + bulk * (v - v0) ** 2 / (2 * v0) / EV_PER_A3_IN_GPA - t * s * BOLTZMANN
-    return v, t, free, -bulk * (v - v0) / v0
-
-
-def _phase(e, s, v0, bulk):
-    return PhaseFit(*_points(e, s, v0, bulk))
-
-
 def test_phase_boundary_of_two_analytic_phases():
     """G = e - T s + (P V0 - P^2 V0 / 2B) / 160.2: the boundary T(P) in closed form."""
-    fcc, bcc = (-3.00, 0.0, 7.30, 1200.0), (-2.98, 0.05, 7.28, 1100.0)
-    first, second = _phase(*fcc), _phase(*bcc)
+    first, second = (PhaseFit(*analytic_points(*ANALYTIC_PHASES[name])) for name in ("fcc", "bcc"))
     pressures = np.array([20.0, 40.0, 60.0])
-    expected = [
-        (
-            (bcc[0] - fcc[0])
-            + (p * (bcc[2] - fcc[2]) - p * p * (bcc[2] / (2 * bcc[3]) - fcc[2] / (2 * fcc[3]))) / EV_PER_A3_IN_GPA
-        )
-        / ((bcc[1] - fcc[1]) * BOLTZMANN)
-        for p in pressures
-    ]
+    expected = analytic_boundary(pressures)
     found = phase_boundary(first, second, pressures, (1000.0, 8000.0))
     np.testing.assert_allclose(found, expected, rtol=1e-8)
     assert first.volume(50.0, 4000.0) == pytest.approx(7.30 * (1 - 50.0 / 1200.0), rel=1e-10)
     assert math.isnan(phase_boundary(first, second, [50.0], (1000.0, 1500.0))[0])  # no crossing there
     assert math.isnan(phase_boundary(first, second, [900.0], (1000.0, 8000.0))[0])  # beyond the fitted volumes
-    rows = [(label, *point) for label, phase in (("fcc", fcc), ("bcc", bcc)) for point in zip(*_points(*phase))]
+    rows = [(label, *point) for label, phase in ANALYTIC_PHASES.items() for point in zip(*analytic_points(*phase))]
     fits = fit_phases(*zip(*rows))
     assert list(fits) == ["fcc", "bcc"]
     np.testing.assert_allclose(phase_boundary(fits["fcc"], fits["bcc"], pressures, (1000.0, 8000.0)), found, rtol=1e-12)

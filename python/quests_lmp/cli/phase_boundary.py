@@ -67,14 +67,14 @@ def run(args, world) -> None:
     fits = fit_phases(table["phase"], table["volume"], table["temperature"], table["free_energy"], table["pressure"])
     if len(fits) != 2:
         raise ValueError(f"{args.table} holds {len(fits)} phase(s) ({', '.join(fits)}); give exactly two")
-    (first, low_fit), (second, high_fit) = fits.items()
+    (first, first_fit), (second, second_fit) = fits.items()
     span = tuple(args.temperatures) if args.temperatures else (table["temperature"].min(), table["temperature"].max())
-    temperatures = phase_boundary(low_fit, high_fit, args.pressures, span)
+    temperatures = phase_boundary(first_fit, second_fit, args.pressures, span)
     rows = []
     for pressure, temperature in zip(args.pressures, temperatures):
         above = ""
         if np.isfinite(temperature):  # the phase of lower G at the top of the range
-            above = second if high_fit.gibbs(pressure, span[1]) < low_fit.gibbs(pressure, span[1]) else first
+            above = second if second_fit.gibbs(pressure, span[1]) < first_fit.gibbs(pressure, span[1]) else first
         rows.append({"pressure": pressure, "temperature": float(temperature), "stable_above": above})
     print_table(rows, ["pressure", "temperature", "stable_above"])
     write_result(args, {"phases": [first, second], "temperature_range": list(span), "boundary": rows})
